@@ -1,0 +1,64 @@
+"""One raw input to one extracted article: decode, clean, find metadata, apply supplied values."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+from archive.dates import parse_date
+from archive.decode import decode
+from archive.document import Extracted, ExtractionError, RawDocument
+from archive.htmlpage import extract_html
+from archive.language import detect_language
+from archive.record import extract_record
+from archive.textdump import extract_text_dump
+
+# Bump when cleaning or extraction changes what is stored, so `archive reclean` can tell
+# which articles were made by an older version.
+CLEANER_VERSION = "1"
+
+_EXTRACTORS: dict[str, Callable[[str, Mapping[str, str]], Extracted]] = {
+    "txt": extract_text_dump,
+    "html": extract_html,
+    "record": extract_record,
+}
+# Values a user or a container may supply; each wins over what extraction found.
+SUPPLIED_FIELDS = ("title", "outlet", "byline", "url", "date", "language")
+# Below this many words a "body" is a menu, an error page or an empty template.
+MIN_BODY_WORDS = 3
+
+
+def extract(raw: RawDocument) -> Extracted:
+    """Turn one raw input into the article ingest would store; raise ExtractionError if none."""
+    try:
+        extractor = _EXTRACTORS[raw.format]
+    except KeyError:
+        raise ExtractionError(f"unsupported format {raw.format!r}") from None
+    text, encoding = decode(raw.data, declared=raw.hints.get("charset"))
+    article = extractor(text, raw.hints)
+    if len(article.body.split()) < MIN_BODY_WORDS:
+        raise ExtractionError("no article text found (the page has no body after cleaning)")
+    article = _apply_supplied(article, raw.hints)
+    language = article.language or detect_language(article.body)
+    return dataclasses.replace(article, language=language, encoding=encoding)
+
+
+def _apply_supplied(article: Extracted, hints: Mapping[str, str]) -> Extracted:
+    changes: dict[str, object] = {}
+    sources = dict(article.provenance.get("fields", {}))
+    for name in SUPPLIED_FIELDS:
+        value = (hints.get(name) or "").strip()
+        if not value:
+            continue
+        if name == "date":
+            published = parse_date(value)
+            if published is None:
+                continue
+            changes["published"] = published
+        else:
+            changes[name] = value
+        sources["date" if name == "date" else name] = {"rule": "supplied", "value": value}
+    if not changes:
+        return article
+    provenance = {**article.provenance, "fields": sources}
+    return dataclasses.replace(article, provenance=provenance, **changes)
