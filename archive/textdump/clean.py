@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Lines that are never article text: widget labels, prompts, navigation.
-_FURNITURE = re.compile(
-    r"""^(?:
-        skip\ to\ (?:main\ )?content | edit\ post | go\ ?to\ ?top | back\ to\ top
-      | (?:sign|log)\ ?(?:in|up|out)\b.{0,40} | subscribe\b.{0,60} | already\ a\ subscriber.*
-      | .*\bnewsletter\b.{0,60} | enter\ your\ e-?mail.* | please,?\ enter\ .*e-?mail.*
-      | \*\ indicates\ required | successfully?\ subscribed | thank\ you\ for\ signing\ up.*
-      | share(?:\ this)?(?:\ (?:article|story|on\ \w+))? | tweet | email | print | copy\ link
-      | advertisement | sponsored(?:\ content)? | (?:\d+\ )?min(?:ute)?s?\ read
-      | previous\ (?:story|article|post) | next\ (?:story|article|post) | all\ news
-      | this\ audio\ is\ created\ with\ ai\ assistance | listen\ to\ (?:this\ )?article.*
-      | (?:read|see)\ (?:more|also)\b.{0,120} | also\ read\b.* | related(?:\ (?:articles|stories))?:?
-      | accept(?:\ all)?\ cookies.* | .*\bcookies?\ (?:policy|settings)\b.{0,40}
-      | comments? | \d+\ comments? | menu | search | home | close | open
-      | \[\[\w+\]\] | -+ | \d{1,2}:\d{2}\s*(?:am|pm)? | page\ \d+\ of\ \d+
-    )$""",
-    re.I | re.X,
-)
-_ICON_LABEL = re.compile(r"\ban icon of\b", re.I)
-# Headings after which a page lists other stories: the article is over.
-_END_OF_ARTICLE = re.compile(
-    r"""^(?:most\ (?:read|popular|commented|viewed|shared) | more\ from\b.* | latest\ from\b.*
-      | editor'?s'?\ picks? | don'?t\ miss | recommended(?:\ for\ you)? | trending(?:\ now)?
-      | more\ news | more\ stories | related\ (?:articles|stories|news) | you\ may\ also\ like
-      | news\ feed | (?:today\W?s\ )?top\ stories | what\ to\ read\ next | latest\ news | in\ other\ news
-    )\s*:?$""",
-    re.I | re.X,
-)
-PHOTO_CREDIT = re.compile(r"(?:\([^()]*/[^()]*\)|\b(?:image|photo|picture|credit)s?:\s*\S.*)$", re.I)
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
-_WORD = re.compile(r"\w+")
+import numpy as np
+
+from archive.textdump.features import _INDEX, line_matrix, word_count
+from archive.textdump.lexicon import CREDIT, LIST_HEADING, SENTENCE_END, WIDGET_LINE
+from archive.textdump.model import LineModel, shipped_model
+
+__all__ = ["CleanedLines", "clean_lines", "furniture_reason", "is_prose", "word_total"]
+
+# Below this many characters a repeated line is a label ("Share", "1"), not a printed-twice caption.
+_MIN_DUPLICATE_CHARS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +25,22 @@ class CleanedLines:
     reasons: dict[int, str] = field(default_factory=dict)
     main_start: int = 0  # first line of the article's main block
     main_end: int = 0  # last line of it
+    # Probability of being article text, for each non-empty line (by line index).
+    scores: dict[int, float] = field(default_factory=dict)
 
     def removed_spans(self) -> list[dict[str, object]]:
-        """Runs of removed lines with one reason each, for provenance."""
+        """Runs of removed lines with one reason each, for provenance.
+
+        Blank lines between two removed lines with the same reason join the run, so a menu
+        separated by empty lines is one span.
+        """
         spans: list[dict[str, object]] = []
+        kept = set(self.kept)
         for index in sorted(self.reasons):
             reason = self.reasons[index]
             last = spans[-1] if spans else None
-            if last and last["end"] == index - 1 and last["reason"] == reason:
+            if last and last["reason"] == reason and not any(
+                    i in kept for i in range(int(last["end"]) + 1, index)):  # type: ignore[call-overload]
                 last["end"] = index
             else:
                 spans.append({"start": index, "end": index, "reason": reason})
@@ -61,10 +48,8 @@ class CleanedLines:
 
 
 def word_total(line: str) -> int:
-    words = len(_WORD.findall(line))
-    # Scripts without spaces (Chinese, Japanese) count by characters.
-    cjk = sum(1 for ch in line if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
-    return max(words, cjk // 2)
+    """Words in a line (scripts without spaces count by characters)."""
+    return word_count(line)
 
 
 def is_prose(line: str) -> bool:
@@ -72,90 +57,77 @@ def is_prose(line: str) -> bool:
     words = word_total(line)
     if words >= 20:
         return True
-    return words >= 8 and bool(_SENTENCE_END.search(line))
+    return words >= 8 and bool(SENTENCE_END.search(line))
 
 
 def furniture_reason(line: str) -> str | None:
-    if _ICON_LABEL.search(line):
-        return "icon labels"
-    if _FURNITURE.match(line):
+    """Why a line is page furniture whatever its surroundings, or None."""
+    if len(line) <= 160 and WIDGET_LINE.match(line):
         return "page furniture"
+    if len(line) <= 80 and LIST_HEADING.match(line):
+        return "list of other stories"
     return None
 
 
-def clean_lines(lines: list[str]) -> CleanedLines:
-    """Classify every line of a dump; the article is the densest run of prose."""
+def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None = None,
+                *, model: LineModel | None = None) -> CleanedLines:
+    """Classify every line of a dump as article text or furniture.
+
+    `is_boilerplate` names lines known to recur across an outlet's pages; they are furniture.
+    """
+    model = model or shipped_model()
     stripped = [line.strip() for line in lines]
-    scores: list[tuple[int, float]] = []
-    for index, line in enumerate(stripped):
-        if not line:
-            continue
-        if furniture_reason(line) or _END_OF_ARTICLE.match(line):
-            score = -15.0
-        elif is_prose(line):
-            score = float(word_total(line))
-        else:
-            score = -2.0
-        scores.append((index, score))
-    start, end = _densest_run(scores)
+    x, rows = line_matrix(lines)
+    if not rows:
+        return CleanedLines(kept=[])
+    p = model.probabilities(x)
+    keep = p >= model.threshold
     reasons: dict[int, str] = {}
-    kept: list[int] = []
-    for index, line in enumerate(stripped):
-        if not line:
+    for k, index in enumerate(rows):
+        line = stripped[index]
+        if is_boilerplate is not None and is_boilerplate(line):
+            keep[k] = False
+            reasons[index] = "recurs across the outlet's pages"
+    _drop_printed_twice(stripped, rows, keep, reasons)
+    kept = [index for k, index in enumerate(rows) if keep[k]]
+    first = kept[0] if kept else rows[0]
+    last = kept[-1] if kept else rows[0]
+    for k, index in enumerate(rows):
+        if not keep[k] and index not in reasons:
+            reasons[index] = _reason(x[k], index, first, last)
+    return CleanedLines(kept=kept, reasons=reasons, main_start=first, main_end=last,
+                        scores={index: float(p[k]) for k, index in enumerate(rows)})
+
+
+def _drop_printed_twice(stripped: list[str], rows: list[int], keep: np.ndarray,
+                        reasons: dict[int, str]) -> None:
+    """Captions are often printed twice in a row, the second time with the photo credit."""
+    for k in range(len(rows) - 1):
+        a, b = stripped[rows[k]], stripped[rows[k + 1]]
+        if len(a) < _MIN_DUPLICATE_CHARS or len(b) < _MIN_DUPLICATE_CHARS:
             continue
-        if index < start or index > end:
-            reasons[index] = "outside the article"
-            continue
-        if _END_OF_ARTICLE.match(line):
-            for rest in range(index, end + 1):
-                if stripped[rest]:
-                    reasons[rest] = "list of other stories"
-            end = index - 1
-            break
-        reason = furniture_reason(line) or _line_reason(stripped, index)
-        if reason:
-            reasons[index] = reason
-        else:
-            kept.append(index)
-    for index in range(end + 1, len(stripped)):
-        if stripped[index] and index not in reasons:
-            reasons[index] = "outside the article"
-    return CleanedLines(kept=kept, reasons=reasons, main_start=start, main_end=max(end, start))
+        if a == b or b.startswith(a) or a.startswith(b):
+            for j in (k, k + 1):
+                keep[j] = False
+                reasons[rows[j]] = "caption printed twice"
 
 
-def _densest_run(scores: list[tuple[int, float]]) -> tuple[int, int]:
-    """Maximum-sum contiguous run of line scores (Kadane), as (first, last) line index."""
-    best = (float("-inf"), 0, -1)
-    total, run_start = 0.0, None
-    for index, score in scores:
-        if run_start is None or total <= 0:
-            total, run_start = 0.0, index
-        total += score
-        if total > best[0]:
-            best = (total, run_start, index)
-    return best[1], best[2]
-
-
-def _line_reason(stripped: list[str], index: int) -> str | None:
-    line = stripped[index]
-    neighbours = [s for s in (_nearest(stripped, index, -1), _nearest(stripped, index, 1)) if s]
-    # Captions are often printed twice: once alone and once with the photo credit.
-    if any(n != line and (n.startswith(line) or line.startswith(n)) for n in neighbours):
-        return "caption printed twice"
-    if PHOTO_CREDIT.search(line) and not _SENTENCE_END.search(line.rstrip(")")):
+def _reason(row: np.ndarray, index: int, first: int, last: int) -> str:
+    col = _INDEX
+    if row[col["widget"]]:
+        return "page furniture"
+    if row[col["list_heading"]]:
+        return "list of other stories"
+    if row[col["credit"]]:
         return "photo caption"
-    if is_prose(line):
-        return None
-    following = _nearest(stripped, index, 1)
-    if following and is_prose(following) and word_total(line) <= 15:
-        return None  # a heading inside the article
-    return "short line between paragraphs"
+    if row[col["copyright"]]:
+        return "copyright notice"
+    if index < first:
+        return "before the article"
+    if index > last:
+        return "after the article"
+    return "not article text"
 
 
-def _nearest(stripped: list[str], index: int, step: int) -> str | None:
-    index += step
-    while 0 <= index < len(stripped):
-        if stripped[index]:
-            return stripped[index]
-        index += step
-    return None
+def is_credit(line: str) -> bool:
+    return len(line) <= 300 and bool(CREDIT.search(line))

@@ -11,9 +11,9 @@ from archive.dates import parse_date
 from archive.document import PublishedDate
 from archive.outlets import outlet_for_url
 from archive.textdump.clean import (
-    PHOTO_CREDIT,
     CleanedLines,
     furniture_reason,
+    is_credit,
     is_prose,
     word_total,
 )
@@ -92,7 +92,7 @@ def _find_title(stripped: list[str], first: int, cleaned: CleanedLines,
         line = stripped[index]
         if not line or index in meta.consumed or furniture_reason(line):
             continue
-        if "caption" in cleaned.reasons.get(index, "") or PHOTO_CREDIT.search(line):
+        if "caption" in cleaned.reasons.get(index, "") or is_credit(line):
             continue
         words = word_total(line)
         if words < 3 or words > 30 or _DATE_WORDS.search(line) or _BYLINE.match(line):

@@ -1,0 +1,378 @@
+"""The `archive` command: a thin layer over the library that turns failures into sentences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
+from typing import Any
+
+import click
+
+from archive import export as exporting
+from archive import maintenance, stats
+from archive.config import INSTANCE_ENV, resolve_instance
+from archive.db import DatabaseError, open_database, upgrade
+from archive.document import ExtractionError, RawDocument
+from archive.extract import extract as extract_article
+from archive.index import SORTS, QueryError, SearchRequest
+from archive.ingest import IngestSummary, ingest
+from archive.instance import Archive, ArchiveBusy
+from archive.readers import DEFAULT_MAX_BYTES, ReadError, find_inputs, read_input
+from archive.search import Hit, search
+
+PLUGIN_GROUP = "archive.commands"
+
+
+class ArchiveGroup(click.Group):
+    """Adds commands that other packages register (the web UI's `serve`), so that this core
+    package never imports them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(ep.name for ep in _plugins())})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            for ep in _plugins():
+                if ep.name == name:
+                    return ep.load()
+        return command
+
+
+def _plugins() -> list[Any]:
+    return list(entry_points(group=PLUGIN_GROUP))
+
+
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--instance", type=click.Path(file_okay=False), envvar=INSTANCE_ENV,
+              help=f"Archive folder holding the database and index [env: {INSTANCE_ENV}; "
+                   "default: ./instance].")
+@click.pass_context
+def main(ctx: click.Context, instance: str | None) -> None:
+    """A searchable full-text archive of news articles.
+
+    \b
+    Typical use:
+      archive ingest ~/scrapes/          add articles (text dumps, HTML, JSONL)
+      archive search 'lavrov "no limits"' --outlet TASS
+      archive serve                      search in the browser
+    """
+    ctx.obj = resolve_instance(instance)
+
+
+@contextmanager
+def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive]:
+    try:
+        archive = Archive(ctx.obj, create=create)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+@contextmanager
+def writing(archive: Archive, wait: bool) -> Iterator[None]:
+    try:
+        with archive.writing(wait=wait):
+            yield
+    except ArchiveBusy as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, driven by (done, total) calls; silent unless on a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True,
+                           show_eta=True) as bar:
+        def step(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield step
+
+
+# --- ingest -------------------------------------------------------------------------------
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--outlet", help="Outlet of every article in this run (wins over extraction).")
+@click.option("--url", help="Web address of the page (for a single file).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for cleaning and extraction.")
+@click.option("--max-size", type=click.IntRange(1), default=DEFAULT_MAX_BYTES // 1_000_000,
+              show_default=True, help="Refuse files larger than this many MB.")
+@click.option("--wait", is_flag=True, help="Wait for another running ingest instead of stopping.")
+@click.pass_context
+def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | None,
+                   url: str | None, jobs: int, max_size: int, wait: bool) -> None:
+    """Add articles from files and folders (searched recursively).
+
+    Reads whole-page text dumps (.txt), HTML pages (.html) and JSON Lines (.jsonl, one
+    article per line). Files already in the archive are skipped, so running it again on the
+    same folder adds only what is new. Exits with status 1 if any input failed.
+    """
+    hints = {key: value for key, value in (("outlet", outlet), ("url", url)) if value}
+    with open_archive(ctx) as archive, writing(archive, wait), progress_bar("Ingesting") as step:
+        summary = ingest(archive, list(paths), hints=hints, jobs=jobs,
+                         max_bytes=max_size * 1_000_000, progress=step)
+    _print_summary(summary)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    rate = summary.added / summary.seconds if summary.seconds else 0.0
+    click.echo(f"Added {summary.added} article{'s' * (summary.added != 1)}, "
+               f"skipped {summary.duplicates} duplicate{'s' * (summary.duplicates != 1)}, "
+               f"{len(summary.failures)} failed ({summary.seconds:.1f} s, {rate:.0f} articles/s; "
+               f"ingest run {summary.run_id}).")
+    if summary.repaired:
+        click.echo(f"Indexed {summary.repaired} article(s) left unindexed by an interrupted run.")
+    for uri, reason in summary.skipped:
+        click.echo(f"  skipped {uri}: {reason}")
+    for uri, reason in summary.failures:
+        click.echo(f"  FAILED {uri}: {reason}", err=True)
+
+
+# --- extract ------------------------------------------------------------------------------
+
+@main.command("extract")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per article).")
+@click.option("--format", "format_", type=click.Choice(["txt", "html", "jsonl"]),
+              help="Read the file as this format instead of guessing from its name.")
+@click.option("--url", help="Web address of the page (helps find the outlet).")
+@click.option("--outlet", help="Outlet to record (wins over extraction).")
+def extract_command(file: str, as_json: bool, format_: str | None, url: str | None,
+                    outlet: str | None) -> None:
+    """Show what ingest would store for FILE, without storing anything."""
+    hints = {key: value for key, value in (("outlet", outlet), ("url", url)) if value}
+    items = list(find_inputs([file]))
+    item = items[0]
+    if not hasattr(item, "path"):
+        raise click.ClickException(f"{file}: {item.reason}")
+    if format_:
+        item = type(item)(item.path, format_)
+    failed = False
+    try:
+        for raw in read_input(item, hints=hints):
+            if not isinstance(raw, RawDocument):
+                click.echo(f"{raw.uri}: {raw.reason}", err=True)
+                failed = True
+                continue
+            try:
+                article = extract_article(raw)
+            except ExtractionError as exc:
+                click.echo(f"{raw.uri}: {exc}", err=True)
+                failed = True
+                continue
+            if as_json:
+                click.echo(json.dumps(article.as_json(), ensure_ascii=False))
+            else:
+                _print_article(article.as_json())
+    except ReadError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    if failed:
+        sys.exit(1)
+
+
+def _print_article(record: dict[str, Any]) -> None:
+    for key in ("title", "date_known", "outlet", "byline", "language", "url", "word_count"):
+        click.echo(f"{key:>10}: {record[key] if record[key] is not None else '-'}")
+    click.echo()
+    click.echo(record["body"])
+
+
+# --- search -------------------------------------------------------------------------------
+
+def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2022-03-31") from None
+
+
+@main.command("search")
+@click.argument("query", nargs=-1)
+@click.option("--outlet", "outlets", multiple=True, help="Only this outlet (repeatable).")
+@click.option("--from", "date_from", callback=_parse_day,
+              help="Published on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=_parse_day, help="Published on or before (YYYY-MM-DD).")
+@click.option("--sort", type=click.Choice(SORTS + ("date",)), default="relevance",
+              show_default=True, help="'date' is the same as 'newest'.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+@click.pass_context
+def search_command(ctx: click.Context, query: tuple[str, ...], outlets: tuple[str, ...],
+                   date_from: dt.date | None, date_to: dt.date | None, sort: str, limit: int,
+                   page: int, as_json: bool) -> None:
+    """Search the archive. Words are ANDed; use "quotes" for phrases, OR, NOT, title:word.
+
+    With no QUERY, lists every article (newest first unless --sort says otherwise).
+    """
+    text = " ".join(query)
+    request = SearchRequest(text=text, outlets=outlets, date_from=date_from, date_to=date_to,
+                            sort="newest" if sort == "date" or (not text and sort == "relevance")
+                            else sort,  # type: ignore[arg-type]
+                            offset=(page - 1) * limit, limit=limit)
+    with open_archive(ctx, create=False) as archive:
+        try:
+            result = search(archive, request)
+        except QueryError as exc:
+            raise click.UsageError(f"query {text!r}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(_page_json(result), ensure_ascii=False, indent=2))
+        return
+    first = request.offset + 1
+    shown = f"{first}-{request.offset + len(result.hits)}" if result.hits else "none"
+    click.echo(f"{result.total} article{'s' * (result.total != 1)} found (showing {shown}).")
+    for number, hit in enumerate(result.hits, start=first):
+        _print_hit(number, hit)
+    if result.outlet_counts:
+        click.echo("\nOutlets: " + ", ".join(f"{name or '(unknown)'} ({n})"
+                                             for name, n in result.outlet_counts[:15]))
+    if result.year_counts:
+        click.echo("Years:   " + ", ".join(f"{year or 'unknown'} ({n})"
+                                           for year, n in result.year_counts))
+
+
+def _print_hit(number: int, hit: Hit) -> None:
+    title = "".join(click.style(t, bold=True) if m else t for t, m in hit.title)
+    click.echo(f"\n{number}. {title}")
+    click.echo(f"   {hit.outlet or 'unknown outlet'} · {hit.date_label} · #{hit.id}"
+               + (f" · {hit.url}" if hit.url else ""))
+    for fragment in hit.snippet:
+        text = "".join(click.style(t, bold=True, underline=True) if m else t for t, m in fragment)
+        click.echo("   … " + " ".join(text.split()) + " …")
+
+
+def _page_json(result: Any) -> dict[str, Any]:
+    def marked(fragment: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+        return [{"text": t, "match": m} for t, m in fragment]
+
+    return {
+        "total": result.total,
+        "hits": [{"id": h.id, "title": h.plain_title, "outlet": h.outlet,
+                  "date": h.date_label if h.published else None, "url": h.url,
+                  "snippet": [marked(f) for f in h.snippet]} for h in result.hits],
+        "facets": {"outlet": [{"value": n, "count": c} for n, c in result.outlet_counts],
+                   "year": [{"value": y or None, "count": c} for y, c in result.year_counts]},
+    }
+
+
+# --- maintenance --------------------------------------------------------------------------
+
+@main.command("reindex")
+@click.option("--wait", is_flag=True, help="Wait for a running ingest instead of stopping.")
+@click.pass_context
+def reindex_command(ctx: click.Context, wait: bool) -> None:
+    """Rebuild the search index from the database (the database is never changed)."""
+    with (open_archive(ctx, create=False) as archive, writing(archive, wait),
+          progress_bar("Indexing") as step):
+        count = maintenance.reindex(archive, step)
+    click.echo(f"Indexed {count} article{'s' * (count != 1)}.")
+
+
+@main.command("check")
+@click.option("--repair", is_flag=True, help="Make the index match the database.")
+@click.pass_context
+def check_command(ctx: click.Context, repair: bool) -> None:
+    """Verify that the database and the search index hold the same articles."""
+    with open_archive(ctx, create=False) as archive, writing(archive, wait=False):
+        report = maintenance.check(archive)
+        click.echo(f"Database: {report.articles} articles; index: {report.indexed} documents.")
+        problems = [("in the database but not in the index", report.missing_from_index),
+                    ("in the index but not in the database", report.unknown_to_database),
+                    ("stored but not yet marked indexed", report.not_marked)]
+        for label, ids in problems:
+            if ids:
+                preview = ", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else "")
+                click.echo(f"  {len(ids)} {label}: {preview}")
+        if report.consistent:
+            click.echo("Consistent.")
+            return
+        if not repair:
+            click.echo("Run `archive check --repair` to fix the index.")
+            ctx.exit(1)
+        maintenance.repair(archive, report)
+        after = maintenance.check(archive)
+    click.echo("Repaired." if after.consistent else "Repair incomplete; try `archive reindex`.")
+    if not after.consistent:
+        ctx.exit(1)
+
+
+@main.command("stats")
+@click.pass_context
+def stats_command(ctx: click.Context) -> None:
+    """Counts of articles by outlet and by year."""
+    with open_archive(ctx, create=False) as archive:
+        found = stats.collect(archive)
+    click.echo(f"{found.articles} articles from {found.sources} sources in {ctx.obj.root} "
+               f"({found.runs} ingest runs; {found.last_run_errors} failures in the last).")
+    click.echo("\nBy outlet:")
+    for name, count in found.outlets:
+        click.echo(f"  {count:>8}  {name or '(unknown outlet)'}")
+    click.echo("\nBy year:")
+    for year, count in found.years:
+        click.echo(f"  {count:>8}  {year or '(date unknown)'}")
+
+
+@main.command("export")
+@click.option("--format", "format_", type=click.Choice(exporting.FORMATS), default="jsonl",
+              show_default=True)
+@click.option("--query", "text", help="Export only the matches of this search.")
+@click.option("--outlet", "outlets", multiple=True, help="Only this outlet (repeatable).")
+@click.option("--from", "date_from", callback=_parse_day, help="Published on or after.")
+@click.option("--to", "date_to", callback=_parse_day, help="Published on or before.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              help="File to write (default: standard output).")
+@click.pass_context
+def export_command(ctx: click.Context, format_: str, text: str | None, outlets: tuple[str, ...],
+                   date_from: dt.date | None, date_to: dt.date | None, output: Any) -> None:
+    """Write articles with their metadata as JSON Lines or CSV."""
+    filtered = text or outlets or date_from or date_to
+    request = SearchRequest(text=text or "", outlets=outlets, date_from=date_from,
+                            date_to=date_to, sort="relevance" if text else "oldest")
+    write = exporting.write_csv if format_ == "csv" else exporting.write_jsonl
+    with open_archive(ctx, create=False) as archive:
+        try:
+            count = write(exporting.export_records(archive, request if filtered else None),
+                          output)
+        except QueryError as exc:
+            raise click.UsageError(f"query {text!r}: {exc}") from None
+    click.echo(f"Exported {count} article{'s' * (count != 1)}.", err=True)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade_command(ctx: click.Context) -> None:
+    """Apply schema migrations (other commands do this by themselves on a new archive)."""
+    paths = ctx.find_root().obj
+    try:
+        engine = open_database(paths)
+        upgrade(engine)
+        engine.dispose()
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Database {paths.database} is at the newest schema.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Opening an archive's database: engine settings, sessions and schema upgrades."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import InstancePaths
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Long enough for a batch commit of a concurrent ingest to finish.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseError(Exception):
+    """The archive's database cannot be opened or upgraded; the message says why."""
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets searches read while an ingest writes; NORMAL is durable at each checkpoint
+        # and safe against application crashes, which is what matters for ingest.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def needs_upgrade(engine: Engine) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() != head
+
+
+def open_database(paths: InstancePaths, *, create: bool = True) -> Engine:
+    """The engine for an instance's database, created and upgraded as needed."""
+    if not paths.database.exists() and not create:
+        raise DatabaseError(f"no archive at {paths.root} (run `archive ingest` to create one)")
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the instance folder {paths.root}: {exc}") from None
+    engine = make_engine(paths.database_url)
+    try:
+        if needs_upgrade(engine):
+            upgrade(engine)
+    except Exception as exc:  # any failure here means the file is not a usable archive
+        engine.dispose()
+        raise DatabaseError(f"cannot open the archive database {paths.database}: {exc}") from exc
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

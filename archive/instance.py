@@ -1,0 +1,89 @@
+"""An open archive: its database, its search index, and the lock that admits one writer."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.config import InstancePaths, resolve_instance
+from archive.db import open_database, session_factory
+from archive.index import SearchIndex
+
+
+class ArchiveBusy(Exception):
+    """Another process is writing to this archive."""
+
+
+class Archive:
+    """The database (source of truth) and the index (derived) of one instance folder."""
+
+    def __init__(self, paths: InstancePaths | None = None, *, create: bool = True) -> None:
+        self.paths = paths or resolve_instance()
+        self.engine = open_database(self.paths, create=create)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self._index: SearchIndex | None = None
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = SearchIndex(self.paths.index_dir)
+        return self._index
+
+    def reset_index(self) -> SearchIndex:
+        """An empty index in place of the current one (for a rebuild)."""
+        self.index.clear()
+        return self.index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def writing(self, *, wait: bool = False, poll_seconds: float = 0.5) -> Iterator[None]:
+        """Hold the archive's writer lock: one ingest, reindex or repair at a time.
+
+        The lock is an flock on a file, so the kernel releases it when its holder dies,
+        even by SIGKILL: a crashed ingest never leaves the archive locked.
+        """
+        handle = _open_lock_file(self.paths.ingest_lock)
+        try:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if not wait:
+                        holder = Path(self.paths.ingest_lock).read_text().strip() or "?"
+                        raise ArchiveBusy(
+                            f"another process (pid {holder}) is writing to the archive at "
+                            f"{self.paths.root}; wait for it to finish, or pass --wait"
+                        ) from None
+                    time.sleep(poll_seconds)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # closing releases the flock
+
+
+def _open_lock_file(path: Path):  # noqa: ANN202 - a text file object
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "a+", encoding="ascii")  # noqa: SIM115 - held for the lock's lifetime

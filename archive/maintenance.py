@@ -1,0 +1,86 @@
+"""Keeping the index true to the database: check, repair, rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import update
+
+from archive import store
+from archive.instance import Archive
+from archive.models import Article
+
+# Articles per index commit when (re)indexing rows that are already stored.
+INDEX_BATCH = 1000
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class CheckReport:
+    articles: int
+    indexed: int
+    missing_from_index: list[int] = field(default_factory=list)
+    unknown_to_database: list[int] = field(default_factory=list)
+    not_marked: list[int] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.missing_from_index or self.unknown_to_database or self.not_marked)
+
+
+def check(archive: Archive) -> CheckReport:
+    """Compare the database's articles with the index's documents, id by id."""
+    with archive.sessions() as session:
+        db_ids = set(store.all_ids(session))
+        unmarked = store.unindexed_ids(session)
+    index_ids = archive.index.ids()
+    return CheckReport(
+        articles=len(db_ids),
+        indexed=len(index_ids),
+        missing_from_index=sorted(db_ids - index_ids),
+        unknown_to_database=sorted(index_ids - db_ids),
+        not_marked=unmarked,
+    )
+
+
+def repair(archive: Archive, report: CheckReport) -> None:
+    """Make the index match the database (which is the truth). Hold `archive.writing()`."""
+    if report.unknown_to_database:
+        archive.index.delete(report.unknown_to_database)
+    todo = sorted(set(report.missing_from_index) | set(report.not_marked))
+    index_rows(archive, todo, replace=True)
+
+
+def reindex(archive: Archive, progress: Progress | None = None) -> int:
+    """Rebuild the index from scratch from the database. Hold `archive.writing()`."""
+    with archive.sessions() as session, session.begin():
+        # Unmark first: if the rebuild dies half-way, the next ingest or repair finishes it.
+        session.execute(update(Article).values(indexed_at=None))
+        ids = list(store.all_ids(session))
+    archive.reset_index()
+    index_rows(archive, ids, replace=False, progress=progress)
+    return len(ids)
+
+
+def repair_unindexed(archive: Archive) -> int:
+    """Index rows a crash left committed but unmarked; returns how many."""
+    with archive.sessions() as session:
+        ids = store.unindexed_ids(session)
+    # replace: the crash may have come after the index commit and before the marking.
+    index_rows(archive, ids, replace=True)
+    return len(ids)
+
+
+def index_rows(archive: Archive, ids: list[int], *, replace: bool,
+               progress: Progress | None = None, batch: int = INDEX_BATCH) -> None:
+    """Index stored articles, then mark them indexed: the order that survives crashes."""
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        with archive.sessions() as session:
+            docs = store.index_docs(session, chunk)
+        archive.index.add(docs, replace=replace)
+        with archive.sessions() as session, session.begin():
+            store.mark_indexed(session, chunk)
+        if progress:
+            progress(min(start + len(chunk), len(ids)), len(ids))

@@ -1,0 +1,249 @@
+"""Numeric features of each line of a text dump, for the article/furniture classifier.
+
+Per-line features describe the text itself (length, punctuation, function words, widget
+vocabulary); context features describe the neighbourhood (blank lines around it, how long and
+prose-like the lines nearby are, whether the same text is printed elsewhere on the page).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from archive.textdump.lexicon import (
+    BULLET,
+    BYLINE,
+    COPYRIGHT,
+    CREDIT,
+    DATE_TEXT,
+    ELLIPSIS_END,
+    KOREAN_PARTICLES,
+    LIST_HEADING,
+    QUOTE_START,
+    RELATIVE_TIME,
+    SENTENCE_BREAK,
+    SENTENCE_END,
+    SEPARATORS,
+    STOP_WORDS,
+    TIME_TEXT,
+    URLISH,
+    WIDGET_LINE,
+    WORD,
+)
+
+LINE_FEATURES = (
+    "log_words", "log_chars", "words_le1", "words_le3", "words_le6", "words_le12", "words_ge25",
+    "sentence_end", "ends_colon", "ends_question", "log_sentences", "commas_per_word",
+    "stop_ratio", "stop_ge2", "capitalised_ratio", "all_caps", "digit_ratio", "letter_ratio",
+    "separators", "bullet", "urlish", "hashtag", "time", "date", "relative_time", "widget",
+    "list_heading", "copyright", "credit", "byline", "quote_start", "ellipsis_end",
+    "cjk_ratio", "hiragana_ratio", "korean_particles", "paren_end", "dup_count", "dup_adjacent",
+    "dup_prefix", "blank_before", "blank_after", "position", "prose",
+)
+CONTEXT_FEATURES = (
+    "win1_prose", "win3_prose", "win8_prose", "win3_log_words", "prev_prose", "next_prose",
+    "prev_widget", "next_widget", "prev_log_words", "next_log_words", "blank_ratio_win4",
+    "in_block", "dist_block_start", "dist_block_end", "after_list_heading", "block_share",
+    "prose_before", "prose_after",
+)
+FEATURES = LINE_FEATURES + CONTEXT_FEATURES
+_INDEX = {name: i for i, name in enumerate(LINE_FEATURES)}
+
+
+def word_count(line: str) -> int:
+    """Words in a line; scripts written without spaces count two characters as a word."""
+    words = len(WORD.findall(line))
+    han_kana = sum(1 for ch in line if "\u3040" <= ch <= "\u9fff")
+    return max(words, han_kana // 2)
+
+
+def line_vector(line: str) -> list[float]:
+    """Features of one stripped, non-empty line on its own (no context)."""
+    tokens = WORD.findall(line)
+    n_tokens = len(tokens)
+    cjk = hira = han = 0
+    for ch in line:
+        if "\u3040" <= ch <= "\u30ff":
+            hira += 1
+        elif "\u4e00" <= ch <= "\u9fff":
+            han += 1
+        elif "\uac00" <= ch <= "\ud7af":
+            cjk += 1
+    cjk += hira + han
+    words = max(n_tokens, (hira + han) // 2)
+    chars = len(line)
+    letters = digits = 0
+    for ch in line:
+        if ch.isalpha():
+            letters += 1
+        elif ch.isdigit():
+            digits += 1
+    nonspace = max(1, chars - line.count(" "))
+    lower = [t.lower() for t in tokens]
+    stops = sum(1 for t in lower if t in STOP_WORDS)
+    alpha = [t for t in tokens if t[0].isalpha()]
+    capitalised = sum(1 for t in alpha if t[0].isupper())
+    korean = [t for t in tokens if "\uac00" <= t[-1] <= "\ud7af"]
+    particles = sum(1 for t in korean if t[-1] in KOREAN_PARTICLES and len(t) > 1)
+    short = chars <= 160
+    ends = bool(SENTENCE_END.search(line))
+    return [
+        math.log1p(words),
+        math.log1p(chars),
+        float(words <= 1),
+        float(words <= 3),
+        float(words <= 6),
+        float(words <= 12),
+        float(words >= 25),
+        float(ends),
+        float(line.endswith(":")),
+        float(line.endswith("?")),
+        math.log1p(len(SENTENCE_BREAK.findall(line)) + ends),
+        line.count(",") / max(1, words),
+        stops / max(1, n_tokens),
+        float(stops >= 2),
+        capitalised / len(alpha) if alpha else 0.0,
+        float(letters >= 4 and line.upper() == line and line.lower() != line),
+        digits / nonspace,
+        letters / nonspace,
+        float(bool(SEPARATORS.search(line))),
+        float(bool(BULLET.match(line))),
+        float(bool(URLISH.search(line))),
+        float("#" in line),
+        float(short and bool(TIME_TEXT.search(line))),
+        float(short and bool(DATE_TEXT.search(line))),
+        float(short and bool(RELATIVE_TIME.search(line))),
+        float(short and bool(WIDGET_LINE.match(line))),
+        float(short and bool(LIST_HEADING.match(line))),
+        float(bool(COPYRIGHT.search(line))),
+        float(short and bool(CREDIT.search(line))) if chars <= 300 else 0.0,
+        float(short and bool(BYLINE.match(line))),
+        float(bool(QUOTE_START.match(line))),
+        float(bool(ELLIPSIS_END.search(line))),
+        cjk / nonspace,
+        hira / nonspace,
+        particles / len(korean) if korean else 0.0,
+        float(line.endswith(")") and "(" in line and words <= 40),
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0,  # context-dependent: filled by line_matrix
+        float(words >= 20 or (words >= 8 and ends) or (cjk >= 30 and ends)),
+    ]
+
+
+def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Feature rows for the non-empty lines of a dump, and the line index of each row."""
+    stripped = [line.strip() for line in lines]
+    rows = [i for i, s in enumerate(stripped) if s]
+    if not rows:
+        return np.zeros((0, len(FEATURES))), rows
+    texts = [stripped[i] for i in rows]
+    base = np.array([line_vector(t) for t in texts], dtype=float)
+    n = len(rows)
+    counts = Counter(texts)
+    total = len(stripped)
+    dup_count = np.array([math.log(counts[t]) for t in texts])
+    dup_adjacent = np.zeros(n)
+    dup_prefix = np.zeros(n)
+    for k in range(n):
+        for j in (k - 1, k + 1):
+            if 0 <= j < n:
+                a, b = texts[k], texts[j]
+                if a == b:
+                    dup_adjacent[k] = 1.0
+                elif len(a) >= 20 and len(b) >= 20 and (a.startswith(b) or b.startswith(a)):
+                    dup_prefix[k] = 1.0
+    blank_before = np.array([float(i == 0 or not stripped[i - 1]) for i in rows])
+    blank_after = np.array([float(i + 1 >= total or not stripped[i + 1]) for i in rows])
+    position = np.array([i / max(1, total - 1) for i in rows])
+    col = _INDEX
+    base[:, col["dup_count"]] = dup_count
+    base[:, col["dup_adjacent"]] = dup_adjacent
+    base[:, col["dup_prefix"]] = dup_prefix
+    base[:, col["blank_before"]] = blank_before
+    base[:, col["blank_after"]] = blank_after
+    base[:, col["position"]] = position
+    context = _context(base, n)
+    return np.hstack([base, context]), rows
+
+
+def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean of values over the rows within `radius` of each row, the row itself excluded."""
+    n = len(values)
+    padded = np.concatenate([[0.0], np.cumsum(values)])
+    idx = np.arange(n)
+    lo = np.maximum(0, idx - radius)
+    hi = np.minimum(n, idx + radius + 1)
+    sums = padded[hi] - padded[lo] - values
+    return sums / np.maximum(1, hi - lo - 1)
+
+
+def _shift(values: np.ndarray, step: int, fill: float = 0.0) -> np.ndarray:
+    out = np.full_like(values, fill)
+    if step > 0:
+        out[step:] = values[:-step]
+    elif step < 0:
+        out[:step] = values[-step:]
+    else:
+        out[:] = values
+    return out
+
+
+def densest_block(scores: np.ndarray) -> tuple[int, int]:
+    """Maximum-sum run of row scores (Kadane), as (first, last) row."""
+    best, best_start, best_end = -math.inf, 0, -1
+    total, start = 0.0, 0
+    for k, score in enumerate(scores.tolist()):
+        if total <= 0:
+            total, start = 0.0, k
+        total += score
+        if total > best:
+            best, best_start, best_end = total, start, k
+    return best_start, best_end
+
+
+def _context(base: np.ndarray, n: int) -> np.ndarray:
+    col = _INDEX
+    prose = base[:, col["prose"]]
+    words = base[:, col["log_words"]]
+    widget = base[:, col["widget"]]
+    blank = base[:, col["blank_before"]]
+    heading = base[:, col["list_heading"]]
+    # A first guess at the article: the densest run of prose, where short lines cost a little.
+    block_scores = np.where(prose > 0, np.expm1(words), -2.0) - 12.0 * widget - 12.0 * heading
+    start, end = densest_block(block_scores)
+    idx = np.arange(n)
+    in_block = ((idx >= start) & (idx <= end)).astype(float)
+    dist_start = np.log1p(np.maximum(0, start - idx))
+    dist_end = np.log1p(np.maximum(0, idx - end))
+    after_heading = np.zeros(n)
+    seen = -100
+    for k in range(n):
+        if heading[k]:
+            seen = k
+        after_heading[k] = 1.0 / (1 + k - seen) if k - seen < 40 else 0.0
+    prose_cum = np.cumsum(prose)
+    prose_total = prose_cum[-1] if n else 0.0
+    prose_before = (prose_cum - prose) / max(1.0, prose_total)
+    prose_after = (prose_total - prose_cum) / max(1.0, prose_total)
+    share = np.full(n, (end - start + 1) / max(1, n))
+    return np.column_stack([
+        _window_mean(prose, 1),
+        _window_mean(prose, 3),
+        _window_mean(prose, 8),
+        _window_mean(words, 3),
+        _shift(prose, 1),
+        _shift(prose, -1),
+        _shift(widget, 1),
+        _shift(widget, -1),
+        _shift(words, 1),
+        _shift(words, -1),
+        _window_mean(blank, 4),
+        in_block,
+        dist_start,
+        dist_end,
+        after_heading,
+        share,
+        prose_before,
+        prose_after,
+    ])

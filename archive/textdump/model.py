@@ -1,0 +1,114 @@
+"""The learned line classifier: two stacked logistic regressions over line features.
+
+Stage one scores each line from its own features and its neighbours'. Stage two sees stage
+one's scores around the line (is it inside a run of article lines, how far from the nearest
+one), which is what a person uses to tell an in-article heading from a menu item.
+Weights are plain JSON trained by tools/train_textdump.py; inference is numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from archive.textdump.features import FEATURES, densest_block
+
+MODEL_FILE = "textdump_model.json"
+STAGE2_FEATURES = (
+    "p", "logit", "p_prev", "p_next", "p_win2", "p_win5", "p_win12", "p_max_before",
+    "p_max_after", "in_p_block", "dist_p_block_start", "dist_p_block_end", "p_block_share",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogisticLayer:
+    """Standardise, then a linear score squashed to a probability."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mean": _rounded(self.mean), "scale": _rounded(self.scale),
+                "weights": _rounded(self.weights), "bias": round(float(self.bias), 6)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LogisticLayer:
+        return cls(np.asarray(data["mean"], dtype=float), np.asarray(data["scale"], dtype=float),
+                   np.asarray(data["weights"], dtype=float), float(data["bias"]))
+
+
+@dataclass(frozen=True, slots=True)
+class LineModel:
+    stage1: LogisticLayer
+    stage2: LogisticLayer
+    threshold: float = 0.5
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Probability that each row (a non-empty line) belongs to the article."""
+        if not len(x):
+            return np.zeros(0)
+        first = sigmoid(self.stage1.logits(x))
+        return sigmoid(self.stage2.logits(np.hstack([x, stage2_context(first)])))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(FEATURES), "stage2_features": list(STAGE2_FEATURES),
+                "stage1": self.stage1.to_json(), "stage2": self.stage2.to_json(),
+                "threshold": self.threshold}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LineModel:
+        if list(data["features"]) != list(FEATURES) or \
+                list(data["stage2_features"]) != list(STAGE2_FEATURES):
+            raise ValueError("the line model was trained on other features; retrain it")
+        return cls(LogisticLayer.from_json(data["stage1"]), LogisticLayer.from_json(data["stage2"]),
+                   float(data.get("threshold", 0.5)))
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LineModel:
+    """The model in archive/data, loaded once per process."""
+    text = (resources.files("archive") / "data" / MODEL_FILE).read_text(encoding="utf-8")
+    return LineModel.from_json(json.loads(text))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def stage2_context(p: np.ndarray) -> np.ndarray:
+    """Features of each row built from the stage-one probabilities around it."""
+    n = len(p)
+    idx = np.arange(n)
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+    prev = np.concatenate([[0.0], p[:-1]])
+    nxt = np.concatenate([p[1:], [0.0]])
+    cum = np.concatenate([[0.0], np.cumsum(p)])
+
+    def window(radius: int) -> np.ndarray:
+        lo = np.maximum(0, idx - radius)
+        hi = np.minimum(n, idx + radius + 1)
+        return (cum[hi] - cum[lo] - p) / np.maximum(1, hi - lo - 1)
+
+    max_before = np.concatenate([[0.0], np.maximum.accumulate(p)[:-1]])
+    max_after = np.concatenate([np.maximum.accumulate(p[::-1])[::-1][1:], [0.0]])
+    start, end = densest_block(p - 0.5)
+    in_block = ((idx >= start) & (idx <= end)).astype(float)
+    return np.column_stack([
+        p, logit, prev, nxt, window(2), window(5), window(12), max_before, max_after, in_block,
+        np.log1p(np.maximum(0, start - idx)), np.log1p(np.maximum(0, idx - end)),
+        np.full(n, (end - start + 1) / max(1, n)),
+    ])
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [round(float(v), 6) for v in values]

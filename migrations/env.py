@@ -1,0 +1,33 @@
+"""Alembic environment: runs inside `archive` (connection passed in) or from the alembic CLI."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from archive.config import resolve_instance
+from archive.db import make_engine
+from archive.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations(connection) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
+    # Batch mode lets SQLite alter tables by copying them, which plain ALTER cannot.
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run_migrations(connection)
+else:
+    # The alembic command line: `-x url=sqlite:///...`, or else the current archive instance.
+    url = context.get_x_argument(as_dictionary=True).get("url") or resolve_instance().database_url
+    engine = make_engine(url)
+    with engine.connect() as cli_connection:
+        run_migrations(cli_connection)
+        cli_connection.commit()
+    engine.dispose()

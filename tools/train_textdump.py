@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Train the text-dump line classifier and report cross-validated figures grouped by site.
+
+    python tools/train_textdump.py CASES_DIR [--out archive/data/textdump_model.json]
+                                             [--folds 5] [--no-write]
+
+CASES_DIR holds one folder per page with page.txt and expected.json (its "body" is the
+human-marked article, its "url" names the site). Each non-empty line of page.txt is labelled
+article when most of its words align with the marked body. Cross-validation keeps every
+site's pages in one fold, so a figure never comes from a site the model was trained on. The
+final model is trained on all pages. Needs numpy only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from archive.textdump import extract_text_dump  # noqa: E402
+from archive.textdump.features import FEATURES, line_matrix  # noqa: E402
+from archive.textdump.model import (  # noqa: E402
+    MODEL_FILE,
+    STAGE2_FEATURES,
+    LineModel,
+    LogisticLayer,
+    sigmoid,
+    stage2_context,
+)
+
+TOKEN = re.compile(r"\w+")
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "archive" / "data" / MODEL_FILE
+L2 = 0.05  # ridge penalty on standardised weights; the data weigh one unit per page
+
+
+@dataclass
+class Case:
+    id: str
+    site: str
+    text: str
+    expected: dict
+    x: np.ndarray
+    rows: list[int]
+    y: np.ndarray  # 1.0 where the line is article text
+    w: np.ndarray  # each page weighs the same; long lines weigh more within a page
+
+
+def load_cases(root: Path) -> list[Case]:
+    cases = []
+    for folder in sorted(p for p in root.iterdir() if (p / "expected.json").exists()):
+        expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+        text = (folder / "page.txt").read_text(encoding="utf-8")
+        lines = text.split("\n")
+        x, rows = line_matrix(lines)
+        matched = aligned_fraction(lines, expected.get("body") or "")
+        y = np.array([float(matched[i] >= 0.5) for i in rows])
+        tokens = np.array([len(TOKEN.findall(lines[i])) + 2.0 for i in rows])
+        w = tokens / tokens.sum() if len(tokens) else tokens
+        site = (urlsplit(expected.get("url") or "").hostname or folder.name).removeprefix("www.")
+        cases.append(Case(folder.name, site, text, expected, x, rows, y, w))
+    return cases
+
+
+def aligned_fraction(lines: list[str], body: str) -> list[float]:
+    """Share of each line's words that align, in order, with the marked article body."""
+    gold = TOKEN.findall(body)
+    tokens: list[str] = []
+    owner: list[int] = []
+    for i, line in enumerate(lines):
+        for token in TOKEN.findall(line):
+            tokens.append(token)
+            owner.append(i)
+    matcher = difflib.SequenceMatcher(None, tokens, gold, autojunk=False)
+    matched = [0] * len(lines)
+    for a, _, size in matcher.get_matching_blocks():
+        for k in range(a, a + size):
+            matched[owner[k]] += 1
+    counts = [len(TOKEN.findall(line)) for line in lines]
+    return [matched[i] / counts[i] if counts[i] else 0.0 for i in range(len(lines))]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> LogisticLayer:
+    """Weighted, ridge-penalised logistic regression by Newton's method."""
+    mean = np.average(x, axis=0, weights=w)
+    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
+    scale[scale < 1e-6] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    beta = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(50):
+        p = sigmoid(z @ beta)
+        grad = z.T @ (w * (p - y)) + penalty * beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return LogisticLayer(mean, scale, beta[:-1], float(beta[-1]))
+
+
+def stack(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = np.vstack([c.x for c in cases])
+    y = np.concatenate([c.y for c in cases])
+    w = np.concatenate([c.w for c in cases]) * len(cases) / max(1, len(cases))
+    return x, y, w
+
+
+def group_folds(cases: list[Case], k: int) -> list[list[int]]:
+    """Case indexes in k folds, every site's cases in one fold, folds of similar size."""
+    by_site: dict[str, list[int]] = {}
+    for i, case in enumerate(cases):
+        by_site.setdefault(case.site, []).append(i)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for site in sorted(by_site, key=lambda s: (-len(by_site[s]), s)):
+        min(folds, key=len).extend(by_site[site])
+    return folds
+
+
+def train(cases: list[Case], l2: float = L2, inner_folds: int = 5) -> LineModel:
+    """Stage one on everything; stage two on stage one's out-of-fold scores (by site)."""
+    x, y, w = stack(cases)
+    stage1 = fit_logistic(x, y, w, l2)
+    oof = [np.zeros(len(c.rows)) for c in cases]
+    for fold in group_folds(cases, inner_folds):
+        held = set(fold)
+        layer = fit_logistic(*stack([c for i, c in enumerate(cases) if i not in held]), l2)
+        for i in fold:
+            oof[i] = sigmoid(layer.logits(cases[i].x))
+    x2 = np.vstack([np.hstack([c.x, stage2_context(p)]) for c, p in zip(cases, oof, strict=True)])
+    stage2 = fit_logistic(x2, y, w, l2)
+    return LineModel(stage1, stage2)
+
+
+# The benchmark's body score: 4-token shingles, per-page normalised TP/FP/FN.
+def shingles(text: str) -> Counter:
+    toks = TOKEN.findall(text or "")
+    return Counter(tuple(toks[i:i + 4]) for i in range(max(1, len(toks) - 3)) if toks[i:i + 4])
+
+
+def body_counts(gold: str, pred: str) -> tuple[float, float, float]:
+    t, p = shingles(gold), shingles(pred)
+    tp = sum((t & p).values())
+    fp = sum((p - t).values())
+    fn = sum((t - p).values())
+    s = tp + fp + fn
+    return (tp / s, fp / s, fn / s) if s else (0.0, 0.0, 0.0)
+
+
+def body_f1(triples: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    def prec(tp, fp, fn):
+        return 1.0 if fp == fn == 0 else (0.0 if tp == fp == 0 else tp / (tp + fp))
+
+    def rec(tp, fp, fn):
+        return 1.0 if fp == fn == 0 else (0.0 if tp == fn == 0 else tp / (tp + fn))
+
+    ps = [prec(*t) for t in triples if t[0] + t[1] > 0]
+    rs = [rec(*t) for t in triples if t[0] + t[2] > 0]
+    p = sum(ps) / len(ps) if ps else 0.0
+    r = sum(rs) / len(rs) if rs else 0.0
+    return (2 * p * r / (p + r) if p + r else 0.0), p, r
+
+
+def evaluate(cases: list[Case], models: list[LineModel], per_case: bool = False
+             ) -> dict[str, float]:
+    triples = []
+    for case, model in zip(cases, models, strict=True):
+        body = extract_text_dump(case.text, {}, model=model).body
+        triples.append(body_counts(case.expected.get("body") or "", body))
+        if per_case:
+            f, p, r = body_f1(triples[-1:])
+            print(f"  {case.id[:12]} {case.site:28} F1 {f:.3f}  P {p:.3f}  R {r:.3f}")
+    f1, p, r = body_f1(triples)
+    return {"f1": f1, "precision": p, "recall": r}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cases", type=Path)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--no-write", action="store_true", help="report figures only")
+    ap.add_argument("--l2", type=float, default=L2, help="ridge penalty")
+    ap.add_argument("--per-case", action="store_true", help="list each page's CV figures")
+    args = ap.parse_args(argv)
+
+    cases = load_cases(args.cases)
+    sites = {c.site for c in cases}
+    print(f"{len(cases)} pages from {len(sites)} sites, "
+          f"{sum(len(c.rows) for c in cases)} lines, {len(FEATURES)}+{len(STAGE2_FEATURES)} features")
+    per_case: list[LineModel | None] = [None] * len(cases)
+    for fold in group_folds(cases, args.folds):
+        held = set(fold)
+        model = train([c for i, c in enumerate(cases) if i not in held], args.l2)
+        for i in fold:
+            per_case[i] = model
+    cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
+    print(f"grouped {args.folds}-fold CV by site: body F1 {cv['f1']:.3f}  "
+          f"precision {cv['precision']:.3f}  recall {cv['recall']:.3f}")
+    final = train(cases, args.l2)
+    fit = evaluate(cases, [final] * len(cases))
+    print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
+          f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")
+    if not args.no_write:
+        args.out.write_text(json.dumps(final.to_json(), indent=0) + "\n", encoding="utf-8")
+        print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
