@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import click
@@ -137,8 +139,11 @@ def _print_summary(summary: IngestSummary) -> None:
                f"ingest run {summary.run_id}).")
     if summary.repaired:
         click.echo(f"Indexed {summary.repaired} article(s) left unindexed by an interrupted run.")
-    for uri, reason in summary.skipped:
-        click.echo(f"  skipped {uri}: {reason}")
+    if summary.skipped:
+        kinds = Counter(Path(uri).suffix.lower() or "(no suffix)" for uri, _ in summary.skipped)
+        listed = ", ".join(f"{suffix}: {n}" for suffix, n in kinds.most_common())
+        click.echo(f"Skipped {len(summary.skipped)} file(s) of kinds archive does not read "
+                   f"({listed}).")
     for uri, reason in summary.failures:
         click.echo(f"  FAILED {uri}: {reason}", err=True)
 

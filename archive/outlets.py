@@ -43,3 +43,8 @@ def _rows(handle) -> dict[str, str]:  # noqa: ANN001 - any text stream
     rows = csv.DictReader(line for line in handle if not line.startswith("#"))
     return {row["domain"].strip().lower(): row["name"].strip()
             for row in rows if row.get("domain") and row.get("name")}
+
+
+def known_outlet(name: str) -> str | None:
+    """The canonical name of an outlet given one of its names or aliases (any case)."""
+    return None

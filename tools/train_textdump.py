@@ -34,6 +34,7 @@ from archive.textdump.model import (  # noqa: E402
     STAGE2_FEATURES,
     LineModel,
     LogisticLayer,
+    TreeLayer,
     sigmoid,
     stage2_context,
 )
@@ -109,6 +110,37 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> Logi
     return LogisticLayer(mean, scale, beta[:-1], float(beta[-1]))
 
 
+def fit_trees(x: np.ndarray, y: np.ndarray, w: np.ndarray, trees: int = 150, depth: int = 3,
+              rate: float = 0.1) -> TreeLayer:
+    """Gradient-boosted trees (scikit-learn), flattened into arrays for numpy inference."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    gbc = GradientBoostingClassifier(n_estimators=trees, max_depth=depth, learning_rate=rate,
+                                     subsample=0.8, min_samples_leaf=20, random_state=0)
+    gbc.fit(x, y, sample_weight=w * len(y) / w.sum())
+    feature, threshold, left, right, value, roots = [], [], [], [], [], []
+    for estimator in gbc.estimators_[:, 0]:
+        tree = estimator.tree_
+        offset = len(feature)
+        roots.append(offset)
+        for node in range(tree.node_count):
+            leaf = tree.children_left[node] == -1
+            feature.append(-1 if leaf else int(tree.feature[node]))
+            threshold.append(0.0 if leaf else float(tree.threshold[node]))
+            left.append(offset + (node if leaf else int(tree.children_left[node])))
+            right.append(offset + (node if leaf else int(tree.children_right[node])))
+            value.append(rate * float(tree.value[node].ravel()[0]) if leaf else 0.0)
+    layer = TreeLayer(np.array(feature), np.array(threshold), np.array(left), np.array(right),
+                      np.array(value), np.array(roots), depth, 0.0)
+    bias = float(np.mean(gbc.decision_function(x[:50]) - layer.logits(x[:50])))
+    return TreeLayer(layer.feature, layer.threshold, layer.left, layer.right, layer.value,
+                     layer.roots, depth, bias)
+
+
+def fit_layer(kind: str, x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float):
+    return fit_trees(x, y, w) if kind == "trees" else fit_logistic(x, y, w, l2)
+
+
 def stack(cases: list[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.vstack([c.x for c in cases])
     y = np.concatenate([c.y for c in cases])
@@ -127,18 +159,19 @@ def group_folds(cases: list[Case], k: int) -> list[list[int]]:
     return folds
 
 
-def train(cases: list[Case], l2: float = L2, inner_folds: int = 5) -> LineModel:
+def train(cases: list[Case], l2: float = L2, kinds: tuple[str, str] = ("logistic", "logistic"),
+          inner_folds: int = 5) -> LineModel:
     """Stage one on everything; stage two on stage one's out-of-fold scores (by site)."""
     x, y, w = stack(cases)
-    stage1 = fit_logistic(x, y, w, l2)
+    stage1 = fit_layer(kinds[0], x, y, w, l2)
     oof = [np.zeros(len(c.rows)) for c in cases]
     for fold in group_folds(cases, inner_folds):
         held = set(fold)
-        layer = fit_logistic(*stack([c for i, c in enumerate(cases) if i not in held]), l2)
+        layer = fit_layer(kinds[0], *stack([c for i, c in enumerate(cases) if i not in held]), l2)
         for i in fold:
             oof[i] = sigmoid(layer.logits(cases[i].x))
     x2 = np.vstack([np.hstack([c.x, stage2_context(p)]) for c, p in zip(cases, oof, strict=True)])
-    stage2 = fit_logistic(x2, y, w, l2)
+    stage2 = fit_layer(kinds[1], x2, y, w, l2)
     return LineModel(stage1, stage2)
 
 
@@ -191,23 +224,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--no-write", action="store_true", help="report figures only")
     ap.add_argument("--l2", type=float, default=L2, help="ridge penalty")
+    ap.add_argument("--stages", default="logistic,logistic",
+                    help="layer kinds of stage one and two: logistic or trees")
     ap.add_argument("--per-case", action="store_true", help="list each page's CV figures")
     args = ap.parse_args(argv)
 
     cases = load_cases(args.cases)
+    kinds = tuple(args.stages.split(","))
     sites = {c.site for c in cases}
     print(f"{len(cases)} pages from {len(sites)} sites, "
           f"{sum(len(c.rows) for c in cases)} lines, {len(FEATURES)}+{len(STAGE2_FEATURES)} features")
     per_case: list[LineModel | None] = [None] * len(cases)
     for fold in group_folds(cases, args.folds):
         held = set(fold)
-        model = train([c for i, c in enumerate(cases) if i not in held], args.l2)
+        model = train([c for i, c in enumerate(cases) if i not in held], args.l2, kinds)
         for i in fold:
             per_case[i] = model
     cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
     print(f"grouped {args.folds}-fold CV by site: body F1 {cv['f1']:.3f}  "
           f"precision {cv['precision']:.3f}  recall {cv['recall']:.3f}")
-    final = train(cases, args.l2)
+    final = train(cases, args.l2, kinds)
     fit = evaluate(cases, [final] * len(cases))
     print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
           f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")

@@ -38,7 +38,7 @@ class LogisticLayer:
         return ((x - self.mean) / self.scale) @ self.weights + self.bias
 
     def to_json(self) -> dict[str, Any]:
-        return {"mean": _rounded(self.mean), "scale": _rounded(self.scale),
+        return {"kind": "logistic", "mean": _rounded(self.mean), "scale": _rounded(self.scale),
                 "weights": _rounded(self.weights), "bias": round(float(self.bias), 6)}
 
     @classmethod
@@ -48,9 +48,62 @@ class LogisticLayer:
 
 
 @dataclass(frozen=True, slots=True)
+class TreeLayer:
+    """Boosted regression trees over raw features, summed into a logit.
+
+    All trees are walked at once: one array of current nodes per (row, tree), advanced one
+    level per step, so the cost is a few numpy operations per level, not per tree.
+    """
+
+    feature: np.ndarray  # per node, over all trees; -1 marks a leaf
+    threshold: np.ndarray
+    left: np.ndarray  # absolute node indexes; a leaf points to itself
+    right: np.ndarray
+    value: np.ndarray  # leaf contributions (already scaled by the learning rate)
+    roots: np.ndarray
+    depth: int
+    bias: float
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        x32 = x.astype(np.float32).astype(float)  # split points were chosen on float32 data
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        feature = np.maximum(self.feature, 0)
+        for _ in range(self.depth):
+            go_left = x32[rows, feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.value[node].sum(axis=1) + self.bias
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "trees", "feature": self.feature.tolist(),
+                "threshold": _rounded(self.threshold), "left": self.left.tolist(),
+                "right": self.right.tolist(), "value": _rounded(self.value),
+                "roots": self.roots.tolist(), "depth": self.depth, "bias": round(self.bias, 6)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TreeLayer:
+        return cls(np.asarray(data["feature"], dtype=np.int64),
+                   np.asarray(data["threshold"], dtype=float),
+                   np.asarray(data["left"], dtype=np.int64),
+                   np.asarray(data["right"], dtype=np.int64),
+                   np.asarray(data["value"], dtype=float),
+                   np.asarray(data["roots"], dtype=np.int64), int(data["depth"]),
+                   float(data["bias"]))
+
+
+Layer = LogisticLayer | TreeLayer
+
+
+def layer_from_json(data: dict[str, Any]) -> Layer:
+    if data.get("kind") == "trees":
+        return TreeLayer.from_json(data)
+    return LogisticLayer.from_json(data)
+
+
+@dataclass(frozen=True, slots=True)
 class LineModel:
-    stage1: LogisticLayer
-    stage2: LogisticLayer
+    stage1: Layer
+    stage2: Layer
     threshold: float = 0.5
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
@@ -70,7 +123,7 @@ class LineModel:
         if list(data["features"]) != list(FEATURES) or \
                 list(data["stage2_features"]) != list(STAGE2_FEATURES):
             raise ValueError("the line model was trained on other features; retrain it")
-        return cls(LogisticLayer.from_json(data["stage1"]), LogisticLayer.from_json(data["stage2"]),
+        return cls(layer_from_json(data["stage1"]), layer_from_json(data["stage2"]),
                    float(data.get("threshold", 0.5)))
 
 

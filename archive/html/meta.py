@@ -1,0 +1,427 @@
+"""Title, publication date, outlet and byline of a page, each with the rule that found it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from archive.dates import parse_date
+from archive.document import PublishedDate
+from archive.html.facts import (
+    ARTICLE_TYPES,
+    PAGE_TYPES,
+    PageFacts,
+    clean_text,
+    element_text,
+    ld_names,
+    ld_text,
+)
+from archive.html.names import (
+    fold,
+    headline_similarity,
+    is_slug,
+    matches_domain,
+    same_name,
+    site_domain,
+    squash,
+)
+from archive.outlets import known_outlet, outlet_for_url
+
+# Separators between a headline and a site name in <title> and og:title.
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*")
+_URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$", re.I)
+# A headline must be at least this similar to a declared title for the <h1> to be trusted.
+_H1_MATCH = 0.6
+# Meta tags that state the publication time, most specific first.
+_PUBLISHED_METAS = (
+    "article:published_time", "article:published", "og:published_time", "og:article:published_time",
+    "datepublished", "itemprop:datepublished", "publish-date", "publish_date", "publishdate",
+    "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+    "citation_publication_date", "citation_date", "article.published", "originalpublicationdate",
+    "dc.date", "dcterms.date", "date", "dcterms.created", "dc.date.created", "itemprop:datecreated",
+)
+_AUTHOR_METAS = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author",
+                 "byl", "itemprop:author")
+_APP_NAME_METAS = ("application-name", "apple-mobile-web-app-title", "al:ios:app_name",
+                   "al:android:app_name", "twitter:app:name:iphone")
+_COPYRIGHT = re.compile(
+    r"(?:©|\(c\)|\bcopyright\b)\s*(?:©|\(c\))?\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?[.,]?)?\s*(?:by\s+)?"
+    r"(?P<name>[^\W\d][^.|,;©\n]{1,60}?)\s*(?:[.,;|]|\ball rights\b|\btodos\b|\d{4}|$)",
+    re.I,
+)
+_COMPANY = re.compile(
+    r"\b(?:inc|llc|ltd|limited|gmbh|ag|s\.?a|corp|corporation|company|group|holdings|plc|"
+    r"interactive|publishing|enterprises|media|network|ооо|зао|оао)\b\.?", re.I)
+_NOT_A_NAME = re.compile(r"\b(?:designed|powered|developed|hosted|theme|all rights|rights reserved"
+                         r"|wordpress|template)\b", re.I)
+_BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+", re.I)
+_UPDATED_CONTEXT = re.compile(r"updat|modif|edited|aktualisiert|mis à jour|actualizad|обновл", re.I)
+
+
+@dataclass(slots=True)
+class Metadata:
+    title: str | None = None
+    published: PublishedDate | None = None
+    outlet: str | None = None
+    byline: str | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def found(self, name: str, value: Any, rule: str) -> None:
+        setattr(self, name, value)
+        self.sources["date" if name == "published" else name] = {"rule": rule, "line": None}
+
+
+@dataclass(slots=True)
+class _Names:
+    """Site-name candidates, merged when they are spellings of one name."""
+
+    host: str | None
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, name: str | None, weight: float, rule: str) -> None:
+        name = clean_text(name).strip(" -|:·•")
+        if not name or len(name) > 80 or not any(ch.isalpha() for ch in name):
+            return
+        if is_slug(name, self.host):
+            weight = min(weight, 2)
+        if matches_domain(name, self.host):
+            weight += 3
+        for group in self.groups:
+            if same_name(group["name"], name):
+                if rule not in group["rules"]:
+                    group["score"] += weight
+                    group["rules"].append(rule)
+                if weight > group["best"]:
+                    group.update(name=name, best=weight, rule=rule)
+                return
+        self.groups.append({"name": name, "score": weight, "best": weight, "rule": rule,
+                            "rules": [rule]})
+
+    def best(self) -> tuple[str, str] | None:
+        if not self.groups:
+            return None
+        top = max(self.groups, key=lambda g: g["score"])
+        return top["name"], top["rule"]
+
+    def known(self) -> list[str]:
+        return [g["name"] for g in self.groups]
+
+
+def find_metadata(tree: HtmlElement, facts: PageFacts, body_start: str | None) -> Metadata:
+    """Decide title, date, outlet and byline from the page's statements."""
+    meta = Metadata()
+    article = _main_ld_article(facts)
+    names = _site_names(tree, facts, article)
+    _find_title(facts, article, names, meta)
+    names_with_title = _add_title_affixes(facts, names, meta.title)
+    _find_outlet(facts, names_with_title, meta)
+    _find_published(tree, facts, article, meta)
+    _find_byline(tree, facts, article, meta)
+    del body_start
+    return meta
+
+
+# --- title -----------------------------------------------------------------------------
+
+def _declared_titles(facts: PageFacts, article: dict[str, Any] | None) -> list[tuple[str, str]]:
+    titles = [(f"{name} meta tag", value) for name, value in facts.meta("og:title", "twitter:title")]
+    if article and (headline := ld_text(article.get("headline")) or ld_text(article.get("name"))):
+        titles.append(("JSON-LD headline", headline))
+    titles.extend(("itemprop headline", value) for _, value in facts.meta("itemprop:headline"))
+    if facts.title_tag:
+        titles.append(("<title>", facts.title_tag))
+    return titles
+
+
+def _find_title(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
+                meta: Metadata) -> None:
+    declared = _declared_titles(facts, article)
+    headings = [(h1, text) for h1 in facts.h1s
+                if (text := element_text(h1)) and len(text) <= 300 and not _is_logo(h1, facts)]
+    best, best_score, best_rule = None, 0.0, ""
+    for _, text in headings:
+        for rule, title in declared:
+            score = headline_similarity(text, title)
+            if score > best_score:
+                best, best_score, best_rule = text, score, rule
+    if best and best_score >= _H1_MATCH:
+        meta.found("title", best, f"<h1> matching the {best_rule}")
+        return
+    site = names.known()
+    for _, text in headings:
+        if _headline_like(text) and not any(same_name(text, name) for name in site):
+            meta.found("title", text, "first <h1> (no declared title matched it)")
+            return
+    for rule, title in declared:
+        core = strip_site_affixes(title, site, facts.host)
+        if core:
+            if core != title:
+                rule += ", site name removed"
+            meta.found("title", core, rule)
+            return
+
+
+def _headline_like(text: str) -> bool:
+    words = text.split()
+    # scripts written without spaces (Japanese, Chinese) carry a headline in one "word"
+    return len(words) >= 3 or (len(words) >= 1 and len(text) >= 12 and not text.isascii())
+
+
+def _is_logo(h1: HtmlElement, facts: PageFacts) -> bool:
+    """An <h1> that is the site's logo: it links to the home page or holds only an image."""
+    link = h1 if h1.tag == "a" else None
+    for candidate in (h1.getparent(), *h1.iter("a")):
+        if candidate is not None and candidate.tag == "a":
+            link = candidate
+            break
+    if link is not None:
+        href = (link.get("href") or "").strip()
+        home = {"/", "./", "#"}
+        if facts.host:
+            home |= {f"{scheme}://{facts.host}{end}" for scheme in ("http", "https")
+                     for end in ("", "/")}
+        if href in home or href.rstrip("/") in {h.rstrip("/") for h in home if h != "/"}:
+            return True
+    return not element_text(h1) and any(True for _ in h1.iter("img"))
+
+
+def strip_site_affixes(title: str, names: Iterable[str], host: str | None) -> str:
+    """A declared title without the site name that pages put before or after the headline."""
+    names = [n for n in names if n]
+    core = title.strip()
+    for _ in range(3):
+        seps = list(_SEPARATOR.finditer(core))
+        if not seps:
+            break
+        cut = next((sep for sep in seps if _site_like(core[sep.end():], names, host)), None)
+        if cut is not None and cut.start() > 0:
+            core = core[: cut.start()].strip()
+            continue
+        cut = next((sep for sep in reversed(seps) if _site_like(core[: sep.start()], names, host)),
+                   None)
+        if cut is not None and cut.end() < len(core):
+            core = core[cut.end():].strip()
+            continue
+        break
+    # "Site Name: Headline" with no space before the colon
+    for name in names:
+        head, colon, rest = core.partition(":")
+        if colon and rest.strip() and same_name(head, name):
+            core = rest.strip()
+            break
+    return core
+
+
+def _site_like(segment: str, names: list[str], host: str | None) -> bool:
+    segment = segment.strip()
+    if not segment or len(segment.split()) > 8:
+        return False
+    if any(same_name(segment, name) for name in names):
+        return True
+    folded = fold(segment)
+    if len(folded) >= 4 and any(fold(name).startswith(folded) for name in names):
+        return True  # a truncated multi-part site name ("Site | Topic | Topic")
+    if _URLISH.match(segment):
+        return True
+    if len(segment.split()) <= 3 and matches_domain(segment, host):
+        return True
+    return False
+
+
+# --- outlet ----------------------------------------------------------------------------
+
+def _site_names(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None) -> _Names:
+    names = _Names(facts.host)
+    for _, value in facts.meta("og:site_name"):
+        if match := _URLISH.match(value):
+            names.add(match[1], 1, "og:site_name (a web address)")
+            continue
+        parts = [p for p in re.split(r"\s+[|–—-]\s+|\s*\|\s*", value) if p.strip()]
+        if parts:
+            names.add(parts[0], 10, "og:site_name meta tag")
+    title = facts.title_tag or ""
+    for name, value in facts.meta(*_APP_NAME_METAS):
+        if len(value.split()) <= 6 and headline_similarity(value, title) < 0.5:
+            names.add(value, 5, f"{name} meta tag")
+    if article is not None:
+        for name in ld_names(article.get("publisher")):
+            names.add(name, 5, "JSON-LD publisher of the article")
+    for kinds, obj in facts.ld:
+        if kinds & {"newsmediaorganization", "organization", "corporation", "website"}:
+            kind = "website" if "website" in kinds else "organization"
+            for name in ld_names(obj.get("name")):
+                names.add(name, 4 if kind == "website" else 3, f"JSON-LD {kind} name")
+    for _, value in facts.meta("twitter:site"):
+        handle = value.rsplit("/", 1)[-1].lstrip("@")
+        if handle and matches_domain(handle, facts.host):
+            names.add(handle, 0, "twitter:site handle matching the domain")
+    for name in _copyright_names(tree):
+        weight = 1 if _COMPANY.search(name) else 3
+        names.add(name, weight, "copyright line")
+    for alt in tree.xpath("//a[@href='/' or @href='./']//img/@alt")[:3]:
+        parts = re.split(r"\s+[|–—-]\s+", clean_text(alt))
+        if parts and parts[0] and not re.search(r"\blogo\b", parts[0], re.I):
+            names.add(parts[0], 2, "logo image text")
+    return names
+
+
+def _add_title_affixes(facts: PageFacts, names: _Names, title: str | None) -> _Names:
+    """The site name as the <title> states it, next to the headline."""
+    page_title = facts.title_tag or facts.first_meta("og:title")
+    if not page_title:
+        return names
+    known = names.known()
+    core = strip_site_affixes(page_title, known, facts.host)
+    if core != page_title and core:
+        start = page_title.find(core)
+        for affix in (page_title[start + len(core):], page_title[:start]):
+            affix = _SEPARATOR.sub(" | ", affix).strip(" |:")
+            if affix:
+                first = affix.split(" | ")[0] if affix.startswith(tuple(known)) else affix
+                if match := _URLISH.match(first):
+                    first = match[1]
+                names.add(first, 6, "site name beside the headline in <title>")
+        return names
+    if title and (seps := list(_SEPARATOR.finditer(page_title))):
+        tail = page_title[seps[-1].end():].strip()
+        head = page_title[: seps[-1].start()]
+        if 0 < len(tail.split()) <= 4 and headline_similarity(head, title) >= _H1_MATCH:
+            names.add(tail, 3, "last part of <title> after the headline")
+    return names
+
+
+def _copyright_names(tree: HtmlElement) -> list[str]:
+    found = []
+    texts = tree.xpath("//body//text()[contains(., '©') or contains(., 'opyright')"
+                       " or contains(., '(c)') or contains(., 'OPYRIGHT')]"
+                       "[not(ancestor::script)][not(ancestor::style)]")
+    for text in reversed(texts[-6:]):  # the footer's line comes last
+        for match in _COPYRIGHT.finditer(text):
+            name = match["name"].strip(" -–")
+            if name and not _NOT_A_NAME.search(name) and len(name.split()) <= 6:
+                found.append(name)
+    return found[:2]
+
+
+def _find_outlet(facts: PageFacts, names: _Names, meta: Metadata) -> None:
+    if facts.url and (known := outlet_for_url(facts.url)):
+        meta.found("outlet", known, f"outlet table, by the domain of the {facts.url_rule}")
+        return
+    best = names.best()
+    if best:
+        name, rule = best
+        canonical = known_outlet(name)
+        if canonical and canonical != name:
+            meta.found("outlet", canonical, f"{rule}, named as in the outlet table")
+        else:
+            meta.found("outlet", name, rule)
+        return
+    if domain := site_domain(facts.host):
+        meta.found("outlet", domain, f"domain of the {facts.url_rule}")
+
+
+# --- date ------------------------------------------------------------------------------
+
+def _main_ld_article(facts: PageFacts) -> dict[str, Any] | None:
+    articles = list(facts.ld_of(ARTICLE_TYPES))
+    for obj in articles:
+        if obj.get("datePublished") or obj.get("headline"):
+            return obj
+    pages = [obj for obj in facts.ld_of(PAGE_TYPES) if obj.get("datePublished")]
+    return articles[0] if articles else (pages[0] if pages else None)
+
+
+def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None,
+                    meta: Metadata) -> None:
+    if article is not None:
+        for key in ("datePublished", "dateCreated", "uploadDate"):
+            if date := _page_date(ld_text(article.get(key))):
+                meta.found("published", date, f"JSON-LD {key}")
+                return
+    for name, value in facts.meta(*_PUBLISHED_METAS):
+        if date := _page_date(value):
+            meta.found("published", date, f"{name} meta tag")
+            return
+    for time in tree.iter("time"):
+        stamp = time.get("datetime") or time.get("content")
+        if not stamp or _updated_context(time):
+            continue
+        if date := _page_date(stamp):
+            kind = "published" if time.get("pubdate") is not None else "first"
+            meta.found("published", date, f"{kind} <time datetime> not marked as an update")
+            return
+    date = _htmldate(tree)
+    if date:
+        meta.found("published", date, "htmldate's reading of the page (no date was declared)")
+
+
+def _updated_context(time: HtmlElement) -> bool:
+    """A <time> that says when the article changed, not when it appeared."""
+    attrs = " ".join(time.get(a, "") for a in ("class", "itemprop", "id"))
+    parent = time.getparent()
+    if parent is not None:
+        attrs += " " + " ".join(parent.get(a, "") for a in ("class", "itemprop", "id"))
+        attrs += " " + (parent.text or "")[:40]
+    return bool(_UPDATED_CONTEXT.search(attrs))
+
+
+def _page_date(value: str | None) -> PublishedDate | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit() and len(value) in (10, 13):  # a Unix timestamp, seconds or milliseconds
+        seconds = int(value) // (1000 if len(value) == 13 else 1)
+        value = dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
+    date = parse_date(value)
+    if date is None or date.value > dt.date.today() + dt.timedelta(days=2):
+        return None
+    return date
+
+
+def _htmldate(tree: HtmlElement) -> PublishedDate | None:
+    # Only when the page declares nothing: htmldate reads URLs and visible text too, which
+    # is slower and less certain.
+    from htmldate import find_date
+
+    try:
+        found = find_date(tree, original_date=True, extensive_search=True,
+                          outputformat="%Y-%m-%d")
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return _page_date(found)
+
+
+# --- byline ----------------------------------------------------------------------------
+
+def _find_byline(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None,
+                 meta: Metadata) -> None:
+    outlet = meta.outlet or ""
+    candidates: list[tuple[str, list[str]]] = []
+    if article is not None:
+        people = [name for name in ld_names(article.get("author")) if not _is_url(name)]
+        candidates.append(("JSON-LD author of the article", people))
+    for name, value in facts.meta(*_AUTHOR_METAS):
+        candidates.append((f"{name} meta tag", [value]))
+    links = tree.xpath("//a[@rel='author'] | //*[@class and contains(concat(' ', "
+                       "normalize-space(@class), ' '), ' byline ')]")
+    for element in links[:1]:
+        candidates.append(("byline element", [element_text(element)]))
+    for rule, values in candidates:
+        people = []
+        for value in values:
+            value = _BYLINE_PREFIX.sub("", clean_text(value))
+            if (value and not _is_url(value) and len(value) <= 100 and value not in people
+                    and not (outlet and same_name(value, outlet))):
+                people.append(value)
+        if people:
+            meta.found("byline", ", ".join(people[:5]), rule)
+            return
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://", "//", "www.")) or "/" in value.strip("/")

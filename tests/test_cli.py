@@ -1,0 +1,196 @@
+"""The `archive` command as users run it: click's runner in-process, and real subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import main
+from tests.conftest import EXAMPLES
+
+EXAMPLE_ARTICLES = 7  # 2 text dumps, 2 HTML pages, 3 JSONL records
+
+
+@pytest.fixture
+def run(instance_dir: Path):
+    """Invoke the CLI against the test instance; returns click's Result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # noqa: A002 - click's name
+        return runner.invoke(main, ["--instance", str(instance_dir), *args], input=input,
+                             catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def examples_archive(run) -> None:
+    result = run("ingest", str(EXAMPLES))
+    assert result.exit_code == 0, result.output
+
+
+def test_ingest_reports_a_summary_and_a_second_run_adds_nothing(run):
+    first = run("ingest", str(EXAMPLES))
+    assert first.exit_code == 0, first.output
+    assert f"Added {EXAMPLE_ARTICLES} articles, skipped 0 duplicates, 0 failed" in first.output
+    assert "Skipped 1 file(s) of kinds archive does not read (.md: 1)" in first.output
+
+    second = run("ingest", str(EXAMPLES))
+    assert second.exit_code == 0
+    assert f"Added 0 articles, skipped {EXAMPLE_ARTICLES} duplicates, 0 failed" in second.output
+
+    stats = run("stats")
+    assert f"{EXAMPLE_ARTICLES} articles from {EXAMPLE_ARTICLES} sources" in stats.output
+
+
+def test_failed_inputs_are_listed_with_reasons_and_the_exit_status_is_1(run, write_file):
+    good = write_file("good.txt", "Headline about the harbour\n\n" + "The harbour reopened "
+                      "on Monday after repairs that took most of the winter to finish. " * 3)
+    empty = write_file("empty.txt", "")
+    binary = write_file("photo.txt", bytes(range(256)) * 40)
+    missing = good.parent / "missing.txt"
+    result = run("ingest", str(good), str(empty), str(binary), str(missing))
+    assert result.exit_code == 1
+    assert "Added 1 article, skipped 0 duplicates, 3 failed" in result.output
+    assert f"FAILED {empty}: empty file" in result.output
+    assert f"FAILED {binary}: binary data" in result.output
+    assert f"FAILED {missing}: no such file or folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_invalid_utf8_is_decoded_by_detection_not_refused(run, write_file):
+    text = ("Hafen wieder geöffnet\n\n"
+            "Der Hafen von Saltmere wurde am Montag nach monatelangen Reparaturen wieder "
+            "geöffnet. Die Arbeiter begrüßten die Entscheidung der Behörden ausdrücklich.\n\n"
+            "Nach Angaben der Stadt kostete die Instandsetzung der Kaimauer rund drei "
+            "Millionen Euro, deutlich mehr als ursprünglich geplant.\n")
+    path = write_file("latin1.txt", text.encode("iso-8859-1"))
+    result = run("extract", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    assert "begrüßten" in json.loads(result.output)["body"]
+
+
+def test_extract_json_has_the_evaluation_fields(run):
+    result = run("extract", "--json", str(EXAMPLES / "harbour-times-port-strike.html"))
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert {"title", "date", "outlet", "byline", "body"} <= record.keys()
+    assert record["title"] == "Dock workers begin 72-hour strike over night-shift pay"
+    assert record["date"] == "2024-05-06"
+    assert record["outlet"] == "The Harbour Times"
+    assert "1,200 dock workers" in record["body"]
+    assert "Lifeboat crew rescue" not in record["body"]  # the "Most read" box
+
+
+def test_extract_does_not_store_anything(run, instance_dir):
+    run("extract", "--json", str(EXAMPLES / "lakeside-chronicle-drought.txt"))
+    assert not (instance_dir / "archive.db").exists()
+
+
+def test_extract_of_an_empty_file_is_a_clear_error(run, write_file):
+    result = run("extract", "--json", str(write_file("blank.txt", "  \n\n")))
+    assert result.exit_code == 1
+    assert "blank.txt: empty file" in result.output
+
+
+def test_search_prints_ranked_hits_with_snippets_and_facets(run, examples_archive):
+    result = run("search", "tram")
+    assert result.exit_code == 0, result.output
+    assert "3 articles found (showing 1-3)." in result.output
+    assert "Outlets:" in result.output and "Years:" in result.output
+    assert "tram" in result.output.lower()
+
+
+def test_search_filters_sort_and_limit(run, examples_archive):
+    only_2024 = run("search", "--from", "2024-01-01", "--to", "2024-12-31", "--json")
+    dates = [hit["date"] for hit in json.loads(only_2024.output)["hits"]]
+    assert dates and all(d.startswith("2024") for d in dates)
+
+    newest = run("search", "--sort", "date", "--json", "--limit", "3")
+    listed = [hit["date"] for hit in json.loads(newest.output)["hits"]]
+    assert listed == sorted(listed, reverse=True) and len(listed) == 3
+
+    by_outlet = run("search", "strike", "--outlet", "The Harbour Times", "--json")
+    hits = json.loads(by_outlet.output)["hits"]
+    assert [h["outlet"] for h in hits] == ["The Harbour Times"]
+    facets = json.loads(by_outlet.output)["facets"]["outlet"]
+    assert len(facets) >= 1  # outlet counts ignore the outlet filter, so others stay listed
+
+
+def test_phrase_search(run, examples_archive):
+    result = run("search", '"night shifts"', "--json")
+    assert [h["title"] for h in json.loads(result.output)["hits"]] == [
+        "Dock workers begin 72-hour strike over night-shift pay"]
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "*", "((", "a*", "NOT", "title:", ")"])
+def test_hostile_queries_get_a_message_not_a_traceback(run, examples_archive, query):
+    result = run("search", query)
+    assert result.exit_code in (0, 2), result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert "query" in result.output
+
+
+def test_bad_dates_name_the_parameter(run, examples_archive):
+    result = run("search", "tram", "--from", "last week")
+    assert result.exit_code == 2
+    assert "--from" in result.output and "'last week' is not a date" in result.output
+
+
+def test_search_without_an_archive_says_how_to_make_one(run):
+    result = run("search", "anything")
+    assert result.exit_code == 1
+    assert "no archive at" in result.output and "archive ingest" in result.output
+
+
+def test_export_jsonl_and_csv(run, examples_archive):
+    jsonl = run("export", "--format", "jsonl")
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert len(records) == EXAMPLE_ARTICLES
+    assert {"title", "date", "outlet", "byline", "body", "url"} <= records[0].keys()
+
+    table = run("export", "--format", "csv", "--query", "strike")
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert {row["title"] for row in rows} == {
+        "Dock workers begin 72-hour strike over night-shift pay"}
+
+
+def test_reindex_and_check(run, examples_archive):
+    result = run("reindex")
+    assert result.exit_code == 0 and f"Indexed {EXAMPLE_ARTICLES} articles." in result.output
+    check = run("check")
+    assert check.exit_code == 0 and "Consistent." in check.output
+    assert run("search", "tram", "--json").exit_code == 0
+
+
+def test_db_upgrade_creates_a_fresh_database(run, instance_dir):
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert (instance_dir / "archive.db").exists()
+
+
+def test_every_command_has_help(run):
+    for command in ("ingest", "extract", "search", "serve", "reindex", "check", "stats",
+                    "export", "db"):
+        result = run(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage:" in result.output
+
+
+def test_instance_from_the_environment(tmp_path):
+    env = {**os.environ, "ARCHIVE_INSTANCE": str(tmp_path / "elsewhere")}
+    subprocess.run([sys.executable, "-m", "archive.cli", "ingest", str(EXAMPLES)], env=env,
+                   check=True, capture_output=True)
+    found = subprocess.run([sys.executable, "-m", "archive.cli", "search", "library", "--json"],
+                           env=env, check=True, capture_output=True, text=True)
+    assert json.loads(found.stdout)["total"] == 1
+    assert (tmp_path / "elsewhere" / "archive.db").exists()

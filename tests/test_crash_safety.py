@@ -1,0 +1,110 @@
+"""An ingest killed at any moment leaves nothing half-written, and the next run repairs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.config import InstancePaths
+from archive.index import SearchIndex
+
+ARTICLES = 1200
+
+
+def _write_corpus(folder: Path) -> None:
+    """Many distinct small articles in JSON Lines files, so an ingest runs for a few seconds."""
+    folder.mkdir(parents=True)
+    for file_number in range(6):
+        with open(folder / f"feed-{file_number}.jsonl", "w", encoding="utf-8") as out:
+            for n in range(ARTICLES // 6):
+                serial = file_number * 1000 + n
+                body = " ".join(f"Paragraph {p} of report {serial} on the harbour works."
+                                for p in range(20))
+                out.write(json.dumps({"title": f"Report {serial}", "text": body,
+                                      "date": f"2024-01-{1 + serial % 28:02d}",
+                                      "outlet": f"Outlet {serial % 7}"}) + "\n")
+
+
+def _ingest(instance: Path, corpus: Path, *, output: int = subprocess.DEVNULL
+            ) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance", str(instance),
+                             "ingest", str(corpus)], stdout=output, stderr=output)
+
+
+def _stored(instance: Path) -> int:
+    database = instance / "archive.db"
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+            return connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # the schema is still being created
+
+
+def _kill_after(process: subprocess.Popen[bytes], instance: Path, at_least: int) -> None:
+    deadline = time.monotonic() + 120
+    while _stored(instance) < at_least and process.poll() is None:
+        assert time.monotonic() < deadline, "ingest made no progress"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.parametrize("kill_points", [(1, 450), (200, 800)])
+def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_points):
+    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+    _write_corpus(corpus)
+    for at_least in kill_points:
+        _kill_after(_ingest(instance, corpus), instance, at_least)
+
+    final = _ingest(instance, corpus, output=subprocess.PIPE)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+
+    with sqlite3.connect(instance / "archive.db") as connection:
+        titles = [row[0] for row in connection.execute("SELECT title FROM articles")]
+        unindexed = connection.execute(
+            "SELECT count(*) FROM articles WHERE indexed_at IS NULL").fetchone()[0]
+        db_ids = {row[0] for row in connection.execute("SELECT id FROM articles")}
+        runs = [row[0] for row in connection.execute("SELECT status FROM ingest_runs")]
+    assert len(titles) == ARTICLES and len(set(titles)) == ARTICLES
+    assert unindexed == 0
+    index = SearchIndex(InstancePaths(instance).index_dir)
+    try:
+        assert index.ids() == db_ids
+        assert index.doc_count() == ARTICLES
+    finally:
+        index.close()
+    assert runs == ["interrupted", "interrupted", "completed"]
+
+    check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
+                            "check"], capture_output=True, text=True)
+    assert check.returncode == 0 and "Consistent." in check.stdout
+
+
+def test_a_second_ingest_is_refused_while_one_runs(tmp_path):
+    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+    _write_corpus(corpus)
+    first = _ingest(instance, corpus)
+    try:
+        deadline = time.monotonic() + 60
+        while not _stored(instance) and first.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = subprocess.run([sys.executable, "-m", "archive.cli", "--instance",
+                                 str(instance), "ingest", str(corpus)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert "is writing to the archive" in second.stderr and "--wait" in second.stderr
+    finally:
+        first.kill()
+        first.wait()

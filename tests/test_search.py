@@ -1,0 +1,112 @@
+"""Search through the real index and database: ranking, filters, facets, snippets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from archive.index import QueryError, SearchRequest
+from archive.search import search
+
+ARTICLES = [
+    ("Lavrov visits Beijing", "Sergei Lavrov arrived in Beijing for talks on trade. The two "
+     "sides praised their no limits partnership.", "TASS", "2022-03-20"),
+    ("Wang Yi in Moscow", "Wang Yi met Vladimir Putin in Moscow. Lavrov welcomed the guest "
+     "at the airport.", "The Courier", "2023-02-22"),
+    ("Harbour strike", "Dock workers walked out over night-shift pay on Monday.", "The Courier",
+     "2024-05-06"),
+    ("Sanctions widen", "New sanctions were announced; sanctioned banks lose access.", "Reuters",
+     "2024-06-01"),
+    ("Undated note", "Lavrov spoke again, with no date given anywhere in this text.", "TASS", ""),
+]
+
+
+@pytest.fixture
+def filled(archive, ingest_paths, write_file):
+    lines = [json.dumps({"title": t, "text": b, "outlet": o, "date": d}) for t, b, o, d in ARTICLES]
+    summary = ingest_paths(write_file("feed.jsonl", "\n".join(lines) + "\n"))
+    assert summary.added == len(ARTICLES)
+    return archive
+
+
+def _titles(page):
+    return [hit.plain_title for hit in page.hits]
+
+
+def test_terms_are_anded_and_stemmed(filled):
+    assert set(_titles(search(filled, SearchRequest("lavrov")))) == {
+        "Lavrov visits Beijing", "Wang Yi in Moscow", "Undated note"}
+    assert _titles(search(filled, SearchRequest("lavrov beijing"))) == ["Lavrov visits Beijing"]
+    assert _titles(search(filled, SearchRequest("sanction"))) == ["Sanctions widen"]
+
+
+def test_phrases_keep_stop_words(filled):
+    assert _titles(search(filled, SearchRequest('"no limits"'))) == ["Lavrov visits Beijing"]
+    assert _titles(search(filled, SearchRequest('"no date given"'))) == ["Undated note"]
+
+
+def test_facets_count_all_matches_and_ignore_their_own_filter(filled):
+    page = search(filled, SearchRequest("lavrov", outlets=("TASS",)))
+    assert page.total == 2
+    assert dict(page.outlet_counts) == {"TASS": 2, "The Courier": 1}
+    assert dict(page.year_counts) == {2022: 1, 0: 1}
+
+
+def test_date_range_excludes_unknown_dates(filled):
+    page = search(filled, SearchRequest("lavrov", date_from=dt.date(2022, 1, 1),
+                                        date_to=dt.date(2022, 12, 31)))
+    assert _titles(page) == ["Lavrov visits Beijing"]
+    assert dict(page.year_counts) == {2022: 1, 2023: 1, 0: 1}
+
+
+def test_sorting_by_date_and_paging_never_overlaps(filled):
+    newest = search(filled, SearchRequest("", sort="newest", limit=2))
+    assert _titles(newest) == ["Sanctions widen", "Harbour strike"] and newest.has_next
+    second = search(filled, SearchRequest("", sort="newest", offset=2, limit=2))
+    last = search(filled, SearchRequest("", sort="newest", offset=4, limit=2))
+    seen = _titles(newest) + _titles(second) + _titles(last)
+    assert len(seen) == len(set(seen)) == len(ARTICLES) and not last.has_next
+    oldest = search(filled, SearchRequest("lavrov", sort="oldest"))
+    assert _titles(oldest)[:2] == ["Undated note", "Lavrov visits Beijing"]
+
+
+def test_snippets_mark_matches_and_titles_too(filled):
+    hit = search(filled, SearchRequest("night shift")).hits[0]
+    marked = [text for fragment in hit.snippet for text, match in fragment if match]
+    assert [m.lower() for m in marked] == ["night", "shift"]
+    assert "".join(t for t, _ in hit.snippet[0]).startswith("Dock workers")
+    title_hit = search(filled, SearchRequest("harbour")).hits[0]
+    assert ("Harbour", True) in title_hit.title
+
+
+@pytest.mark.parametrize("query", ["a*", "((", '"', "-"])
+def test_unusable_queries_raise_a_query_error_with_a_reason(filled, query):
+    with pytest.raises(QueryError) as raised:
+        search(filled, SearchRequest(query))
+    assert str(raised.value)
+
+
+@pytest.mark.parametrize("query", ['"unbalanced quote', "lavrov)", "OR OR", "foo:bar", "*"])
+def test_odd_but_harmless_queries_just_run(filled, query):
+    search(filled, SearchRequest(query))
+
+
+def test_duplicate_bodies_are_skipped(archive, ingest_paths, write_file):
+    body = "The same wire story, word for word, carried by two different sites today."
+    one = write_file("a.jsonl", json.dumps({"title": "A", "text": body, "outlet": "X"}) + "\n")
+    two = write_file("b.jsonl", json.dumps({"title": "B", "text": body.upper(), "outlet": "Y"})
+                     + "\n")
+    summary = ingest_paths(one, two)
+    assert (summary.added, summary.duplicates) == (1, 1)
+
+
+def test_a_broken_json_line_is_reported_with_its_number_and_the_rest_ingested(
+        archive, ingest_paths, write_file):
+    good = json.dumps({"title": "Fine", "text": "A perfectly good article body of some words."})
+    path = write_file("mixed.jsonl", f"{good}\n{{not json\n")
+    summary = ingest_paths(path)
+    assert summary.added == 1
+    assert [(uri, reason.split(":")[0]) for uri, reason in summary.failures] == [
+        (f"{path}#L2", "invalid JSON")]

@@ -1,0 +1,74 @@
+"""The search page: query box, results with highlighted snippets, facets, filters, pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from archive.index import UNKNOWN_YEAR, QueryError
+from archive.search import SearchPage, search
+from web.access import current_archive
+from web.params import (
+    PER_PAGE,
+    BadParameter,
+    SearchState,
+    page_count,
+    page_links,
+    parse_state,
+)
+
+bp = Blueprint("search", __name__)
+# Outlets listed before the rest fold away under "more".
+TOP_OUTLETS = 10
+SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
+
+
+@bp.get("/")
+def index() -> str | tuple[str, int]:
+    try:
+        state = parse_state(request.args)
+    except BadParameter as exc:
+        return render_template("bad_parameter.html", error=exc), 400
+    archive = current_archive()
+    try:
+        page = search(archive, state.request())
+    except QueryError as exc:
+        return render_template("search.html", state=state, page=None, query_error=str(exc),
+                               **_common(state)), 400
+    return render_template("search.html", state=state, page=page, query_error=None,
+                           outlet_facets=_outlet_facets(state, page),
+                           year_facets=_year_facets(state, page),
+                           last_page=page_count(page.total),
+                           page_links=list(page_links(state.page, page_count(page.total))),
+                           first_shown=state.offset + 1,
+                           last_shown=state.offset + len(page.hits),
+                           **_common(state))
+
+
+def _common(state: SearchState) -> dict[str, object]:
+    return {"sort_labels": SORT_LABELS, "per_page": PER_PAGE}
+
+
+def _outlet_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
+    counts = {name or "": count for name, count in page.outlet_counts}
+    # A chosen outlet stays listed even when nothing matches there, so it can be removed.
+    for name in state.outlets:
+        counts.setdefault(name, 0)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
+    return [{"value": name, "label": name or "(unknown outlet)", "count": count,
+             "active": state.outlet_active(name), "url": state.toggle_outlet(name).query_string(),
+             "unknown": not name}
+            for name, count in ordered]
+
+
+def _year_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
+    counts = list(page.year_counts)
+    active = state.active_year
+    if active is not None and active not in dict(counts):
+        counts = sorted([*counts, (active, 0)], key=lambda pair: -pair[0])
+    facets = []
+    for year, count in counts:
+        known = year != UNKNOWN_YEAR and 1 <= year <= 9999
+        facets.append({"label": str(year) if known else "date unknown", "count": count,
+                       "active": known and state.active_year == year,
+                       "url": state.toggle_year(year).query_string() if known else None})
+    return facets
