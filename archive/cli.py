@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 import json
+import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
@@ -18,12 +19,21 @@ from archive import export as exporting
 from archive import maintenance, stats
 from archive.config import INSTANCE_ENV, resolve_instance
 from archive.db import DatabaseError, open_database, upgrade
-from archive.document import ExtractionError, RawDocument
+from archive.document import ExtractionError
 from archive.extract import extract as extract_article
 from archive.index import SORTS, QueryError, SearchRequest
-from archive.ingest import IngestSummary, ingest
-from archive.instance import Archive, ArchiveBusy
-from archive.readers import DEFAULT_MAX_BYTES, ReadError, find_inputs, read_input
+from archive.ingest import IngestOptions, IngestSummary, failed_inputs_of_last_run, ingest
+from archive.instance import Archive, ArchiveBusy, is_storage_full
+from archive.manifest import ManifestError, load_manifest
+from archive.readers import (
+    DEFAULT_MAX_BYTES,
+    BadRecord,
+    InputFile,
+    ReadError,
+    Skipped,
+    find_inputs,
+    read_input,
+)
 from archive.search import Hit, search
 
 PLUGIN_GROUP = "archive.commands"
@@ -85,6 +95,17 @@ def writing(archive: Archive, wait: bool) -> Iterator[None]:
             yield
     except ArchiveBusy as exc:
         raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        if not is_storage_full(exc):
+            raise
+        raise click.ClickException(
+            f"the disk holding {archive.paths.root} is full. Everything up to the last "
+            "completed batch is stored and searchable; free some space and run the same "
+            "command again to continue.") from None
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @contextmanager
@@ -105,27 +126,52 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 # --- ingest -------------------------------------------------------------------------------
 
 @main.command("ingest")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--outlet", help="Outlet of every article in this run (wins over extraction).")
 @click.option("--url", help="Web address of the page (for a single file).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes for cleaning and extraction.")
-@click.option("--max-size", type=click.IntRange(1), default=DEFAULT_MAX_BYTES // 1_000_000,
-              show_default=True, help="Refuse files larger than this many MB.")
+@click.option("--meta", "manifest", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV with a 'path' column and any of url, outlet, date, title, byline, "
+                   "language: values for each file, winning over extraction.")
+@click.option("--retry-failed", is_flag=True,
+              help="Try again the inputs that failed in the last ingest run.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=default_jobs(),
+              show_default=True, help="Worker processes for cleaning and extraction.")
+@click.option("--max-size", type=click.FloatRange(0.001), default=DEFAULT_MAX_BYTES / 1e6,
+              show_default=True, help="Refuse documents larger than this many MB.")
 @click.option("--wait", is_flag=True, help="Wait for another running ingest instead of stopping.")
 @click.pass_context
 def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | None,
-                   url: str | None, jobs: int, max_size: int, wait: bool) -> None:
-    """Add articles from files and folders (searched recursively).
+                   url: str | None, manifest: Path | None, retry_failed: bool, jobs: int,
+                   max_size: float, wait: bool) -> None:
+    """Add articles from files and folders (searched recursively); - reads standard input.
 
-    Reads whole-page text dumps (.txt), HTML pages (.html) and JSON Lines (.jsonl, one
-    article per line). Files already in the archive are skipped, so running it again on the
-    same folder adds only what is new. Exits with status 1 if any input failed.
+    Reads whole-page text dumps (.txt), HTML pages (.html), JSON Lines, JSON and CSV exports
+    (news-please, Media Cloud, CC-News, `archive export`), web archives (.warc, .warc.gz),
+    and any of these inside .gz or .zip files. Inputs already in the archive are skipped, so
+    running it again on the same folder adds only what is new. Exits with status 1 if any
+    input failed; the failures are listed and kept in the database.
     """
     hints = {key: value for key, value in (("outlet", outlet), ("url", url)) if value}
-    with open_archive(ctx) as archive, writing(archive, wait), progress_bar("Ingesting") as step:
-        summary = ingest(archive, list(paths), hints=hints, jobs=jobs,
-                         max_bytes=max_size * 1_000_000, progress=step)
+    try:
+        per_file = load_manifest(manifest) if manifest else {}
+    except ManifestError as exc:
+        raise click.BadParameter(str(exc), param_hint="--meta") from None
+    with open_archive(ctx) as archive, writing(archive, wait):
+        if retry_failed:
+            run_id, retry, earlier_hints = failed_inputs_of_last_run(archive)
+            if not retry:
+                click.echo(f"Nothing to retry: ingest run {run_id} had no failures."
+                           if run_id else "Nothing to retry: nothing was ingested yet.")
+                return
+            click.echo(f"Retrying {len(retry)} input(s) that failed in ingest run {run_id}.")
+            paths = (*paths, *retry)
+            hints = {**earlier_hints, **hints}
+        if not paths:
+            raise click.UsageError("give files or folders to ingest (or --retry-failed)")
+        options = IngestOptions(hints=hints, manifest=per_file, jobs=jobs,
+                                max_bytes=int(max_size * 1e6))
+        with progress_bar("Ingesting") as step:
+            summary = ingest(archive, list(paths), options, progress=step)
     _print_summary(summary)
     if not summary.ok:
         ctx.exit(1)
@@ -140,12 +186,17 @@ def _print_summary(summary: IngestSummary) -> None:
     if summary.repaired:
         click.echo(f"Indexed {summary.repaired} article(s) left unindexed by an interrupted run.")
     if summary.skipped:
-        kinds = Counter(Path(uri).suffix.lower() or "(no suffix)" for uri, _ in summary.skipped)
-        listed = ", ".join(f"{suffix}: {n}" for suffix, n in kinds.most_common())
-        click.echo(f"Skipped {len(summary.skipped)} file(s) of kinds archive does not read "
-                   f"({listed}).")
+        reasons = Counter(_skip_label(uri, reason) for uri, reason in summary.skipped)
+        listed = ", ".join(f"{label}: {n}" for label, n in reasons.most_common(8))
+        click.echo(f"Skipped {len(summary.skipped)} input(s) that are not articles ({listed}).")
     for uri, reason in summary.failures:
         click.echo(f"  FAILED {uri}: {reason}", err=True)
+
+
+def _skip_label(uri: str, reason: str) -> str:
+    if reason == "not a supported kind of file":
+        return Path(uri).suffix.lower() or "(no suffix)"
+    return reason
 
 
 # --- extract ------------------------------------------------------------------------------
@@ -153,7 +204,8 @@ def _print_summary(summary: IngestSummary) -> None:
 @main.command("extract")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per article).")
-@click.option("--format", "format_", type=click.Choice(["txt", "html", "jsonl"]),
+@click.option("--format", "format_",
+              type=click.Choice(["txt", "html", "jsonl", "json", "csv", "warc", "gz", "zip"]),
               help="Read the file as this format instead of guessing from its name.")
 @click.option("--url", help="Web address of the page (helps find the outlet).")
 @click.option("--outlet", help="Outlet to record (wins over extraction).")
@@ -161,23 +213,25 @@ def extract_command(file: str, as_json: bool, format_: str | None, url: str | No
                     outlet: str | None) -> None:
     """Show what ingest would store for FILE, without storing anything."""
     hints = {key: value for key, value in (("outlet", outlet), ("url", url)) if value}
-    items = list(find_inputs([file]))
-    item = items[0]
-    if not hasattr(item, "path"):
+    item = next(find_inputs([file]))
+    if isinstance(item, BadRecord):
         raise click.ClickException(f"{file}: {item.reason}")
     if format_:
-        item = type(item)(item.path, format_)
+        item = InputFile(item.path, format_)
     failed = False
     try:
-        for raw in read_input(item, hints=hints):
-            if not isinstance(raw, RawDocument):
-                click.echo(f"{raw.uri}: {raw.reason}", err=True)
+        for found in read_input(item, hints=hints):
+            if isinstance(found, Skipped):
+                click.echo(f"{found.uri}: skipped, {found.reason}", err=True)
+                continue
+            if isinstance(found, BadRecord):
+                click.echo(f"{found.uri}: {found.reason}", err=True)
                 failed = True
                 continue
             try:
-                article = extract_article(raw)
+                article = extract_article(found)
             except ExtractionError as exc:
-                click.echo(f"{raw.uri}: {exc}", err=True)
+                click.echo(f"{found.uri}: {exc}", err=True)
                 failed = True
                 continue
             if as_json:

@@ -15,9 +15,10 @@ def extract_html(text: str, hints: Mapping[str, str]) -> Extracted:
     """Extract the article and its metadata from one HTML page."""
     tree = parse_html(text)
     facts = collect_facts(tree, hints)
-    meta = find_metadata(tree, facts, None)
+    meta = find_metadata(tree, facts)
     try:
-        body = extract_body(tree, facts.url)
+        titles = [meta.title, facts.title_tag, facts.first_meta("og:title")]
+        body = extract_body(tree, facts.url, [t for t in titles if t])
     except RecursionError:
         raise ExtractionError("the page's HTML is nested too deeply to read") from None
     if not body.paragraphs:

@@ -8,12 +8,16 @@ Rows left unmarked by a crash are indexed again (replacing any copy) at the next
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from archive import store
@@ -27,13 +31,26 @@ from archive.readers import (
     BadRecord,
     InputFile,
     ReadError,
+    Skipped,
     find_inputs,
     read_input,
 )
 
 # Rows per transaction and per index commit: large enough to amortise Whoosh's commit,
 # small enough that a crash loses little work.
-BATCH_SIZE = 200
+BATCH_SIZE = 500
+# Below this many documents, starting worker processes costs more than it saves.
+POOL_THRESHOLD = 24
+
+
+@dataclass(slots=True)
+class IngestOptions:
+    """What a run was asked to do; stored with the run so `--retry-failed` can repeat it."""
+
+    hints: dict[str, str] = field(default_factory=dict)
+    manifest: dict[str, dict[str, str]] = field(default_factory=dict)
+    jobs: int = 1
+    max_bytes: int = DEFAULT_MAX_BYTES
 
 
 @dataclass(slots=True)
@@ -55,132 +72,149 @@ class IngestSummary:
 class _Batch:
     items: list[tuple[RawDocument, str, Extracted, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
-    body_hashes: set[str] = field(default_factory=set)
 
 
 Progress = Callable[[int, int], None]
 
 
-def ingest(archive: Archive, paths: list[str], *, hints: dict[str, str] | None = None,
-           jobs: int = 1, max_bytes: int = DEFAULT_MAX_BYTES,
+def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = None, *,
            progress: Progress | None = None) -> IngestSummary:
     """Ingest files and folders; the caller holds `archive.writing()`."""
+    options = options or IngestOptions()
     started = time.monotonic()
-    summary = IngestSummary(run_id=_start_run(archive, paths))
+    summary = IngestSummary(run_id=_start_run(archive, paths, options))
     summary.repaired = repair_unindexed(archive)
+    run = _Run(archive, options, summary)
     inputs = list(find_inputs(paths))
-    files_done = 0
-    outlets = store.OutletCache()
-    batch = _Batch()
-    seen_sources: set[str] = set()
-
-    def raw_documents() -> Iterator[RawDocument]:
-        nonlocal files_done
-        for item in inputs:
-            if isinstance(item, BadRecord):
-                batch.errors.append((item.uri, item.reason))
-            elif item.format is None:
-                summary.skipped.append((str(item.path), "not a supported kind of file"))
-            else:
-                yield from _read(item, max_bytes, hints or {}, batch)
-            files_done += 1
-            if progress:
-                progress(files_done, len(inputs))
-
-    def new_documents() -> Iterator[RawDocument]:
-        for raw in raw_documents():
-            digest = store.sha256(raw.data)
-            if digest in seen_sources or _stored(archive, store.source_exists, digest):
-                summary.duplicates += 1
-                continue
-            seen_sources.add(digest)
-            yield raw
-
-    for raw, result in _extract_all(new_documents(), jobs):
+    documents = run.new_documents(run.raw_documents(inputs, progress))
+    for raw, result in _extract_all(documents, options.jobs):
         if isinstance(result, str):
-            batch.errors.append((raw.uri, result))
+            run.batch.errors.append((raw.uri, result))
         else:
-            _add_to_batch(archive, raw, result, batch, summary)
-        if len(batch.items) + len(batch.errors) >= BATCH_SIZE:
-            _flush(archive, batch, summary, outlets)
-            batch = _Batch(body_hashes=batch.body_hashes)
-    _flush(archive, batch, summary, outlets)
+            run.add(raw, result)
+        if len(run.batch.items) + len(run.batch.errors) >= BATCH_SIZE:
+            run.flush()
+    run.flush()
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
     return summary
 
 
-def _read(item: InputFile, max_bytes: int, hints: dict[str, str], batch: _Batch
-          ) -> Iterator[RawDocument]:
-    try:
-        for raw in read_input(item, max_bytes=max_bytes, hints=hints):
-            if isinstance(raw, BadRecord):
-                batch.errors.append((raw.uri, raw.reason))
+class _Run:
+    """The state of one ingest: the batch being filled and what has been seen."""
+
+    def __init__(self, archive: Archive, options: IngestOptions, summary: IngestSummary):
+        self.archive = archive
+        self.options = options
+        self.summary = summary
+        self.batch = _Batch()
+        self.outlets = store.OutletCache()
+        self.seen_sources: set[str] = set()
+        self.seen_bodies: set[str] = set()
+
+    def raw_documents(self, inputs: list[InputFile | BadRecord], progress: Progress | None
+                      ) -> Iterator[RawDocument]:
+        for done, item in enumerate(inputs, start=1):
+            if isinstance(item, BadRecord):
+                self.batch.errors.append((item.uri, item.reason))
+            elif item.format is None:
+                self.summary.skipped.append((str(item.path), "not a supported kind of file"))
             else:
-                yield raw
-    except ReadError as exc:
-        batch.errors.append((str(item.path), str(exc)))
+                yield from self._read(item)
+            if progress:
+                progress(done, len(inputs))
 
-
-def _add_to_batch(archive: Archive, raw: RawDocument, article: Extracted, batch: _Batch,
-                  summary: IngestSummary) -> None:
-    digest = store.body_hash(article.body)
-    if digest in batch.body_hashes:
-        summary.duplicates += 1
-        return
-    if _stored(archive, store.body_exists, digest):
-        summary.duplicates += 1
-        return
-    batch.body_hashes.add(digest)
-    batch.items.append((raw, store.sha256(raw.data), article, digest))
-
-
-def _stored(archive: Archive, exists: Callable[[Session, str], bool], digest: str) -> bool:
-    # A short session per look-up: a long read transaction would stop SQLite from
-    # checkpointing its write-ahead log during a big ingest.
-    with archive.sessions() as session:
-        return exists(session, digest)
-
-
-def _flush(archive: Archive, batch: _Batch, summary: IngestSummary,
-           outlets: store.OutletCache) -> None:
-    if not batch.items and not batch.errors:
-        return
-    with archive.sessions() as session:
+    def _read(self, item: InputFile) -> Iterator[RawDocument]:
+        hints = {**self.options.hints,
+                 **self.options.manifest.get(str(item.path.resolve()), {})}
         try:
-            with session.begin():
-                rows = [store.add_article(session, raw, article, digest=digest,
-                                          hash_of_body=body, run_id=summary.run_id,
-                                          outlets=outlets, cleaner_version=CLEANER_VERSION)
-                        for raw, digest, article, body in batch.items]
-                session.add_all(IngestError(ingest_run_id=summary.run_id, uri=uri, reason=reason)
-                                for uri, reason in batch.errors)
-                session.flush()
-                ids = [row.id for row in rows]
-        except BaseException:
-            outlets.forget()
-            raise
-    summary.added += len(ids)
-    summary.failures.extend(batch.errors)
-    index_rows(archive, ids, replace=False)
+            for found in read_input(item, max_bytes=self.options.max_bytes, hints=hints):
+                if isinstance(found, RawDocument):
+                    yield found
+                elif isinstance(found, Skipped):
+                    self.summary.skipped.append((found.uri, found.reason))
+                else:
+                    self.batch.errors.append((found.uri, found.reason))
+        except ReadError as exc:
+            self.batch.errors.append((str(item.path), str(exc)))
+
+    def new_documents(self, raws: Iterable[RawDocument]) -> Iterator[RawDocument]:
+        """Drop inputs already stored (same bytes), before spending time extracting them."""
+        for raw in raws:
+            digest = store.sha256(raw.data)
+            if digest in self.seen_sources or self._stored(store.source_exists, digest):
+                self.summary.duplicates += 1
+                continue
+            self.seen_sources.add(digest)
+            yield raw
+
+    def add(self, raw: RawDocument, article: Extracted) -> None:
+        digest = store.body_hash(article.body)
+        if digest in self.seen_bodies or self._stored(store.body_exists, digest):
+            self.summary.duplicates += 1
+            return
+        self.seen_bodies.add(digest)
+        self.batch.items.append((raw, store.sha256(raw.data), article, digest))
+
+    def _stored(self, exists: Callable[[Session, str], bool], digest: str) -> bool:
+        # A short session per look-up: a long read transaction would stop SQLite from
+        # checkpointing its write-ahead log during a big ingest.
+        with self.archive.sessions() as session:
+            return exists(session, digest)
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, _Batch()
+        if not batch.items and not batch.errors:
+            return
+        run_id = self.summary.run_id
+        with self.archive.sessions() as session:
+            try:
+                with session.begin():
+                    rows = [store.add_article(session, raw, article, digest=digest,
+                                              hash_of_body=body, run_id=run_id,
+                                              outlets=self.outlets,
+                                              cleaner_version=CLEANER_VERSION)
+                            for raw, digest, article, body in batch.items]
+                    session.add_all(IngestError(ingest_run_id=run_id, uri=uri, reason=reason)
+                                    for uri, reason in batch.errors)
+                    session.flush()
+                    ids = [row.id for row in rows]
+            except BaseException:
+                self.outlets.forget()
+                raise
+        self.summary.added += len(ids)
+        self.summary.failures.extend(batch.errors)
+        index_rows(self.archive, ids, replace=False, batch=len(ids) or 1)
 
 
 def _extract_all(raws: Iterable[RawDocument], jobs: int
                  ) -> Iterator[tuple[RawDocument, Extracted | str]]:
-    """Extract in order, in worker processes when jobs > 1."""
-    if jobs <= 1:
+    """Extract in input order; in worker processes when jobs > 1 and there is enough work."""
+    raws = iter(raws)
+    head: list[RawDocument] = []
+    if jobs > 1:
         for raw in raws:
+            head.append(raw)
+            if len(head) >= POOL_THRESHOLD:
+                break
+    if jobs <= 1 or len(head) < POOL_THRESHOLD:
+        for raw in chain(head, raws):
             yield raw, extract_or_reason(raw)
         return
-    window = jobs * 8  # bounded look-ahead: memory stays flat on huge inputs
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending: list[tuple[RawDocument, Future[Extracted | str]]] = []
-        for raw in raws:
+    # forkserver: workers start from a clean process that has imported the extractors once,
+    # not from a fork of this one with its open database connections and threads.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archive.extract"])
+    window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: deque[tuple[RawDocument, Future[Extracted | str]]] = deque()
+        for raw in chain(head, raws):
             pending.append((raw, pool.submit(extract_or_reason, raw)))
             if len(pending) >= window:
-                first, future = pending.pop(0)
+                first, future = pending.popleft()
                 yield first, future.result()
-        for raw, future in pending:
+        while pending:
+            raw, future = pending.popleft()
             yield raw, future.result()
 
 
@@ -198,12 +232,13 @@ def extract_or_reason(raw: RawDocument) -> Extracted | str:
         return f"unexpected error while extracting ({exc.__class__.__name__}: {exc})"
 
 
-def _start_run(archive: Archive, paths: list[str]) -> int:
+def _start_run(archive: Archive, paths: list[str], options: IngestOptions) -> int:
+    arguments = {"paths": paths, "hints": options.hints, "max_bytes": options.max_bytes}
     with archive.sessions() as session, session.begin():
         # Runs still marked "running" died without finishing: the lock we hold proves it.
         session.execute(update(IngestRun).where(IngestRun.status == "running")
                         .values(status="interrupted"))
-        run = IngestRun(arguments=json.dumps(paths))
+        run = IngestRun(arguments=json.dumps(arguments))
         session.add(run)
         session.flush()
         return run.id
@@ -214,3 +249,26 @@ def _finish_run(archive: Archive, summary: IngestSummary) -> None:
         session.execute(update(IngestRun).where(IngestRun.id == summary.run_id).values(
             status="completed", finished_at=utcnow(), articles_added=summary.added,
             duplicates_skipped=summary.duplicates, files_failed=len(summary.failures)))
+
+
+def failed_inputs_of_last_run(archive: Archive) -> tuple[int | None, list[str], dict[str, str]]:
+    """The files whose documents failed in the newest run, and the values it was given."""
+    with archive.sessions() as session:
+        run = session.scalars(select(IngestRun).order_by(IngestRun.id.desc()).limit(1)).first()
+        if run is None:
+            return None, [], {}
+        uris = session.scalars(select(IngestError.uri).where(IngestError.ingest_run_id == run.id))
+        files = list(dict.fromkeys(_file_of(uri) for uri in uris))
+        try:
+            hints = json.loads(run.arguments).get("hints", {})
+        except (ValueError, AttributeError):
+            hints = {}
+    return run.id, files, hints
+
+
+def _file_of(uri: str) -> str:
+    """The input file behind a document's uri (path#L3, bundle.zip!a.html, crawl.warc#url)."""
+    for position, char in enumerate(uri):
+        if char in "#!" and Path(uri[:position]).is_file():
+            return uri[:position]
+    return uri

@@ -21,6 +21,20 @@ class ArchiveBusy(Exception):
     """Another process is writing to this archive."""
 
 
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Whether an error from SQLite or the index means the disk (or a quota) is full."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        if "database or disk is full" in str(exc) or "No space left" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "orig", None)
+    return False
+
+
 class Archive:
     """The database (source of truth) and the index (derived) of one instance folder."""
 

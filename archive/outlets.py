@@ -1,50 +1,172 @@
-"""Outlet names from web addresses, through a shipped table that users can extend."""
+"""Outlet names from web addresses and from names as written, through a table users can extend.
+
+The shipped table (archive/data/outlets.csv) maps domains to the name each outlet uses for
+itself, with other names it goes by. Users add or override rows with a CSV of the same
+columns: the file named by ARCHIVE_OUTLETS, and an archive's own outlets.csv, which the
+application hands to load_user_table(). Their rows win over the shipped ones.
+"""
 
 from __future__ import annotations
 
 import csv
 import os
-from functools import lru_cache
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# A user's own additions: a CSV with the same columns (domain,name) in the instance folder
-# or at the path this variable names; its rows win over the shipped ones.
 USER_TABLE_ENV = "ARCHIVE_OUTLETS"
+_ALIAS_SEPARATOR = "|"
+_SPACE = re.compile(r"\s+")
+
+
+class OutletTableError(ValueError):
+    """A user's outlet table cannot be read; the message names the file and the line."""
+
+
+@dataclass(slots=True)
+class _Tables:
+    by_domain: dict[str, str] = field(default_factory=dict)
+    by_name: dict[str, str] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+_tables: _Tables | None = None
+_user_files: list[Path] = []
 
 
 def outlet_for_url(url: str) -> str | None:
     """The outlet that publishes at `url`, if its domain (or a parent domain) is known."""
-    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
-    table = _table()
+    try:
+        host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
+    except ValueError:
+        return None
+    by_domain = _current().by_domain
     parts = host.removeprefix("www.").split(".")
     for start in range(len(parts) - 1):
-        name = table.get(".".join(parts[start:]))
-        if name:
+        if name := by_domain.get(".".join(parts[start:])):
             return name
     return None
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict[str, str]:
-    table: dict[str, str] = {}
+def known_outlet(name: str) -> str | None:
+    """The canonical name of an outlet from one of its names, aliases or domains, any case."""
+    key = _name_key(name)
+    if not key:
+        return None
+    by_name = _current().by_name
+    if found := by_name.get(key) or by_name.get(key.removeprefix("the ")):
+        return found
+    if "." in key and " " not in key:
+        return outlet_for_url(key)
+    return None
+
+
+def load_user_table(path: str | os.PathLike[str]) -> int:
+    """Add a user's outlets.csv (columns domain,name[,aliases]) to the table of this process.
+
+    A missing file is not an error (an archive need not have one) and adds nothing; the
+    number of outlets read is returned. Rows of later files win over earlier ones.
+    """
+    global _tables
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    rows = _read_rows(path)  # read first: a broken file must not leave the table half-changed
+    with _lock:
+        if path not in _user_files:
+            _user_files.append(path)
+        _tables = None
+    return len(rows)
+
+
+def reset_tables() -> None:
+    """Forget user tables and re-read the files on next use (for tests and reloads)."""
+    global _tables
+    with _lock:
+        _user_files.clear()
+        _tables = None
+
+
+def _current() -> _Tables:
+    global _tables
+    tables = _tables
+    if tables is not None:
+        return tables
+    with _lock:
+        if _tables is None:
+            _tables = _build()
+        return _tables
+
+
+def _build() -> _Tables:
+    tables = _Tables()
     shipped = resources.files("archive") / "data" / "outlets.csv"
     with shipped.open(encoding="utf-8") as handle:
-        table.update(_rows(handle))
-    user = os.environ.get(USER_TABLE_ENV)
-    if user and Path(user).is_file():
-        with open(user, encoding="utf-8") as handle:
-            table.update(_rows(handle))
-    return table
+        _merge(tables, _parse(handle, "the shipped outlet table"))
+    sources = list(_user_files)
+    if env := os.environ.get(USER_TABLE_ENV):
+        env_path = Path(env)
+        if not env_path.is_file():
+            raise OutletTableError(f"{USER_TABLE_ENV} names {env}, which is not a file")
+        sources.insert(0, env_path)
+    for path in sources:
+        _merge(tables, _read_rows(path))
+    return tables
 
 
-def _rows(handle) -> dict[str, str]:  # noqa: ANN001 - any text stream
-    rows = csv.DictReader(line for line in handle if not line.startswith("#"))
-    return {row["domain"].strip().lower(): row["name"].strip()
-            for row in rows if row.get("domain") and row.get("name")}
+def _read_rows(path: Path) -> list[tuple[str, str, list[str]]]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return _parse(handle, str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutletTableError(f"cannot read the outlet table {path}: {exc}") from None
 
 
-def known_outlet(name: str) -> str | None:
-    """The canonical name of an outlet given one of its names or aliases (any case)."""
-    return None
+def _parse(lines: Iterable[str], source: str) -> list[tuple[str, str, list[str]]]:
+    numbered = ((number, line) for number, line in enumerate(lines, 1)
+                if line.strip() and not line.lstrip().startswith("#"))
+    rows: list[tuple[str, str, list[str]]] = []
+    header: list[str] | None = None
+    for number, record in _csv_records(numbered):
+        if header is None:
+            header = [cell.strip().lower() for cell in record]
+            if header[:2] != ["domain", "name"]:
+                raise OutletTableError(
+                    f"{source}, line {number}: the first row must be the header "
+                    "'domain,name' (optionally followed by ',aliases')")
+            continue
+        cells = dict(zip(header, (cell.strip() for cell in record), strict=False))
+        domain = _domain_key(cells.get("domain", ""))
+        name = _SPACE.sub(" ", cells.get("name", "")).strip()
+        if not domain or not name:
+            raise OutletTableError(f"{source}, line {number}: each row needs a domain and a name")
+        aliases = [a.strip() for a in (cells.get("aliases") or "").split(_ALIAS_SEPARATOR)]
+        rows.append((domain, name, [a for a in aliases if a]))
+    return rows
+
+
+def _csv_records(numbered: Iterable[tuple[int, str]]) -> Iterable[tuple[int, list[str]]]:
+    for number, line in numbered:
+        yield number, next(csv.reader([line]))
+
+
+def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]]) -> None:
+    for domain, name, aliases in rows:
+        tables.by_domain[domain] = name
+        for alias in (name, *aliases, domain):
+            tables.by_name[_name_key(alias)] = name
+
+
+def _domain_key(value: str) -> str:
+    value = value.strip().lower()
+    if "//" in value:
+        value = urlsplit(value).hostname or ""
+    return value.strip("/. ").removeprefix("www.")
+
+
+def _name_key(name: str) -> str:
+    return _SPACE.sub(" ", name).strip().casefold()

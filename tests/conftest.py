@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from archive.config import InstancePaths
-from archive.ingest import IngestSummary, ingest
+from archive.ingest import IngestOptions, IngestSummary, ingest
 from archive.instance import Archive
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -32,7 +32,7 @@ def ingest_paths(archive: Archive):
 
     def run(*paths: Path | str, **options: object) -> IngestSummary:
         with archive.writing():
-            return ingest(archive, [str(p) for p in paths], **options)  # type: ignore[arg-type]
+            return ingest(archive, [str(p) for p in paths], IngestOptions(**options))
 
     return run
 

@@ -41,7 +41,7 @@ def test_ingest_reports_a_summary_and_a_second_run_adds_nothing(run):
     first = run("ingest", str(EXAMPLES))
     assert first.exit_code == 0, first.output
     assert f"Added {EXAMPLE_ARTICLES} articles, skipped 0 duplicates, 0 failed" in first.output
-    assert "Skipped 1 file(s) of kinds archive does not read (.md: 1)" in first.output
+    assert "Skipped 1 input(s) that are not articles (.md: 1)." in first.output
 
     second = run("ingest", str(EXAMPLES))
     assert second.exit_code == 0

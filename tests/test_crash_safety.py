@@ -16,15 +16,15 @@ import pytest
 from archive.config import InstancePaths
 from archive.index import SearchIndex
 
-ARTICLES = 1200
+ARTICLES = 2400
 
 
 def _write_corpus(folder: Path) -> None:
     """Many distinct small articles in JSON Lines files, so an ingest runs for a few seconds."""
     folder.mkdir(parents=True)
-    for file_number in range(6):
+    for file_number in range(12):
         with open(folder / f"feed-{file_number}.jsonl", "w", encoding="utf-8") as out:
-            for n in range(ARTICLES // 6):
+            for n in range(ARTICLES // 12):
                 serial = file_number * 1000 + n
                 body = " ".join(f"Paragraph {p} of report {serial} on the harbour works."
                                 for p in range(20))
@@ -50,21 +50,28 @@ def _stored(instance: Path) -> int:
         return 0  # the schema is still being created
 
 
-def _kill_after(process: subprocess.Popen[bytes], instance: Path, at_least: int) -> None:
-    deadline = time.monotonic() + 120
-    while _stored(instance) < at_least and process.poll() is None:
-        assert time.monotonic() < deadline, "ingest made no progress"
-        time.sleep(0.02)
+def _kill(process: subprocess.Popen[bytes], instance: Path, when: str | float) -> None:
+    """SIGKILL the ingest right after its next batch commit, or after some seconds."""
+    if isinstance(when, float):
+        time.sleep(when)
+    else:
+        before = _stored(instance)
+        deadline = time.monotonic() + 120
+        while _stored(instance) <= before and process.poll() is None:
+            assert time.monotonic() < deadline, "ingest made no progress"
+            time.sleep(0.01)
+    assert process.poll() is None, "the ingest finished before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
 
-@pytest.mark.parametrize("kill_points", [(1, 450), (200, 800)])
+# A commit is followed by indexing and marking: killing just after it lands between them.
+@pytest.mark.parametrize("kill_points", [("commit", "commit"), (1.5, "commit", 2.0)])
 def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_points):
     corpus, instance = tmp_path / "corpus", tmp_path / "instance"
     _write_corpus(corpus)
-    for at_least in kill_points:
-        _kill_after(_ingest(instance, corpus), instance, at_least)
+    for when in kill_points:
+        _kill(_ingest(instance, corpus), instance, when)
 
     final = _ingest(instance, corpus, output=subprocess.PIPE)
     out, err = final.communicate(timeout=300)
@@ -84,7 +91,8 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_point
         assert index.doc_count() == ARTICLES
     finally:
         index.close()
-    assert runs == ["interrupted", "interrupted", "completed"]
+    # A kill before the run row was written leaves no row; every other killed run is marked.
+    assert runs[-1] == "completed" and set(runs[:-1]) == {"interrupted"}
 
     check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
                             "check"], capture_output=True, text=True)

@@ -41,7 +41,7 @@ from archive.textdump.model import (  # noqa: E402
 
 TOKEN = re.compile(r"\w+")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "archive" / "data" / MODEL_FILE
-L2 = 0.05  # ridge penalty on standardised weights; the data weigh one unit per page
+L2 = 3.0  # ridge penalty on standardised weights; the data weigh one unit per page
 
 
 @dataclass
@@ -160,7 +160,7 @@ def group_folds(cases: list[Case], k: int) -> list[list[int]]:
 
 
 def train(cases: list[Case], l2: float = L2, kinds: tuple[str, str] = ("logistic", "logistic"),
-          inner_folds: int = 5) -> LineModel:
+          threshold: float = 0.5, inner_folds: int = 5) -> LineModel:
     """Stage one on everything; stage two on stage one's out-of-fold scores (by site)."""
     x, y, w = stack(cases)
     stage1 = fit_layer(kinds[0], x, y, w, l2)
@@ -172,7 +172,7 @@ def train(cases: list[Case], l2: float = L2, kinds: tuple[str, str] = ("logistic
             oof[i] = sigmoid(layer.logits(cases[i].x))
     x2 = np.vstack([np.hstack([c.x, stage2_context(p)]) for c, p in zip(cases, oof, strict=True)])
     stage2 = fit_layer(kinds[1], x2, y, w, l2)
-    return LineModel(stage1, stage2)
+    return LineModel(stage1, stage2, threshold)
 
 
 # The benchmark's body score: 4-token shingles, per-page normalised TP/FP/FN.
@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, default=L2, help="ridge penalty")
     ap.add_argument("--stages", default="logistic,logistic",
                     help="layer kinds of stage one and two: logistic or trees")
+    ap.add_argument("--threshold", type=float, default=0.6, help="article probability cut")
     ap.add_argument("--per-case", action="store_true", help="list each page's CV figures")
     args = ap.parse_args(argv)
 
@@ -237,13 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     per_case: list[LineModel | None] = [None] * len(cases)
     for fold in group_folds(cases, args.folds):
         held = set(fold)
-        model = train([c for i, c in enumerate(cases) if i not in held], args.l2, kinds)
+        model = train([c for i, c in enumerate(cases) if i not in held], args.l2, kinds,
+                      args.threshold)
         for i in fold:
             per_case[i] = model
     cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
     print(f"grouped {args.folds}-fold CV by site: body F1 {cv['f1']:.3f}  "
           f"precision {cv['precision']:.3f}  recall {cv['recall']:.3f}")
-    final = train(cases, args.l2, kinds)
+    final = train(cases, args.l2, kinds, args.threshold)
     fit = evaluate(cases, [final] * len(cases))
     print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
           f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")

@@ -16,7 +16,7 @@ from archive.index import SORTS, SearchRequest
 
 PER_PAGE = 10
 # Far beyond any real archive, small enough that the index never collects a huge page.
-MAX_PAGE = 10_000
+MAX_PAGE = 1_000_000
 MAX_QUERY_CHARS = 1_000
 MAX_OUTLETS = 50
 MAX_OUTLET_CHARS = 200

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from dataclasses import dataclass
 
-from archive.index import UNKNOWN_YEAR, QueryError
+from flask import Blueprint, Response, current_app, render_template, request
+
+from archive.index import UNKNOWN_YEAR, Fragment, QueryError
 from archive.search import SearchPage, search
 from web.access import current_archive
 from web.params import (
@@ -19,6 +21,7 @@ from web.params import (
 bp = Blueprint("search", __name__)
 # Outlets listed before the rest fold away under "more".
 TOP_OUTLETS = 10
+_SENTENCE_END = (".", "!", "?", "…", '"', "'", "”", "’", ")")
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
 
 
@@ -44,8 +47,14 @@ def index() -> str | tuple[str, int]:
                            **_common(state))
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for this on pages without an icon link, such as the raw text view.
+    return current_app.send_static_file("favicon.svg")
+
+
 def _common(state: SearchState) -> dict[str, object]:
-    return {"sort_labels": SORT_LABELS, "per_page": PER_PAGE}
+    return {"sort_labels": SORT_LABELS, "per_page": PER_PAGE, "top_outlets": TOP_OUTLETS}
 
 
 def _outlet_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
@@ -72,3 +81,22 @@ def _year_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]
                        "active": known and state.active_year == year,
                        "url": state.toggle_year(year).query_string() if known else None})
     return facets
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    start: bool
+    end: bool
+
+
+@bp.app_template_filter("cut_ends")
+def cut_ends(fragment: Fragment) -> Cut:
+    """Whether a snippet starts or ends mid-sentence, so the page can show "…" there.
+
+    The index returns passages without their offsets, so this guesses from the text:
+    a passage that opens in lower case or stops without punctuation was cut.
+    """
+    text = "".join(piece for piece, _ in fragment).strip()
+    if not text:
+        return Cut(False, False)
+    return Cut(start=text[0].islower(), end=not text.endswith(_SENTENCE_END))

@@ -17,7 +17,7 @@ ARTICLE_TYPES = frozenset({
     "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
     "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
     "satiricalarticle", "liveblogposting", "techarticle", "scholarlyarticle", "report",
-    "socialmediaposting", "posting", "review", "creativework", "videoobject", "recipe",
+    "socialmediaposting", "posting", "review", "creativework", "recipe",
 })
 PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "collectionpage"})
 # A JSON-LD block larger than this is a data dump (product feeds, maps), not page metadata.

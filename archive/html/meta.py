@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
 from archive.dates import parse_date
@@ -27,8 +30,6 @@ from archive.html.names import (
     is_slug,
     matches_domain,
     same_name,
-    site_domain,
-    squash,
 )
 from archive.outlets import known_outlet, outlet_for_url
 
@@ -39,7 +40,8 @@ _URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$
 _H1_MATCH = 0.6
 # Meta tags that state the publication time, most specific first.
 _PUBLISHED_METAS = (
-    "article:published_time", "article:published", "og:published_time", "og:article:published_time",
+    "article:published_time", "article:published", "og:published_time", "og:pubdate",
+    "og:article:published_time",
     "datepublished", "itemprop:datepublished", "publish-date", "publish_date", "publishdate",
     "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
     "citation_publication_date", "citation_date", "article.published", "originalpublicationdate",
@@ -60,6 +62,16 @@ _COMPANY = re.compile(
 _NOT_A_NAME = re.compile(r"\b(?:designed|powered|developed|hosted|theme|all rights|rights reserved"
                          r"|wordpress|template)\b", re.I)
 _BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+", re.I)
+_PUBLISHED_TEXT = re.compile(
+    r"^\W*(?:first\s+|originally\s+)?(?:published|posted|publicado|publié|veröffentlicht|"
+    r"pubblicato|опубликовано|gepubliceerd|publicerad|publiceret)\b(?:\s+(?:on|am|le|em|el))?"
+    r"[:\s]*(?P<date>.{6,60}?)\s*(?:\||$)", re.I)
+_PUBLISHED_TEXT_XPATH = (
+    "//body//text()[contains(., 'ublish') or contains(., 'osted') or contains(., 'ublica')"
+    " or contains(., 'ublié') or contains(., 'ffentlicht') or contains(., 'убликов')"
+    " or contains(., 'PUBLISH') or contains(., 'POSTED')]"
+    "[not(ancestor::script)][not(ancestor::style)][string-length(.) < 120]")
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|\D|$)")
 _UPDATED_CONTEXT = re.compile(r"updat|modif|edited|aktualisiert|mis à jour|actualizad|обновл", re.I)
 
 
@@ -112,24 +124,26 @@ class _Names:
         return [g["name"] for g in self.groups]
 
 
-def find_metadata(tree: HtmlElement, facts: PageFacts, body_start: str | None) -> Metadata:
+def find_metadata(tree: HtmlElement, facts: PageFacts) -> Metadata:
     """Decide title, date, outlet and byline from the page's statements."""
     meta = Metadata()
     article = _main_ld_article(facts)
     names = _site_names(tree, facts, article)
-    _find_title(facts, article, names, meta)
-    names_with_title = _add_title_affixes(facts, names, meta.title)
-    _find_outlet(facts, names_with_title, meta)
+    _find_headline(facts, article, names, meta)
+    _add_title_affixes(facts, names, meta.title)
+    _find_outlet(tree, facts, names, meta)
+    if meta.title is None:
+        _find_declared_title(facts, article, names, meta)
     _find_published(tree, facts, article, meta)
     _find_byline(tree, facts, article, meta)
-    del body_start
     return meta
 
 
 # --- title -----------------------------------------------------------------------------
 
 def _declared_titles(facts: PageFacts, article: dict[str, Any] | None) -> list[tuple[str, str]]:
-    titles = [(f"{name} meta tag", value) for name, value in facts.meta("og:title", "twitter:title")]
+    titles = [(f"{name} meta tag", value)
+              for name, value in facts.meta("og:title", "twitter:title")]
     if article and (headline := ld_text(article.get("headline")) or ld_text(article.get("name"))):
         titles.append(("JSON-LD headline", headline))
     titles.extend(("itemprop headline", value) for _, value in facts.meta("itemprop:headline"))
@@ -138,13 +152,14 @@ def _declared_titles(facts: PageFacts, article: dict[str, Any] | None) -> list[t
     return titles
 
 
-def _find_title(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
-                meta: Metadata) -> None:
+def _find_headline(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
+                   meta: Metadata) -> None:
+    """The headline as shown: the <h1> that matches a declared title, else a lone <h1>."""
     declared = _declared_titles(facts, article)
-    headings = [(h1, text) for h1 in facts.h1s
+    headings = [text for h1 in facts.h1s
                 if (text := element_text(h1)) and len(text) <= 300 and not _is_logo(h1, facts)]
     best, best_score, best_rule = None, 0.0, ""
-    for _, text in headings:
+    for text in headings:
         for rule, title in declared:
             score = headline_similarity(text, title)
             if score > best_score:
@@ -153,11 +168,17 @@ def _find_title(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
         meta.found("title", best, f"<h1> matching the {best_rule}")
         return
     site = names.known()
-    for _, text in headings:
+    for text in headings:
         if _headline_like(text) and not any(same_name(text, name) for name in site):
             meta.found("title", text, "first <h1> (no declared title matched it)")
             return
-    for rule, title in declared:
+
+
+def _find_declared_title(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
+                         meta: Metadata) -> None:
+    """No usable <h1>: a declared title, without the site name beside it."""
+    site = names.known() + ([meta.outlet] if meta.outlet else [])
+    for rule, title in _declared_titles(facts, article):
         core = strip_site_affixes(title, site, facts.host)
         if core:
             if core != title:
@@ -228,9 +249,7 @@ def _site_like(segment: str, names: list[str], host: str | None) -> bool:
         return True  # a truncated multi-part site name ("Site | Topic | Topic")
     if _URLISH.match(segment):
         return True
-    if len(segment.split()) <= 3 and matches_domain(segment, host):
-        return True
-    return False
+    return len(segment.split()) <= 3 and matches_domain(segment, host)
 
 
 # --- outlet ----------------------------------------------------------------------------
@@ -270,29 +289,41 @@ def _site_names(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | N
     return names
 
 
-def _add_title_affixes(facts: PageFacts, names: _Names, title: str | None) -> _Names:
-    """The site name as the <title> states it, next to the headline."""
+def _add_title_affixes(facts: PageFacts, names: _Names, headline: str | None) -> None:
+    """The site name as the <title> states it, before or after the headline."""
     page_title = facts.title_tag or facts.first_meta("og:title")
     if not page_title:
-        return names
+        return
     known = names.known()
     core = strip_site_affixes(page_title, known, facts.host)
-    if core != page_title and core:
-        start = page_title.find(core)
-        for affix in (page_title[start + len(core):], page_title[:start]):
-            affix = _SEPARATOR.sub(" | ", affix).strip(" |:")
-            if affix:
-                first = affix.split(" | ")[0] if affix.startswith(tuple(known)) else affix
-                if match := _URLISH.match(first):
-                    first = match[1]
-                names.add(first, 6, "site name beside the headline in <title>")
-        return names
-    if title and (seps := list(_SEPARATOR.finditer(page_title))):
-        tail = page_title[seps[-1].end():].strip()
-        head = page_title[: seps[-1].start()]
-        if 0 < len(tail.split()) <= 4 and headline_similarity(head, title) >= _H1_MATCH:
-            names.add(tail, 3, "last part of <title> after the headline")
-    return names
+    if core and core != page_title:
+        weight, rule = 6, "site name beside the headline in <title>"
+    elif headline and headline in page_title and headline != page_title:
+        core, weight, rule = headline, 3, "<title> around the headline"
+    elif not headline and (seps := list(_SEPARATOR.finditer(page_title))):
+        # No headline to compare with: a short last part after a much longer first part.
+        core, weight, rule = page_title[: seps[-1].start()], 2, "last part of <title>"
+        if len(page_title) - seps[-1].end() > len(core) / 3:
+            return
+    else:
+        return
+    start = page_title.find(core)
+    if start < 0:
+        return
+    for affix, outer in ((page_title[start + len(core):], -1), (page_title[:start], 0)):
+        parts = [p.strip() for p in _SEPARATOR.split(f" {affix} ") if p.strip(" :-–—|")]
+        if not parts:
+            continue
+        if weight == 6:  # the affix was recognised: keep each part that names the site
+            chosen = [p for p in parts if _site_like(p, known, facts.host)] or parts[:1]
+        else:  # "Topic | Site" around the headline: the site is the part furthest out
+            chosen = [parts[outer]]
+        for part in chosen:
+            part = part.strip(" :-–—|")
+            if match := _URLISH.match(part):
+                part = match[1]
+            if part and len(part.split()) <= 5:
+                names.add(part, weight, rule)
 
 
 def _copyright_names(tree: HtmlElement) -> list[str]:
@@ -308,7 +339,7 @@ def _copyright_names(tree: HtmlElement) -> list[str]:
     return found[:2]
 
 
-def _find_outlet(facts: PageFacts, names: _Names, meta: Metadata) -> None:
+def _find_outlet(tree: HtmlElement, facts: PageFacts, names: _Names, meta: Metadata) -> None:
     if facts.url and (known := outlet_for_url(facts.url)):
         meta.found("outlet", known, f"outlet table, by the domain of the {facts.url_rule}")
         return
@@ -321,8 +352,23 @@ def _find_outlet(facts: PageFacts, names: _Names, meta: Metadata) -> None:
         else:
             meta.found("outlet", name, rule)
         return
-    if domain := site_domain(facts.host):
-        meta.found("outlet", domain, f"domain of the {facts.url_rule}")
+    if facts.host:
+        meta.found("outlet", facts.host.removeprefix("www."), f"host of the {facts.url_rule}")
+    elif host := _linked_host(tree):
+        meta.found("outlet", host, "the host most of the page's links point to")
+
+
+def _linked_host(tree: HtmlElement) -> str | None:
+    """The page's own host, when nothing declares it: most absolute links go home."""
+    hosts: dict[str, int] = {}
+    for href in tree.xpath("//a/@href[starts-with(., 'http')]")[:2000]:
+        host = href.split("/")[2].lower().removeprefix("www.") if href.count("/") >= 2 else ""
+        if host:
+            hosts[host] = hosts.get(host, 0) + 1
+    if not hosts:
+        return None
+    host, count = max(hosts.items(), key=lambda item: item[1])
+    return host if count >= 5 and count * 2 > sum(hosts.values()) else None
 
 
 # --- date ------------------------------------------------------------------------------
@@ -339,7 +385,7 @@ def _main_ld_article(facts: PageFacts) -> dict[str, Any] | None:
 def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None,
                     meta: Metadata) -> None:
     if article is not None:
-        for key in ("datePublished", "dateCreated", "uploadDate"):
+        for key in ("datePublished", "dateCreated"):
             if date := _page_date(ld_text(article.get(key))):
                 meta.found("published", date, f"JSON-LD {key}")
                 return
@@ -355,8 +401,15 @@ def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any]
             kind = "published" if time.get("pubdate") is not None else "first"
             meta.found("published", date, f"{kind} <time datetime> not marked as an update")
             return
-    date = _htmldate(tree)
-    if date:
+    for text in tree.xpath(_PUBLISHED_TEXT_XPATH)[:20]:
+        if (match := _PUBLISHED_TEXT.match(text)) and (date := _page_date(match["date"])):
+            meta.found("published", date, "'Published …' line on the page")
+            return
+    match = _URL_DATE.search(urlsplit(facts.url).path) if facts.url else None
+    if match and (date := _page_date(f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}")):
+        meta.found("published", date, f"date in the path of the {facts.url_rule}")
+        return
+    if date := _htmldate(tree):
         meta.found("published", date, "htmldate's reading of the page (no date was declared)")
 
 
@@ -377,7 +430,10 @@ def _page_date(value: str | None) -> PublishedDate | None:
     if value.isdigit() and len(value) in (10, 13):  # a Unix timestamp, seconds or milliseconds
         seconds = int(value) // (1000 if len(value) == 13 else 1)
         value = dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
-    date = parse_date(value)
+    with warnings.catch_warnings():
+        # dateutil warns about time-zone names it cannot place ("EST"); only the day matters
+        warnings.simplefilter("ignore", UnknownTimezoneWarning)
+        date = parse_date(value)
     if date is None or date.value > dt.date.today() + dt.timedelta(days=2):
         return None
     return date

@@ -1,4 +1,4 @@
-"""Comparing names loosely: headlines with headlines, site names with each other and with domains."""
+"""Loose comparison of names: headline with headline, site name with site name or domain."""
 
 from __future__ import annotations
 

@@ -56,9 +56,7 @@ def parse_html(text: str) -> HtmlElement:
             "the page's HTML is nested too deeply to read safely (more than 2,048 levels);"
             " it is probably broken or machine-generated"
         )
-    count = 0
-    for _ in tree.iter():
-        count += 1
+    for count, _ in enumerate(tree.iter(), 1):
         if count > MAX_ELEMENTS:
             raise ExtractionError(
                 f"the page has more than {MAX_ELEMENTS:,} HTML elements, far more than an"

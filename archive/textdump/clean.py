@@ -15,6 +15,8 @@ __all__ = ["CleanedLines", "clean_lines", "furniture_reason", "is_prose", "word_
 
 # Below this many characters a repeated line is a label ("Share", "1"), not a printed-twice caption.
 _MIN_DUPLICATE_CHARS = 15
+# A kept text shorter than this is not an article: the classifier missed it.
+_MIN_ARTICLE_WORDS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,9 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
             keep[k] = False
             reasons[index] = "recurs across the outlet's pages"
     _drop_printed_twice(stripped, rows, keep, reasons)
+    words = np.expm1(x[:, _INDEX["log_words"]])
+    if words[keep].sum() < _MIN_ARTICLE_WORDS:
+        _keep_best_run(p, keep, model.threshold)
     kept = [index for k, index in enumerate(rows) if keep[k]]
     first = kept[0] if kept else rows[0]
     last = kept[-1] if kept else rows[0]
@@ -97,6 +102,18 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
             reasons[index] = _reason(x[k], index, first, last)
     return CleanedLines(kept=kept, reasons=reasons, main_start=first, main_end=last,
                         scores={index: float(p[k]) for k, index in enumerate(rows)})
+
+
+def _keep_best_run(p: np.ndarray, keep: np.ndarray, threshold: float) -> None:
+    """When almost nothing passed, the page's most article-like run is still its article."""
+    best = int(np.argmax(p))
+    keep[best] = True
+    floor = min(threshold, p[best]) / 2
+    for step in (-1, 1):
+        k = best + step
+        while 0 <= k < len(p) and p[k] >= floor:
+            keep[k] = True
+            k += step
 
 
 def _drop_printed_twice(stripped: list[str], rows: list[int], keep: np.ndarray,

@@ -18,13 +18,11 @@ from archive.textdump.lexicon import (
     COPYRIGHT,
     CREDIT,
     DATE_TEXT,
-    ELLIPSIS_END,
     KOREAN_PARTICLES,
     LIST_HEADING,
     QUOTE_START,
     RELATIVE_TIME,
     SENTENCE_BREAK,
-    SENTENCE_END,
     SEPARATORS,
     STOP_WORDS,
     TIME_TEXT,
@@ -40,7 +38,7 @@ LINE_FEATURES = (
     "separators", "bullet", "urlish", "hashtag", "time", "date", "relative_time", "widget",
     "list_heading", "copyright", "credit", "byline", "quote_start", "ellipsis_end",
     "cjk_ratio", "hiragana_ratio", "korean_particles", "paren_end", "dup_count", "dup_adjacent",
-    "dup_prefix", "blank_before", "blank_after", "position", "prose",
+    "dup_prefix", "blank_before", "blank_after", "position", "prose", "tabs",
 )
 CONTEXT_FEATURES = (
     "win1_prose", "win3_prose", "win8_prose", "win3_log_words", "prev_prose", "next_prose",
@@ -50,6 +48,14 @@ CONTEXT_FEATURES = (
 )
 FEATURES = LINE_FEATURES + CONTEXT_FEATURES
 _INDEX = {name: i for i, name in enumerate(LINE_FEATURES)}
+# Cheap substring tests that must pass before the costlier patterns are tried.
+_CLOSERS = "\"'”’»)]"
+_ENDERS = frozenset(".!?…。！？")
+_SEPARATOR_CHARS = "|›»•·"
+_COPYRIGHT_CUES = ("©", "ⓒ", "(c)", "copyright", "rights", "direitos")
+_CREDIT_CUES = ("photo", "image", "picture", "foto", "фото", "credit", "source", "illustration",
+                "graphic", "video", "caption", "getty", "press", "reuters", "afp", "epa",
+                "shutterstock", "istock", "ap", "pa)", "by")
 
 
 def word_count(line: str) -> int:
@@ -64,31 +70,42 @@ def line_vector(line: str) -> list[float]:
     tokens = WORD.findall(line)
     n_tokens = len(tokens)
     cjk = hira = han = 0
-    for ch in line:
-        if "\u3040" <= ch <= "\u30ff":
-            hira += 1
-        elif "\u4e00" <= ch <= "\u9fff":
-            han += 1
-        elif "\uac00" <= ch <= "\ud7af":
-            cjk += 1
-    cjk += hira + han
+    if not line.isascii():
+        for ch in line:
+            if ch >= "\u3040":
+                if ch <= "\u30ff":
+                    hira += 1
+                elif "\u4e00" <= ch <= "\u9fff":
+                    han += 1
+                elif "\uac00" <= ch <= "\ud7af":
+                    cjk += 1
+        cjk += hira + han
     words = max(n_tokens, (hira + han) // 2)
     chars = len(line)
-    letters = digits = 0
-    for ch in line:
-        if ch.isalpha():
-            letters += 1
-        elif ch.isdigit():
-            digits += 1
+    letters = sum(map(str.isalpha, line))
+    digits = sum(map(str.isdigit, line)) if n_tokens else 0
     nonspace = max(1, chars - line.count(" "))
-    lower = [t.lower() for t in tokens]
-    stops = sum(1 for t in lower if t in STOP_WORDS)
-    alpha = [t for t in tokens if t[0].isalpha()]
-    capitalised = sum(1 for t in alpha if t[0].isupper())
-    korean = [t for t in tokens if "\uac00" <= t[-1] <= "\ud7af"]
-    particles = sum(1 for t in korean if t[-1] in KOREAN_PARTICLES and len(t) > 1)
+    stops = capitalised = n_alpha = 0
+    korean = particles = 0
+    for t in tokens:
+        if t.lower() in STOP_WORDS:
+            stops += 1
+        first = t[0]
+        if first.isalpha():
+            n_alpha += 1
+            if first.isupper():
+                capitalised += 1
+        if cjk and "\uac00" <= t[-1] <= "\ud7af":
+            korean += 1
+            if t[-1] in KOREAN_PARTICLES and len(t) > 1:
+                particles += 1
     short = chars <= 160
-    ends = bool(SENTENCE_END.search(line))
+    tail = line.rstrip(_CLOSERS)
+    ends = bool(tail) and tail[-1] in _ENDERS
+    dated = short and digits > 0
+    lower = line.lower()
+    credit = chars <= 300 and any(cue in lower for cue in _CREDIT_CUES) and \
+        bool(CREDIT.search(line))
     return [
         math.log1p(words),
         math.log1p(chars),
@@ -104,30 +121,31 @@ def line_vector(line: str) -> list[float]:
         line.count(",") / max(1, words),
         stops / max(1, n_tokens),
         float(stops >= 2),
-        capitalised / len(alpha) if alpha else 0.0,
+        capitalised / n_alpha if n_alpha else 0.0,
         float(letters >= 4 and line.upper() == line and line.lower() != line),
         digits / nonspace,
         letters / nonspace,
-        float(bool(SEPARATORS.search(line))),
+        float(any(c in line for c in _SEPARATOR_CHARS) or bool(SEPARATORS.search(line))),
         float(bool(BULLET.match(line))),
-        float(bool(URLISH.search(line))),
+        float(("." in line or "@" in line) and bool(URLISH.search(line))),
         float("#" in line),
-        float(short and bool(TIME_TEXT.search(line))),
-        float(short and bool(DATE_TEXT.search(line))),
-        float(short and bool(RELATIVE_TIME.search(line))),
+        float(dated and bool(TIME_TEXT.search(line))),
+        float(dated and bool(DATE_TEXT.search(line))),
+        float(short and words <= 8 and bool(RELATIVE_TIME.search(line))),
         float(short and bool(WIDGET_LINE.match(line))),
-        float(short and bool(LIST_HEADING.match(line))),
-        float(bool(COPYRIGHT.search(line))),
-        float(short and bool(CREDIT.search(line))) if chars <= 300 else 0.0,
+        float(chars <= 80 and bool(LIST_HEADING.match(line))),
+        float(any(cue in lower for cue in _COPYRIGHT_CUES) and bool(COPYRIGHT.search(line))),
+        float(credit),
         float(short and bool(BYLINE.match(line))),
         float(bool(QUOTE_START.match(line))),
-        float(bool(ELLIPSIS_END.search(line))),
+        float(line.endswith(("…", "..."))),
         cjk / nonspace,
         hira / nonspace,
-        particles / len(korean) if korean else 0.0,
+        particles / korean if korean else 0.0,
         float(line.endswith(")") and "(" in line and words <= 40),
         0.0, 0.0, 0.0, 0.0, 0.0, 0.0,  # context-dependent: filled by line_matrix
         float(words >= 20 or (words >= 8 and ends) or (cjk >= 30 and ends)),
+        float("\t" in line),
     ]
 
 

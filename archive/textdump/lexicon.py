@@ -98,6 +98,7 @@ WIDGET_LINE = re.compile(
       | [«‹<]\ ?(?:previous|prev)(?:\ (?:story|article|post))?.* | all\ news | more\ news | read\ more
       | load\ more.* | show\ more.* | see\ more | view\ (?:all|more|comments).* | continue\ reading.*
       | (?:\d+\ )?comments? | no\ comments.* | leave\ a\ (?:comment|reply).* | add\ comment
+      | (?:back\ to|zurück\ zur?|voltar\ para|назад\ к)\b.{0,30} | you\ are\ here:?.*
       | home(?:\ page)? | back\ to\ top | go\ ?to\ ?top | top | close | open | cancel | ok | x | ×
       | accept(?:\ all)?(?:\ cookies)?.* | .{0,80}\b(?:uses?|accept|our|these)\ cookies\b.{0,160}
       | cookies?\ (?:policy|settings|preferences|consent).{0,60} | privacy\ (?:policy|notice).{0,40}
