@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -114,9 +115,12 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
+    started = time.monotonic()
     with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True,
                            show_eta=True) as bar:
         def step(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.label = f"{label} ({rate:.0f} files/s)"
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
@@ -348,13 +352,18 @@ def reindex_command(ctx: click.Context, wait: bool) -> None:
 @click.option("--repair", is_flag=True, help="Make the index match the database.")
 @click.pass_context
 def check_command(ctx: click.Context, repair: bool) -> None:
-    """Verify that the database and the search index hold the same articles."""
+    """Verify that the database and the search index hold the same articles, and that every
+    stored raw input and body still matches its hash."""
     with open_archive(ctx, create=False) as archive, writing(archive, wait=False):
         report = maintenance.check(archive)
         click.echo(f"Database: {report.articles} articles; index: {report.indexed} documents.")
         problems = [("in the database but not in the index", report.missing_from_index),
                     ("in the index but not in the database", report.unknown_to_database),
-                    ("stored but not yet marked indexed", report.not_marked)]
+                    ("stored but not yet marked indexed", report.not_marked),
+                    ("articles whose body changed since it was hashed (repair re-hashes and "
+                     "re-indexes them)", report.stale_body_hashes),
+                    ("raw inputs whose bytes no longer match their sha256 (damaged: restore "
+                     "the database from a backup)", report.damaged_sources)]
         for label, ids in problems:
             if ids:
                 preview = ", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else "")
@@ -367,7 +376,12 @@ def check_command(ctx: click.Context, repair: bool) -> None:
             ctx.exit(1)
         maintenance.repair(archive, report)
         after = maintenance.check(archive)
-    click.echo("Repaired." if after.consistent else "Repair incomplete; try `archive reindex`.")
+    if after.damaged_sources:
+        click.echo(f"Index repaired, but {len(after.damaged_sources)} damaged raw input(s) "
+                   "cannot be: restore the database from a backup.")
+    else:
+        click.echo("Repaired." if after.consistent else "Repair incomplete; try `archive "
+                   "reindex`.")
     if not after.consistent:
         ctx.exit(1)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from archive import store
+from archive.document import word_count
 from archive.instance import Archive
-from archive.models import Article
+from archive.models import Article, Source
 
 # Articles per index commit when (re)indexing rows that are already stored.
 INDEX_BATCH = 1000
@@ -23,17 +24,29 @@ class CheckReport:
     missing_from_index: list[int] = field(default_factory=list)
     unknown_to_database: list[int] = field(default_factory=list)
     not_marked: list[int] = field(default_factory=list)
+    # Raw inputs whose bytes no longer match their sha256: damage no repair can undo.
+    damaged_sources: list[int] = field(default_factory=list)
+    # Articles whose body changed (e.g. edited in SQL) since its hash was taken.
+    stale_body_hashes: list[int] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing_from_index or self.unknown_to_database or self.not_marked)
+        return not (self.missing_from_index or self.unknown_to_database or self.not_marked
+                    or self.damaged_sources or self.stale_body_hashes)
 
 
 def check(archive: Archive) -> CheckReport:
-    """Compare the database's articles with the index's documents, id by id."""
+    """Compare the database's articles with the index's documents id by id, and verify the
+    stored hashes of every raw input and every body."""
     with archive.sessions() as session:
         db_ids = set(store.all_ids(session))
         unmarked = store.unindexed_ids(session)
+        damaged = [source_id for source_id, digest, content in session.execute(
+            select(Source.id, Source.sha256, Source.content).execution_options(yield_per=500))
+            if store.sha256(content) != digest]
+        stale = [article_id for article_id, digest, body in session.execute(
+            select(Article.id, Article.body_hash, Article.body).execution_options(yield_per=500))
+            if store.body_hash(body) != digest]
     index_ids = archive.index.ids()
     return CheckReport(
         articles=len(db_ids),
@@ -41,6 +54,8 @@ def check(archive: Archive) -> CheckReport:
         missing_from_index=sorted(db_ids - index_ids),
         unknown_to_database=sorted(index_ids - db_ids),
         not_marked=unmarked,
+        damaged_sources=damaged,
+        stale_body_hashes=stale,
     )
 
 
@@ -48,7 +63,14 @@ def repair(archive: Archive, report: CheckReport) -> None:
     """Make the index match the database (which is the truth). Hold `archive.writing()`."""
     if report.unknown_to_database:
         archive.index.delete(report.unknown_to_database)
-    todo = sorted(set(report.missing_from_index) | set(report.not_marked))
+    if report.stale_body_hashes:
+        with archive.sessions() as session, session.begin():
+            for article in session.scalars(select(Article).where(
+                    Article.id.in_(report.stale_body_hashes))):
+                article.body_hash = store.body_hash(article.body)
+                article.word_count = word_count(article.body)
+    todo = sorted(set(report.missing_from_index) | set(report.not_marked)
+                  | set(report.stale_body_hashes))
     index_rows(archive, todo, replace=True)
 
 

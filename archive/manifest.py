@@ -31,6 +31,7 @@ def load_manifest(path: Path) -> dict[str, dict[str, str]]:
         name = (row.get("path") or "").strip()
         if not name:
             continue
-        supplied = {key: row[key].strip() for key in MANIFEST_FIELDS if (row.get(key) or "").strip()}
+        supplied = {key: row[key].strip() for key in MANIFEST_FIELDS
+                    if (row.get(key) or "").strip()}
         values[str((base / name).resolve())] = supplied
     return values

@@ -58,7 +58,7 @@ def known_outlet(name: str) -> str | None:
     if not key:
         return None
     by_name = _current().by_name
-    if found := by_name.get(key) or by_name.get(key.removeprefix("the ")):
+    if found := by_name.get(key):
         return found
     if "." in key and " " not in key:
         return outlet_for_url(key)
@@ -158,7 +158,10 @@ def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]]) -> None:
     for domain, name, aliases in rows:
         tables.by_domain[domain] = name
         for alias in (name, *aliases, domain):
-            tables.by_name[_name_key(alias)] = name
+            key = _name_key(alias)
+            tables.by_name[key] = name
+            # "Detroit News" for "The Detroit News", unless that is another outlet's name
+            tables.by_name.setdefault(key.removeprefix("the "), name)
 
 
 def _domain_key(value: str) -> str:

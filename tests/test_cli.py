@@ -194,3 +194,28 @@ def test_instance_from_the_environment(tmp_path):
                            env=env, check=True, capture_output=True, text=True)
     assert json.loads(found.stdout)["total"] == 1
     assert (tmp_path / "elsewhere" / "archive.db").exists()
+
+
+def test_check_finds_drift_and_repair_mends_it(run, examples_archive, instance_dir):
+    import sqlite3
+
+    from archive.config import InstancePaths
+    from archive.index import SearchIndex
+
+    index = SearchIndex(InstancePaths(instance_dir).index_dir)
+    index.delete([1])
+    index.close()
+    with sqlite3.connect(instance_dir / "archive.db") as db:
+        db.execute("UPDATE articles SET body = body || ' Edited by hand.' WHERE id = 2")
+        db.execute("UPDATE sources SET content = X'00' WHERE id = 3")
+    report = run("check")
+    assert report.exit_code == 1
+    assert "1 in the database but not in the index: 1" in report.output
+    assert "1 articles whose body changed" in report.output
+    assert "1 raw inputs whose bytes no longer match" in report.output
+    repaired = run("check", "--repair")
+    assert "Index repaired, but 1 damaged raw input(s) cannot be" in repaired.output
+    after = run("check")
+    assert "in the database but not in the index" not in after.output
+    assert "body changed" not in after.output
+    assert run("search", "edited", "--json").output.count('"id": 2') == 1

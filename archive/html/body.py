@@ -34,7 +34,8 @@ _LIST_LABEL = re.compile(
     r"trending(?: now)?|more from [\w .]+|also:?)\W*(?:in [\w ]{1,30})?\W*$",
     re.I,
 )
-_CREDIT = re.compile(r"©|\(c\)\s*\d{4}|^\W*(?:photos?|fotos?|image|credit|фото)\s*(?:credit)?\s*:", re.I)
+_CREDIT = re.compile(
+    r"©|\(c\)\s*\d{4}|^\W*(?:photos?|fotos?|image|credit|фото)\s*(?:credit)?\s*:", re.I)
 # Furniture that follows articles: calls to share, follow, subscribe or comment, credits.
 _TRAILER_START = re.compile(
     r"^\W*(?:follow|like this|share|subscribe|sign up|get the latest|get access|join|tell us|"

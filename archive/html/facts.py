@@ -35,8 +35,11 @@ class PageFacts:
     ld: list[tuple[frozenset[str], dict[str, Any]]] = field(default_factory=list)
     title_tag: str | None = None
     h1s: list[HtmlElement] = field(default_factory=list)
+    # the page's address: supplied, else canonical, else og:url
     url: str | None = None
     url_rule: str | None = None
+    # every address the page declares, as (rule, url), in that order
+    urls: list[tuple[str, str]] = field(default_factory=list)
     host: str | None = None
 
     def meta(self, *names: str) -> Iterator[tuple[str, str]]:
@@ -91,6 +94,10 @@ def collect_facts(tree: HtmlElement, hints: Mapping[str, str]) -> PageFacts:
     for element in tree.xpath("//body//*[@itemprop][not(self::meta)]"):
         key = element.get("itemprop", "").strip().lower()
         if key in {"datepublished", "datecreated", "headline", "author", "datemodified"}:
+            if key == "author":
+                # the name inside an author block, not its photo caption and date
+                named = element.xpath(".//*[@itemprop='name']")
+                element = named[0] if named else element
             value = element.get("datetime") or element.get("content") or element_text(element)
             if value := clean_text(value):
                 facts.metas.setdefault(f"itemprop:{key}", []).append(value)
@@ -100,7 +107,7 @@ def collect_facts(tree: HtmlElement, hints: Mapping[str, str]) -> PageFacts:
 
 def _find_url(facts: PageFacts, hints: Mapping[str, str], canonical: str | None) -> None:
     og_url = facts.first_meta("og:url")
-    for rule, value in (("supplied", hints.get("url")), ("canonical link", canonical),
+    for rule, value in (("supplied url", hints.get("url")), ("canonical link", canonical),
                         ("og:url", og_url)):
         value = (value or "").strip()
         if value.startswith("//"):
@@ -109,11 +116,13 @@ def _find_url(facts: PageFacts, hints: Mapping[str, str], canonical: str | None)
             value = urljoin(og_url, value)
         try:
             parts = urlsplit(value)
+            host = parts.hostname
         except ValueError:
             continue
-        if parts.scheme in ("http", "https") and parts.hostname:
-            facts.url, facts.url_rule, facts.host = value, rule, parts.hostname.lower()
-            return
+        if parts.scheme in ("http", "https") and host:
+            facts.urls.append((rule, value))
+            if facts.url is None:
+                facts.url, facts.url_rule, facts.host = value, rule, host.lower()
 
 
 def _add_json_ld(facts: PageFacts, text: str) -> None:

@@ -72,6 +72,11 @@ _PUBLISHED_TEXT_XPATH = (
     " or contains(., 'PUBLISH') or contains(., 'POSTED')]"
     "[not(ancestor::script)][not(ancestor::style)][string-length(.) < 120]")
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|\D|$)")
+_BYLINE_END = re.compile(
+    r"\s[|•·]\s|\s[-–—]\s|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"\s+\d{1,2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|(?<!\d)(?:19|20)\d\d(?!\d)|\b(?:updated|"
+    r"published|posted|print this|follow|email|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday)\b", re.I)
 _UPDATED_CONTEXT = re.compile(r"updat|modif|edited|aktualisiert|mis à jour|actualizad|обновл", re.I)
 
 
@@ -340,10 +345,10 @@ def _copyright_names(tree: HtmlElement) -> list[str]:
 
 
 def _find_outlet(tree: HtmlElement, facts: PageFacts, names: _Names, meta: Metadata) -> None:
-    if facts.url and (known := outlet_for_url(facts.url)):
-        meta.found("outlet", known, f"outlet table, by the domain of the {facts.url_rule}")
-        return
     best = names.best()
+    if table := _outlet_from_table(facts, best):
+        meta.found("outlet", *table)
+        return
     if best:
         name, rule = best
         canonical = known_outlet(name)
@@ -356,6 +361,31 @@ def _find_outlet(tree: HtmlElement, facts: PageFacts, names: _Names, meta: Metad
         meta.found("outlet", facts.host.removeprefix("www."), f"host of the {facts.url_rule}")
     elif host := _linked_host(tree):
         meta.found("outlet", host, "the host most of the page's links point to")
+
+
+def _outlet_from_table(facts: PageFacts, best: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The outlet table's name for the page's address, unless the page is a syndicated copy.
+
+    Copies of other outlets' articles (portals, aggregators) declare the original's address
+    as canonical; when the page names itself otherwise, its own name is the outlet.
+    """
+    found = [(name, rule) for rule, url in facts.urls if (name := outlet_for_url(url))]
+    if not found:
+        return None
+    page_name = best[0] if best else None
+    for name, rule in found:
+        if rule == "supplied url" or not page_name or same_name(page_name, name) \
+                or known_outlet(page_name) == name:
+            return name, f"outlet table, by the domain of the {rule}"
+    if best and _names_strong(best[1]):
+        return None
+    name, rule = found[0]
+    return name, f"outlet table, by the domain of the {rule}"
+
+
+def _names_strong(rule: str) -> bool:
+    """Whether a site name comes from a statement the site makes about itself on purpose."""
+    return rule.startswith(("og:site_name", "application-name", "apple-mobile-web-app-title"))
 
 
 def _linked_host(tree: HtmlElement) -> str | None:
@@ -470,13 +500,21 @@ def _find_byline(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | 
     for rule, values in candidates:
         people = []
         for value in values:
-            value = _BYLINE_PREFIX.sub("", clean_text(value))
+            value = _clean_byline(value)
             if (value and not _is_url(value) and len(value) <= 100 and value not in people
                     and not (outlet and same_name(value, outlet))):
                 people.append(value)
         if people:
             meta.found("byline", ", ".join(people[:5]), rule)
             return
+
+
+def _clean_byline(value: str) -> str:
+    """A byline without the "By" before it and the date, place or links after it."""
+    value = _BYLINE_PREFIX.sub("", clean_text(value))
+    if match := _BYLINE_END.search(value):
+        value = value[: match.start()]
+    return value.strip(" ,;|-–—·•")
 
 
 def _is_url(value: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,12 @@ __all__ = ["CleanedLines", "clean_lines", "furniture_reason", "is_prose", "word_
 
 # Below this many characters a repeated line is a label ("Share", "1"), not a printed-twice caption.
 _MIN_DUPLICATE_CHARS = 15
+# Doubtful lines (probability at least _DOUBT) count as article when article text lies within
+# _GAP lines on both sides; furniture-looking lines go unless the model is _SURE.
+_DOUBT = 0.35
+_GAP = 3
+_SURE = 0.9
+_ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
 
@@ -85,11 +92,19 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     p = model.probabilities(x)
     keep = p >= model.threshold
     reasons: dict[int, str] = {}
+    prose = x[:, _INDEX["prose"]] > 0
+    _bridge(p, keep, prose)
     for k, index in enumerate(rows):
         line = stripped[index]
         if is_boilerplate is not None and is_boilerplate(line):
             keep[k] = False
             reasons[index] = "recurs across the outlet's pages"
+        elif _ICON_LABELS.search(line):
+            keep[k] = False
+            reasons[index] = "icon labels"
+        elif keep[k] and p[k] < _SURE and (reason := furniture_reason(line)):
+            keep[k] = False
+            reasons[index] = reason
     _drop_printed_twice(stripped, rows, keep, reasons)
     words = np.expm1(x[:, _INDEX["log_words"]])
     if words[keep].sum() < _MIN_ARTICLE_WORDS:
@@ -102,6 +117,28 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
             reasons[index] = _reason(x[k], index, first, last)
     return CleanedLines(kept=kept, reasons=reasons, main_start=first, main_end=last,
                         scores={index: float(p[k]) for k, index in enumerate(rows)})
+
+
+def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray) -> None:
+    """Keep doubtful lines that sit inside the article, and prose that continues it.
+
+    A live blog's headings and a paragraph next to a pull quote look doubtful on their own;
+    with article text close on both sides (or prose running on from it) they are article.
+    """
+    n = len(p)
+    kept_rows = np.flatnonzero(keep)
+    if not len(kept_rows):
+        return
+    for k in range(n):
+        if keep[k] or p[k] < _DOUBT:
+            continue
+        before = kept_rows[kept_rows < k]
+        after = kept_rows[kept_rows > k]
+        if len(before) and len(after) and k - before[-1] <= _GAP and after[0] - k <= _GAP:
+            keep[k] = True
+    for k in range(1, n):
+        if not keep[k] and keep[k - 1] and prose[k] and p[k] >= _DOUBT:
+            keep[k] = True
 
 
 def _keep_best_run(p: np.ndarray, keep: np.ndarray, threshold: float) -> None:

@@ -17,7 +17,6 @@ from archive.textdump.lexicon import (
     BYLINE,
     COPYRIGHT,
     CREDIT,
-    DATE_TEXT,
     KOREAN_PARTICLES,
     LIST_HEADING,
     QUOTE_START,
@@ -29,6 +28,7 @@ from archive.textdump.lexicon import (
     URLISH,
     WIDGET_LINE,
     WORD,
+    find_date,
 )
 
 LINE_FEATURES = (
@@ -55,7 +55,7 @@ _SEPARATOR_CHARS = "|›»•·"
 _COPYRIGHT_CUES = ("©", "ⓒ", "(c)", "copyright", "rights", "direitos")
 _CREDIT_CUES = ("photo", "image", "picture", "foto", "фото", "credit", "source", "illustration",
                 "graphic", "video", "caption", "getty", "press", "reuters", "afp", "epa",
-                "shutterstock", "istock", "ap", "pa)", "by")
+                "shutterstock", "istock", "(ap", "ap)", "pa)")
 
 
 def word_count(line: str) -> int:
@@ -85,25 +85,21 @@ def line_vector(line: str) -> list[float]:
     letters = sum(map(str.isalpha, line))
     digits = sum(map(str.isdigit, line)) if n_tokens else 0
     nonspace = max(1, chars - line.count(" "))
-    stops = capitalised = n_alpha = 0
+    lower = line.lower()
+    stops = sum(map(STOP_WORDS.__contains__, WORD.findall(lower))) if n_tokens else 0
+    firsts = [t[0] for t in tokens]
+    n_alpha = sum(map(str.isalpha, firsts))
+    capitalised = sum(map(str.isupper, firsts))
     korean = particles = 0
-    for t in tokens:
-        if t.lower() in STOP_WORDS:
-            stops += 1
-        first = t[0]
-        if first.isalpha():
-            n_alpha += 1
-            if first.isupper():
-                capitalised += 1
-        if cjk and "\uac00" <= t[-1] <= "\ud7af":
-            korean += 1
-            if t[-1] in KOREAN_PARTICLES and len(t) > 1:
-                particles += 1
+    if cjk:
+        for t in tokens:
+            if "\uac00" <= t[-1] <= "\ud7af":
+                korean += 1
+                particles += t[-1] in KOREAN_PARTICLES and len(t) > 1
     short = chars <= 160
     tail = line.rstrip(_CLOSERS)
     ends = bool(tail) and tail[-1] in _ENDERS
     dated = short and digits > 0
-    lower = line.lower()
     credit = chars <= 300 and any(cue in lower for cue in _CREDIT_CUES) and \
         bool(CREDIT.search(line))
     return [
@@ -130,7 +126,7 @@ def line_vector(line: str) -> list[float]:
         float(("." in line or "@" in line) and bool(URLISH.search(line))),
         float("#" in line),
         float(dated and bool(TIME_TEXT.search(line))),
-        float(dated and bool(DATE_TEXT.search(line))),
+        float(dated and bool(find_date(line))),
         float(short and words <= 8 and bool(RELATIVE_TIME.search(line))),
         float(short and bool(WIDGET_LINE.match(line))),
         float(chars <= 80 and bool(LIST_HEADING.match(line))),

@@ -58,6 +58,14 @@ DATE_TEXT = re.compile(
       | (?:19|20)\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日
     )""",
 )
+_YEARISH = re.compile(r"(?:19|20)\d\d|\d/\d\d?/\d\d")
+
+
+def find_date(line: str) -> re.Match[str] | None:
+    """The first written-out date with a year in the line (a cheap test runs first)."""
+    return DATE_TEXT.search(line) if _YEARISH.search(line) else None
+
+
 # A day and month with no year ("MOSCOW, January 18", "Nov 19, 6:55 AM"): a date is stated but
 # its year is not, so the publication date stays unknown.
 DATE_NO_YEAR = re.compile(

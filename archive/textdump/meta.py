@@ -14,7 +14,6 @@ from archive.textdump.clean import CleanedLines, furniture_reason, is_credit, wo
 from archive.textdump.lexicon import (
     BYLINE,
     DATE_NO_YEAR,
-    DATE_TEXT,
     MONTHS,
     PUBLISHED,
     RELATIVE_TIME,
@@ -23,6 +22,7 @@ from archive.textdump.lexicon import (
     TIME_TEXT,
     UPDATED,
     WORD,
+    find_date,
 )
 
 # How far above the article's first line the headline block may start, in non-empty lines.
@@ -54,6 +54,15 @@ _SELF_NAMING = [
                 rf"newsletters?|navigation|homepage|main menu|podcasts?)\b"), 1.0),
     (re.compile(rf"\b(?:told|tells|according to)\s+{_NAME}\b"), 0.5),
 ]
+# First words and later words of the self-naming phrases; other lines skip those patterns.
+_LEADING_CUES = frozenset(
+    "more latest other popular trending elsewhere only exclusive search subscribe follow sign "
+    "support about contact explore advertise continue why welcome".split()
+)
+_TRAILING_CUES = frozenset(
+    "needs reserves store shop app apps archives newsletter newsletters navigation homepage "
+    "menu podcast podcasts".split()
+)
 _COPYRIGHT_NAME = re.compile(
     r"(?:©|ⓒ|\(c\)|copyright)\s*(?:©|ⓒ|\(c\))?\s*(?:(?:19|20)\d\d\s*(?:[-–]\s*(?:(?:19|20)\d\d)?)?)?"
     r"\s*[.,]?\s*([^\W\d_][^|©\n]{0,60}?)\s*(?:(?:19|20)\d\d(?:\s*[-–]\s*(?:19|20)\d\d)?)?\s*"
@@ -171,7 +180,7 @@ def _title_score(stripped: list[str], index: int, rank: int, in_body: bool,
     words = word_total(line)
     if words < 2 or words > 40 or len(line) > 300:
         return None
-    if furniture_reason(line) or is_credit(line) or BYLINE.match(line) or DATE_TEXT.search(line):
+    if furniture_reason(line) or is_credit(line) or BYLINE.match(line) or find_date(line):
         return None
     if RELATIVE_TIME.search(line) or line.isupper() and words <= 2:
         return None
@@ -205,7 +214,7 @@ def _is_meta_line(line: str) -> bool:
     """A byline or dateline: what follows a headline."""
     if len(line) > 200:
         return False
-    if BYLINE.match(line) or DATE_TEXT.search(line) or RELATIVE_TIME.search(line):
+    if BYLINE.match(line) or find_date(line) or RELATIVE_TIME.search(line):
         return True
     return word_total(line) <= 12 and bool(DATE_NO_YEAR.search(line) and TIME_TEXT.search(line))
 
@@ -296,7 +305,7 @@ def _publication_date(line: str, day_first: bool) -> PublishedDate | None:
         text = segment
         if updated := UPDATED.search(segment):  # "Nov 18, 2019 - Updated Nov 18": first part
             text = segment[: updated.start()]
-        match = DATE_TEXT.search(text)
+        match = find_date(text)
         if match:
             return _date_from_text(match.group(0), day_first)
         if DATE_NO_YEAR.search(text):
@@ -380,13 +389,20 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
     for index, line in enumerate(stripped):
         if not line or len(line) > 400:
             continue
-        if len(line) <= 200:
-            for pattern, weight in _SELF_NAMING:
-                for match in pattern.finditer(line):
-                    vote(match[1], weight, index, "site names itself")
+        if len(line) <= 120:
+            words = line.lower().split()
+            if words[0] in _LEADING_CUES or not _TRAILING_CUES.isdisjoint(words):
+                for pattern, weight in _SELF_NAMING[:-1]:
+                    for match in pattern.finditer(line):
+                        vote(match[1], weight, index, "site names itself")
         if "©" in line or "ⓒ" in line or "opyright" in line or "(c)" in line.casefold():
             for match in _COPYRIGHT_NAME.finditer(line):
                 vote(match[1], 2.0, index, "copyright line")
+    told, weight = _SELF_NAMING[-1]
+    for index in cleaned.kept:
+        if "told" in stripped[index] or "tells" in stripped[index] or "according" in stripped[index]:
+            for match in told.finditer(stripped[index]):
+                vote(match[1], weight, index, "site names itself")
     byline_line = meta.sources.get("byline", {}).get("line")
     date_line = meta.sources.get("date", {}).get("line")
     for index in {byline_line, date_line} - {None}:
