@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from archive import export as exporting
-from archive import maintenance, stats
+from archive import maintenance, sql, stats
 from archive.config import INSTANCE_ENV, resolve_instance
 from archive.db import DatabaseError, open_database, upgrade
 from archive.document import ExtractionError
@@ -426,6 +426,27 @@ def export_command(ctx: click.Context, format_: str, text: str | None, outlets: 
         except QueryError as exc:
             raise click.UsageError(f"query {text!r}: {exc}") from None
     click.echo(f"Exported {count} article{'s' * (count != 1)}.", err=True)
+
+
+@main.command("sql")
+@click.argument("statement")
+@click.option("--format", "format_", type=click.Choice(sql.FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def sql_command(ctx: click.Context, statement: str, format_: str) -> None:
+    """Run a read-only SQL query on the archive's database (see docs/schema.md).
+
+    \b
+    Examples:
+      archive sql "SELECT * FROM articles_per_outlet_month"
+      archive sql "SELECT rowid, snippet(articles_fts, 2, '[', ']', '…', 10)
+                   FROM articles_fts WHERE articles_fts MATCH 'tram' ORDER BY rank"
+    """
+    try:
+        columns, rows = sql.run_query(ctx.obj.database, statement)
+    except sql.SQLError as exc:
+        raise click.ClickException(str(exc)) from None
+    sql.WRITERS[format_](columns, rows, sys.stdout)
 
 
 @main.group("db")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from markupsafe import escape
 from werkzeug.test import TestResponse
 
 from archive.cli import main as archive_cli
@@ -315,8 +316,7 @@ def test_hostile_article_text_is_escaped_everywhere(web_client: FlaskClient) -> 
             "<mark>fireworks</mark> &lt;img src=x onerror=alert(1)&gt;") in results
     article = page_text(web_client.get("/articles/23"))
     assert "The crowd &lt;img src=x onerror=alert(2)&gt; cheered until midnight." in article
-    assert html.escape(HOSTILE.title, quote=False) in html.unescape(
-        article.replace("&#34;", '"')).replace("<", "&lt;").replace(">", "&gt;")
+    assert f"<h1>{escape(HOSTILE.title)}</h1>" in article
 
 
 HOSTILE_QUERIES = ['"unbalanced', "'single", "*", "a*", "((", "))", "(", "title:", ":",

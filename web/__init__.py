@@ -24,10 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     paths = _instance_paths(config.get("ARCHIVE_INSTANCE"))
     # Flask would otherwise guess an instance folder next to the installed package, which
     # is not where `archive ingest` put the archive.
-    app = Flask(__name__, instance_path=str(paths.root), instance_relative_config=False)
-    app.config.from_mapping(ARCHIVE_INSTANCE=paths, JSON_SORT_KEYS=False)
-    app.config.update(config)
-    app.config["ARCHIVE_INSTANCE"] = paths
+    app = Flask(__name__, instance_path=str(paths.root))
+    app.config.update(config, ARCHIVE_INSTANCE=paths)
     app.extensions["archive"] = ArchiveHolder(paths)
 
     from web import articles, search

@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 from archive.index import SORTS, SearchRequest
 
 PER_PAGE = 10
-# Far beyond any real archive, small enough that the index never collects a huge page.
+# Ten million results deep: past any real archive. Deeper pages are refused, because the
+# index ranks every hit up to the page it returns.
 MAX_PAGE = 1_000_000
 MAX_QUERY_CHARS = 1_000
 MAX_OUTLETS = 50

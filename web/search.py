@@ -10,7 +10,6 @@ from archive.index import UNKNOWN_YEAR, Fragment, QueryError
 from archive.search import SearchPage, search
 from web.access import current_archive
 from web.params import (
-    PER_PAGE,
     BadParameter,
     SearchState,
     page_count,
@@ -36,7 +35,7 @@ def index() -> str | tuple[str, int]:
         page = search(archive, state.request())
     except QueryError as exc:
         return render_template("search.html", state=state, page=None, query_error=str(exc),
-                               **_common(state)), 400
+                               sort_labels=SORT_LABELS), 400
     return render_template("search.html", state=state, page=page, query_error=None,
                            outlet_facets=_outlet_facets(state, page),
                            year_facets=_year_facets(state, page),
@@ -44,7 +43,7 @@ def index() -> str | tuple[str, int]:
                            page_links=list(page_links(state.page, page_count(page.total))),
                            first_shown=state.offset + 1,
                            last_shown=state.offset + len(page.hits),
-                           **_common(state))
+                           sort_labels=SORT_LABELS, top_outlets=TOP_OUTLETS)
 
 
 @bp.get("/favicon.ico")
@@ -53,19 +52,14 @@ def favicon() -> Response:
     return current_app.send_static_file("favicon.svg")
 
 
-def _common(state: SearchState) -> dict[str, object]:
-    return {"sort_labels": SORT_LABELS, "per_page": PER_PAGE, "top_outlets": TOP_OUTLETS}
-
-
 def _outlet_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
     counts = {name or "": count for name, count in page.outlet_counts}
     # A chosen outlet stays listed even when nothing matches there, so it can be removed.
     for name in state.outlets:
         counts.setdefault(name, 0)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
-    return [{"value": name, "label": name or "(unknown outlet)", "count": count,
-             "active": state.outlet_active(name), "url": state.toggle_outlet(name).query_string(),
-             "unknown": not name}
+    return [{"label": name or "(unknown outlet)", "count": count,
+             "active": state.outlet_active(name), "url": state.toggle_outlet(name).query_string()}
             for name, count in ordered]
 
 

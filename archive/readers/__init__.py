@@ -40,7 +40,8 @@ def find_inputs(paths: list[str]) -> Iterator[InputFile | BadRecord]:
         if given == STDIN:
             yield InputFile(Path(STDIN), "stdin")
             continue
-        path = Path(given)
+        # Absolute paths, so a source's uri still finds the file from any working folder.
+        path = Path(given).absolute()
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))

@@ -9,6 +9,10 @@ from archive.textdump.clean import clean_lines
 from archive.textdump.meta import find_metadata
 from archive.textdump.model import LineModel
 
+# Kept lines above the headline are page furniture when there are only a few of them; more
+# than this and the "headline" is more likely a heading inside the article.
+_MAX_ABOVE_HEADLINE = 3
+
 
 def extract_text_dump(text: str, hints: Mapping[str, str], *,
                       is_boilerplate: Callable[[str], bool] | None = None,
@@ -21,10 +25,17 @@ def extract_text_dump(text: str, hints: Mapping[str, str], *,
     lines = text.split("\n")
     cleaned = clean_lines(lines, is_boilerplate, model=model)
     meta = find_metadata(lines, cleaned, hints)
-    body_lines = [lines[i].strip() for i in cleaned.kept if i not in meta.consumed]
     removed = cleaned.removed_spans()
-    for index in sorted(meta.consumed & set(cleaned.kept)):
+    title_line = meta.sources.get("title", {}).get("line")
+    above = [i for i in cleaned.kept if title_line is not None and i < title_line]
+    if len(above) <= _MAX_ABOVE_HEADLINE:
+        # Breadcrumbs and section labels the classifier let through sit above the headline.
+        for index in above:
+            removed.append({"start": index, "end": index, "reason": "above the headline"})
+        meta.consumed.update(above)
+    for index in sorted(meta.consumed & set(cleaned.kept) - set(above)):
         removed.append({"start": index, "end": index, "reason": "metadata line"})
+    body_lines = [lines[i].strip() for i in cleaned.kept if i not in meta.consumed]
     removed.sort(key=lambda span: span["start"])  # type: ignore[arg-type,return-value]
     return Extracted(
         body="\n\n".join(body_lines),

@@ -20,6 +20,9 @@ _MIN_DUPLICATE_CHARS = 15
 # _GAP lines on both sides; furniture-looking lines go unless the model is _SURE.
 _DOUBT = 0.35
 _GAP = 3
+_PROSE_GAP = 8
+_HEADING_DOUBT = 0.15
+_PROSE_DOUBT = 0.25
 _SURE = 0.9
 _ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
 # A kept text shorter than this is not an article: the classifier missed it.
@@ -93,7 +96,10 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     keep = p >= model.threshold
     reasons: dict[int, str] = {}
     prose = x[:, _INDEX["prose"]] > 0
-    _bridge(p, keep, prose)
+    heading = (x[:, _INDEX["words_le12"]] > 0) & (x[:, _INDEX["sentence_end"]] == 0) & \
+        (x[:, _INDEX["widget"]] == 0) & (x[:, _INDEX["list_heading"]] == 0) & \
+        (x[:, _INDEX["words_le1"]] == 0)
+    _bridge(p, keep, prose, heading)
     for k, index in enumerate(rows):
         line = stripped[index]
         if is_boilerplate is not None and is_boilerplate(line):
@@ -119,25 +125,43 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
                         scores={index: float(p[k]) for k, index in enumerate(rows)})
 
 
-def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray) -> None:
+def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray) -> None:
     """Keep doubtful lines that sit inside the article, and prose that continues it.
 
-    A live blog's headings and a paragraph next to a pull quote look doubtful on their own;
-    with article text close on both sides (or prose running on from it) they are article.
+    A live blog's headings, a section heading, a paragraph after a newsletter box look
+    doubtful on their own; with article text close on both sides, or prose running on from
+    it, they are article.
     """
     n = len(p)
-    kept_rows = np.flatnonzero(keep)
-    if not len(kept_rows):
+    if not keep.any():
         return
-    for k in range(n):
+    _fill_gaps(p, keep, prose)
+    changed = True
+    while changed:
+        changed = False
+        for k in range(n):
+            if keep[k] or not prose[k] or p[k] < _PROSE_DOUBT:
+                continue
+            if keep[max(0, k - _GAP):k].any() or keep[k + 1:k + 1 + _GAP].any():
+                keep[k] = changed = True
+    for k in range(1, n - 1):
+        if not keep[k] and heading[k] and keep[k + 1] and p[k] >= _HEADING_DOUBT and \
+                keep[max(0, k - _PROSE_GAP):k].any():
+            keep[k] = True
+    _fill_gaps(p, keep, prose)
+
+
+def _fill_gaps(p: np.ndarray, keep: np.ndarray, prose: np.ndarray) -> None:
+    kept_rows = np.flatnonzero(keep)
+    for k in range(len(p)):
         if keep[k] or p[k] < _DOUBT:
             continue
         before = kept_rows[kept_rows < k]
         after = kept_rows[kept_rows > k]
-        if len(before) and len(after) and k - before[-1] <= _GAP and after[0] - k <= _GAP:
-            keep[k] = True
-    for k in range(1, n):
-        if not keep[k] and keep[k - 1] and prose[k] and p[k] >= _DOUBT:
+        if not len(before) or not len(after):
+            continue
+        reach = _PROSE_GAP if prose[k] else _GAP
+        if k - before[-1] <= reach and after[0] - k <= reach:
             keep[k] = True
 
 

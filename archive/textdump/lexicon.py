@@ -41,7 +41,8 @@ MONTHS = {
     "январь": 1, "февраль": 2, "март": 3, "апрель": 4, "май": 5, "июнь": 6, "июль": 7,
     "август": 8, "сентябрь": 9, "октябрь": 10, "ноябрь": 11, "декабрь": 12,
 }
-_MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_MONTH_ALT = MONTH_ALT
 
 # A date written out: "Nov 19, 2019", "19 November 2019", "22 de outubro de 2010",
 # "24 сентября 2018", "2019-11-19", "19/11/2019", "11.14.2019", "2018년 8월 25일".

@@ -14,6 +14,7 @@ from archive.textdump.clean import CleanedLines, furniture_reason, is_credit, wo
 from archive.textdump.lexicon import (
     BYLINE,
     DATE_NO_YEAR,
+    MONTH_ALT,
     MONTHS,
     PUBLISHED,
     RELATIVE_TIME,
@@ -99,12 +100,11 @@ _NOT_A_NAME = re.compile(
     r"instagram|youtube|linkedin|google|apple|amazon|reuters|ap|afp|getty images?|\w)$"
 )
 _BYLINE_TAIL = re.compile(
-    r"\s*(?:[-–—|·,]\s*|\s+(?:on|am|publiziert|el|le|em)\s+)?(?:\d|(?:jan|feb|mar|apr|may|jun|"
-    r"jul|aug|sep|oct|nov|dec)[a-z]*\b|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|updated|"
-    r"published|posted).*$",
+    rf"(?:\s*[-–—|·,]\s*|\s+(?:on|am|publiziert|el|le|em)\s+|\s+)(?:\d|(?:{MONTH_ALT})\b\.?|"
+    r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b|updated|published|posted|"
+    r"\d+\s+min).*$",
     re.I,
 )
-_NAME_WORD = re.compile(r"^[A-ZÀ-ÝА-ЯЁ][\w'’.-]*$|^(?:de|da|van|von|der|la|le|and|&|y|e|и)$")
 
 
 @dataclass(slots=True)

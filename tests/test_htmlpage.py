@@ -1,0 +1,262 @@
+"""HTML pages: article text, metadata with provenance, and refusal of pages that cannot be read."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.document import ExtractionError, RawDocument
+from archive.extract import extract
+from archive.html.parse import MAX_ELEMENTS, MAX_HTML_CHARS
+from archive.htmlpage import extract_html
+from archive.outlets import reset_tables
+
+PAGES = Path(__file__).resolve().parent / "data" / "html"
+PARAGRAPH = ("<p>The harbour board met on Monday to discuss the new ferry timetable, which adds"
+             " two evening sailings in summer and moves the first winter crossing to seven.</p>")
+
+
+@pytest.fixture(autouse=True)
+def _shipped_outlets_only(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ARCHIVE_OUTLETS", raising=False)
+    reset_tables()
+    yield
+    reset_tables()
+
+
+def page(name: str, **hints: str):
+    """The article `archive ingest` would store for one of the test pages."""
+    path = PAGES / name
+    return extract(RawDocument(str(path), path.read_bytes(), "html", hints))
+
+
+def rule(article, field: str) -> str:
+    return article.provenance["fields"][field]["rule"]
+
+
+def simple_page(body: str, head: str = "<title>Ferry timetable</title>") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+# --- title -------------------------------------------------------------------------------
+
+def test_title_is_the_headline_shown_not_the_logo_h1_nor_the_title_tag():
+    article = page("harbour_strike.html")
+    # the first <h1> is the site's logo linking home; <title> carries " | site" on the end
+    assert article.title == "Dock workers end ten-day strike at Port Kessel"
+    assert rule(article, "title") == "<h1> matching the og:title meta tag"
+
+
+def test_site_name_is_cut_from_a_declared_title_when_there_is_no_h1():
+    article = page("garden_blog.html")
+    assert article.title == "Why my tomatoes split after the summer storms"
+    assert rule(article, "title") == "<title>, site name removed"
+
+
+def test_h1_is_preferred_to_a_shorter_social_title():
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings for the summer</h1>{PARAGRAPH * 3}",
+        head="<title>Evening ferries - Isle Gazette</title>"
+             '<meta property="og:title" content="Ferry board adds two evening sailings">'
+             '<meta property="og:site_name" content="Isle Gazette">')
+    article = extract_html(html, {})
+    assert article.title == "Ferry board adds two evening sailings for the summer"
+    assert rule(article, "title") == "<h1> matching the og:title meta tag"
+
+
+def test_site_name_before_the_headline_is_removed_too():
+    html = simple_page(PARAGRAPH * 3, head="<title>Isle Gazette | Ferry board adds sailings</title>"
+                                           '<meta property="og:site_name" content="Isle Gazette">')
+    assert extract_html(html, {}).title == "Ferry board adds sailings"
+
+
+def test_a_dash_inside_a_headline_is_not_taken_for_a_site_name():
+    html = simple_page(PARAGRAPH * 3,
+                       head="<title>Ferries - two more in summer - Isle Gazette</title>"
+                            '<meta property="og:site_name" content="Isle Gazette">')
+    assert extract_html(html, {}).title == "Ferries - two more in summer"
+
+
+# --- dates -------------------------------------------------------------------------------
+
+def test_date_comes_from_the_declared_publication_time_with_day_precision():
+    article = page("harbour_strike.html")
+    assert article.published.iso() == "2023-04-12"  # not the modified date, 2023-04-14
+    assert article.published.precision == "day"
+    assert rule(article, "date") == "JSON-LD datePublished"
+
+
+def test_updated_dates_are_never_taken_for_the_publication_date():
+    article = page("updated_not_published.html")
+    # the page declares only its modification time in metadata, and shows "Updated" first
+    assert article.published.iso() == "2024-02-09"
+    assert rule(article, "date") == "'Published …' line on the page"
+
+
+def test_time_element_marked_as_update_is_skipped():
+    article = page("garden_blog.html")
+    assert article.published.iso() == "2021-08-03"
+
+
+def test_a_month_without_a_day_is_kept_as_a_month():
+    article = page("split_body.html")
+    assert (article.published.precision, article.published.iso()) == ("month", "2020-06")
+    record = article.as_json()
+    assert record["date"] is None and record["date_known"] == "2020-06"
+
+
+def test_impossible_declared_dates_fall_through_to_the_next_rule():
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head='<meta property="article:published_time" content="0001-01-01T00:00:00Z">'
+             '<meta name="pubdate" content="2019-05-06">')
+    assert extract_html(html, {}).published.iso() == "2019-05-06"
+
+
+# --- outlet ------------------------------------------------------------------------------
+
+def test_outlet_from_og_site_name():
+    article = page("harbour_strike.html")
+    assert article.outlet == "The Kessel Harbour Times"
+    assert rule(article, "outlet") == "og:site_name meta tag"
+
+
+def test_outlet_from_json_ld_publisher_when_there_is_no_site_name():
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head='<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Ferry '
+             'board adds two evening sailings", "publisher": {"@type": "Organization", '
+             '"name": "Isle Gazette"}}</script>')
+    article = extract_html(html, {})
+    assert article.outlet == "Isle Gazette"
+    assert rule(article, "outlet") == "JSON-LD publisher of the article"
+
+
+def test_outlet_from_the_table_by_the_supplied_address():
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}")
+    article = extract_html(html, {"url": "https://www.theguardian.com/uk-news/2023/ferries"})
+    assert article.outlet == "The Guardian"
+    assert rule(article, "outlet") == "outlet table, by the domain of the supplied url"
+
+
+def test_syndicated_copy_is_credited_to_the_site_that_shows_it():
+    article = page("syndicated.html")
+    # canonical points at bbc.co.uk (in the outlet table), but the page names itself
+    assert article.outlet == "PortalHub News"
+
+
+def test_lower_case_handle_gives_way_to_the_name_the_title_uses():
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head="<title>Ferry board adds two evening sailings - islegazette.com</title>"
+             '<meta property="og:site_name" content="islegazette">'
+             '<link rel="canonical" href="https://www.islegazette.com/ferries">')
+    assert extract_html(html, {}).outlet == "islegazette.com"
+
+
+def test_outlet_from_the_copyright_line_when_nothing_else_names_the_site():
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}"
+                       "<footer><p>© 2023 Isle Gazette. All rights reserved.</p></footer>")
+    assert extract_html(html, {}).outlet == "Isle Gazette"
+
+
+# --- byline ------------------------------------------------------------------------------
+
+def test_byline_lists_every_declared_author():
+    assert page("harbour_strike.html").byline == "Mira Oosterhuis, Tomas Lind"
+
+
+def test_byline_element_loses_its_by_and_date():
+    html = simple_page('<h1>Ferry board adds two evening sailings</h1>'
+                       '<p class="byline">By Ada Lindqvist | March 3, 2023</p>' + PARAGRAPH * 3)
+    assert extract_html(html, {}).byline == "Ada Lindqvist"
+
+
+# --- body --------------------------------------------------------------------------------
+
+def test_body_drops_teasers_and_calls_to_follow_and_says_so():
+    article = page("harbour_strike.html")
+    assert "Read more" not in article.body
+    assert "Follow us" not in article.body
+    assert article.body.startswith("Dock workers at Port Kessel returned to the cranes")
+    assert article.body.endswith("according to figures released by the union on Wednesday"
+                                 " afternoon.")
+    reasons = {item["reason"] for item in article.provenance["removed"]}
+    assert {"link to another article", "furniture after the article"} <= reasons
+
+
+def test_headline_repeated_at_the_top_of_the_body_is_removed():
+    article = page("updated_not_published.html")
+    assert not article.body.startswith("Council approves")
+    assert {"text": "Council approves new cycle lanes on Mill Road",
+            "reason": "the headline again"} in article.provenance["removed"]
+
+
+def test_article_split_around_adverts_is_read_to_the_end():
+    body = page("split_body.html").body
+    assert body.startswith("When the last lighthouse")
+    assert "The oldest of them, a former fisherman" in body
+    assert body.endswith("just in case.")
+    # the pull quote repeats a sentence of the article and is not read twice
+    assert body.count("reach the tower in a winter storm") == 1
+
+
+def test_script_written_as_text_stays_text_and_page_code_is_dropped():
+    body = page("script_text.html").body
+    assert "If someone types <script>alert(1)</script> into a comment box" in body
+    assert "document.write" not in body and "tracking" not in body
+
+
+# --- pages that cannot be read -------------------------------------------------------------
+
+def test_deeply_nested_page_is_refused_with_a_reason():
+    html = "<html><body>" + "<div>" * 10_000 + PARAGRAPH + "</div>" * 10_000 + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(ExtractionError, match="nested too deeply"):
+        extract_html(html, {})
+    assert time.monotonic() - started < 5
+
+
+def test_page_nested_a_few_hundred_levels_is_still_read():
+    html = ("<html><head><title>Ferry timetable</title></head><body>" + "<div>" * 600
+            + PARAGRAPH * 3 + "</div>" * 600 + "</body></html>")
+    assert "two evening sailings" in extract_html(html, {}).body
+
+
+def test_control_characters_inside_tags_and_text_do_not_break_reading():
+    junk = "<p\x01\x02 cla\x03ss='x'>Binary \x0b junk\x1f here</p>"
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>{junk}{PARAGRAPH * 3}")
+    article = extract_html(html, {})
+    assert "two evening sailings in summer" in article.body
+    assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in article.body)
+
+
+def test_broken_entities_are_read_as_best_they_can():
+    html = simple_page("<h1>Ferry board adds two evening sailings</h1>"
+                       "<p>Fares &bogus; rise &#0; by &#xD800; ten &amp percent &#99999999999;"
+                       " from May, the board said on Monday in its yearly report.</p>"
+                       + PARAGRAPH * 3)
+    assert "Fares &bogus; rise" in extract_html(html, {}).body
+
+
+@pytest.mark.parametrize("html", ["", "   \n  ", "<html><body></body></html>",
+                                  "<html><body><nav><a href='/'>Home</a></nav></body></html>"])
+def test_pages_without_an_article_are_refused_with_a_reason(html: str):
+    with pytest.raises(ExtractionError, match=r"empty|no article text|no HTML"):
+        extract(RawDocument("page.html", html.encode(), "html"))
+
+
+def test_too_many_elements_is_refused_without_reading_the_page():
+    html = "<html><body>" + "<span>x</span>" * (MAX_ELEMENTS + 10) + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(ExtractionError, match="HTML elements"):
+        extract_html(html, {})
+    assert time.monotonic() - started < 5
+
+
+def test_gigantic_page_is_refused_before_parsing():
+    html = "<html><body><p>" + "x" * MAX_HTML_CHARS + "</p></body></html>"
+    with pytest.raises(ExtractionError, match="too large"):
+        extract_html(html, {})

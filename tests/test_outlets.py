@@ -1,0 +1,145 @@
+"""The outlet table: lookups by address and by name, user additions, and the shipped data."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from archive.outlets import (
+    OutletTableError,
+    known_outlet,
+    load_user_table,
+    outlet_for_url,
+    reset_tables,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tables(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("ARCHIVE_OUTLETS", raising=False)
+    reset_tables()
+    yield
+    reset_tables()
+
+
+def shipped_rows() -> list[dict[str, str]]:
+    text = (resources.files("archive") / "data" / "outlets.csv").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def test_outlet_by_address_falls_back_from_subdomains_to_the_domain():
+    assert outlet_for_url("https://www.nytimes.com/2023/01/01/world/x.html") == \
+        "The New York Times"
+    assert outlet_for_url("https://hosted.ap.org/berkshireeagle/article/x") == \
+        "The Associated Press"
+    assert outlet_for_url("edition.cnn.com/2023/politics") == "CNN"
+
+
+def test_a_more_specific_domain_wins_over_its_parent():
+    assert outlet_for_url("https://timesofindia.indiatimes.com/india/x") == "The Times of India"
+    assert outlet_for_url("https://www.indiatimes.com/x") == "Indiatimes"
+
+
+@pytest.mark.parametrize("url", ["https://unknown-outlet.example/x", "", "http://[::1", "nytimes"])
+def test_unknown_or_broken_addresses_give_none(url: str):
+    assert outlet_for_url(url) is None
+
+
+@pytest.mark.parametrize("name", ["The New York Times", "new york times", "NYT", "nytimes.com",
+                                  "  The   New York  Times "])
+def test_known_outlet_accepts_names_aliases_and_domains_in_any_case(name: str):
+    assert known_outlet(name) == "The New York Times"
+
+
+def test_known_outlet_needs_no_leading_article():
+    assert known_outlet("Detroit News") == "The Detroit News"
+    assert known_outlet("Hollywood Reporter") == "The Hollywood Reporter"
+
+
+@pytest.mark.parametrize("name", ["", "Weather", "The", "Harbour Council"])
+def test_names_that_are_not_outlets_give_none(name: str):
+    assert known_outlet(name) is None
+
+
+def test_user_table_adds_outlets_and_overrides_shipped_names(tmp_path: Path):
+    table = tmp_path / "outlets.csv"
+    table.write_text("domain,name,aliases\n"
+                     "# our local papers\n"
+                     "kesselharbourtimes.example,The Kessel Harbour Times,KHT|Harbour Times\n"
+                     "https://www.bbc.co.uk/,BBC\n", encoding="utf-8")
+    assert load_user_table(table) == 2
+    assert outlet_for_url("https://news.kesselharbourtimes.example/x") == \
+        "The Kessel Harbour Times"
+    assert known_outlet("kht") == "The Kessel Harbour Times"
+    assert outlet_for_url("https://www.bbc.co.uk/news") == "BBC"
+    assert outlet_for_url("https://www.bbc.com/news") == "BBC News"  # other rows untouched
+
+
+def test_user_table_with_two_columns_is_accepted(tmp_path: Path):
+    table = tmp_path / "outlets.csv"
+    table.write_text("domain,name\nislegazette.example,Isle Gazette\n", encoding="utf-8")
+    load_user_table(table)
+    assert known_outlet("ISLE GAZETTE") == "Isle Gazette"
+
+
+def test_missing_user_table_adds_nothing(tmp_path: Path):
+    assert load_user_table(tmp_path / "outlets.csv") == 0
+    assert outlet_for_url("https://www.nytimes.com/") == "The New York Times"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("site,title\nx.example,X\n", "line 1: the first row must be the header"),
+    ("domain,name\nx.example,X\n,Nameless\n", "line 3: each row needs a domain and a name"),
+])
+def test_broken_user_table_is_refused_with_the_line(tmp_path: Path, content: str, message: str):
+    table = tmp_path / "outlets.csv"
+    table.write_text(content, encoding="utf-8")
+    with pytest.raises(OutletTableError, match=message):
+        load_user_table(table)
+    assert outlet_for_url("https://x.example/") is None  # nothing half-loaded
+
+
+def test_environment_variable_names_a_user_table(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    table = tmp_path / "mine.csv"
+    table.write_text("domain,name\nislegazette.example,Isle Gazette\n", encoding="utf-8")
+    monkeypatch.setenv("ARCHIVE_OUTLETS", str(table))
+    reset_tables()
+    assert outlet_for_url("https://islegazette.example/a") == "Isle Gazette"
+
+
+def test_environment_variable_naming_no_file_is_an_error(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ARCHIVE_OUTLETS", str(tmp_path / "missing.csv"))
+    reset_tables()
+    with pytest.raises(OutletTableError, match="ARCHIVE_OUTLETS"):
+        outlet_for_url("https://www.nytimes.com/")
+
+
+def test_shipped_table_covers_hundreds_of_outlets_in_many_countries():
+    rows = shipped_rows()
+    assert len({row["name"] for row in rows}) >= 500
+    tlds = {row["domain"].rsplit(".", 1)[-1] for row in rows}
+    assert {"uk", "de", "fr", "jp", "br", "in", "za", "au", "ru", "kr"} <= tlds
+
+
+def test_shipped_domains_are_bare_lower_case_and_unique():
+    domains = [row["domain"] for row in shipped_rows()]
+    assert len(domains) == len(set(domains))
+    for domain in domains:
+        assert domain == domain.strip().lower() and "/" not in domain
+        assert not domain.startswith("www.") and "." in domain
+
+
+def test_no_shipped_name_or_alias_points_at_two_outlets():
+    owners: dict[str, set[str]] = defaultdict(set)
+    for row in shipped_rows():
+        for alias in [row["name"], *(row.get("aliases") or "").split("|")]:
+            if alias.strip():
+                owners[alias.strip().casefold()].add(row["name"])
+    assert {alias: names for alias, names in owners.items() if len(names) > 1} == {}
