@@ -359,7 +359,8 @@ def check_command(ctx: click.Context, repair: bool) -> None:
         click.echo(f"Database: {report.articles} articles; index: {report.indexed} documents.")
         problems = [("in the database but not in the index", report.missing_from_index),
                     ("in the index but not in the database", report.unknown_to_database),
-                    ("stored but not yet marked indexed", report.not_marked),
+                    ("stored but not yet marked indexed (the next ingest or --repair "
+                     "finishes them)", report.not_marked),
                     ("articles whose body changed since it was hashed (repair re-hashes and "
                      "re-indexes them)", report.stale_body_hashes),
                     ("raw inputs whose bytes no longer match their sha256 (damaged: restore "

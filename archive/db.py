@@ -61,8 +61,11 @@ def needs_upgrade(engine: Engine) -> bool:
         return MigrationContext.configure(connection).get_current_revision() != head
 
 
-def open_database(paths: InstancePaths, *, create: bool = True) -> Engine:
-    """The engine for an instance's database, created and upgraded as needed."""
+def open_database(paths: InstancePaths, *, create: bool = True, migrate: bool = True) -> Engine:
+    """The engine for an instance's database, created and upgraded as needed.
+
+    With migrate=False (read-only users such as the web UI) an outdated schema is an error
+    instead of being upgraded."""
     if not paths.database.exists() and not create:
         raise DatabaseError(f"no archive at {paths.root} (run `archive ingest` to create one)")
     try:
@@ -71,8 +74,15 @@ def open_database(paths: InstancePaths, *, create: bool = True) -> Engine:
         raise DatabaseError(f"cannot create the instance folder {paths.root}: {exc}") from None
     engine = make_engine(paths.database_url)
     try:
-        if needs_upgrade(engine):
+        outdated = needs_upgrade(engine)
+        if outdated and not migrate:
+            raise DatabaseError(f"the archive at {paths.root} uses an older schema: run "
+                                "`archive db upgrade`")
+        if outdated:
             upgrade(engine)
+    except DatabaseError:
+        engine.dispose()
+        raise
     except Exception as exc:  # any failure here means the file is not a usable archive
         engine.dispose()
         raise DatabaseError(f"cannot open the archive database {paths.database}: {exc}") from exc

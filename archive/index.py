@@ -32,6 +32,10 @@ class QueryError(ValueError):
     """A query the index cannot run; the message tells the user what to change."""
 
 
+class IndexMissing(Exception):
+    """There is no index where one was expected; `archive reindex` builds it."""
+
+
 @dataclass(frozen=True, slots=True)
 class IndexDoc:
     id: int
@@ -89,13 +93,15 @@ def _schema() -> Schema:
 class SearchIndex:
     """A Whoosh index in one folder: one writer at a time, any number of readers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._columns: _Columns | None = None
         if index.exists_in(str(path)):
             self._index = index.open_dir(str(path))
+        elif not create:
+            raise IndexMissing(f"there is no search index in {path}: run `archive reindex`")
         else:
             path.mkdir(parents=True, exist_ok=True)
             self._index = index.create_in(str(path), _schema())
@@ -183,6 +189,8 @@ class SearchIndex:
         # Ties broken by document number, i.e. ingest order, so pages never overlap.
         newest_first = request.sort != "oldest"
         keys = columns.date[docnums]
+        if not newest_first:
+            keys = np.where(keys == 0, np.iinfo(np.int32).max, keys)  # undated ones last
         order = np.lexsort((-docnums if newest_first else docnums,
                             -keys if newest_first else keys))
         return docnums[order][request.offset:end].tolist()
@@ -200,11 +208,12 @@ class SearchIndex:
         except Exception as exc:  # Whoosh raises bare exceptions on some odd input
             raise QueryError(f"could not understand the query: {exc}") from None
         for wildcard in _wildcards(parsed):
-            prefix = wildcard.text.split("*")[0].split("?")[0]
+            pattern = wildcard.text + ("*" if isinstance(wildcard, query.Prefix) else "")
+            prefix = pattern.split("*")[0].split("?")[0]
             if len(prefix) < MIN_WILDCARD_PREFIX:
                 raise QueryError(
-                    f"'{wildcard.text}' needs at least {MIN_WILDCARD_PREFIX} letters before "
-                    "the * (a shorter prefix would match most words)")
+                    f"'{pattern}' needs at least {MIN_WILDCARD_PREFIX} letters before its "
+                    "first * or ? (a shorter start would match most words)")
         if parsed is query.NullQuery:
             raise QueryError("the query has no words to search for")
         if isinstance(parsed, query.Every) or (

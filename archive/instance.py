@@ -38,16 +38,20 @@ def is_storage_full(exc: BaseException) -> bool:
 class Archive:
     """The database (source of truth) and the index (derived) of one instance folder."""
 
-    def __init__(self, paths: InstancePaths | None = None, *, create: bool = True) -> None:
+    def __init__(self, paths: InstancePaths | None = None, *, create: bool = True,
+                 readonly: bool = False) -> None:
+        """With readonly, nothing on disk is created or migrated (for the web UI)."""
         self.paths = paths or resolve_instance()
-        self.engine = open_database(self.paths, create=create)
+        self.readonly = readonly
+        self.engine = open_database(self.paths, create=create and not readonly,
+                                    migrate=not readonly)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: SearchIndex | None = None
 
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
-            self._index = SearchIndex(self.paths.index_dir)
+            self._index = SearchIndex(self.paths.index_dir, create=not self.readonly)
         return self._index
 
     def reset_index(self) -> SearchIndex:

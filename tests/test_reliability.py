@@ -53,7 +53,12 @@ def test_a_full_disk_gives_a_clear_error_and_the_archive_still_searches(tmp_path
     assert "search exit 0" in result.stdout, (tmp_path / "search.out").read_text()
     assert '"total":' in (tmp_path / "search.out").read_text()
     check_out = (tmp_path / "check.out").read_text()
-    assert "check exit 0" in result.stdout and "Consistent." in check_out, check_out
+    assert "Traceback" not in check_out
+    if "check exit 0" not in result.stdout:
+        # The disk filled between indexing a batch and marking it: those rows are searchable
+        # and the next ingest marks them. Nothing else may be wrong.
+        problems = [line for line in check_out.splitlines() if line.startswith("  ")]
+        assert all("not yet marked indexed" in line for line in problems), check_out
 
 
 def test_searching_while_an_ingest_runs_never_errs_or_shows_half_an_article(tmp_path):

@@ -69,7 +69,9 @@ def test_sorting_by_date_and_paging_never_overlaps(filled):
     seen = _titles(newest) + _titles(second) + _titles(last)
     assert len(seen) == len(set(seen)) == len(ARTICLES) and not last.has_next
     oldest = search(filled, SearchRequest("lavrov", sort="oldest"))
-    assert _titles(oldest)[:2] == ["Undated note", "Lavrov visits Beijing"]
+    assert _titles(oldest) == ["Lavrov visits Beijing", "Wang Yi in Moscow", "Undated note"]
+    newest_lavrov = search(filled, SearchRequest("lavrov", sort="newest"))
+    assert _titles(newest_lavrov)[-1] == "Undated note"  # unknown dates last either way
 
 
 def test_snippets_mark_matches_and_titles_too(filled):
@@ -110,3 +112,13 @@ def test_a_broken_json_line_is_reported_with_its_number_and_the_rest_ingested(
     assert summary.added == 1
     assert [(uri, reason.split(":")[0]) for uri, reason in summary.failures] == [
         (f"{path}#L2", "invalid JSON")]
+
+
+def test_a_readonly_archive_creates_and_migrates_nothing(tmp_path):
+    from archive.config import InstancePaths
+    from archive.db import DatabaseError
+    from archive.instance import Archive
+
+    with pytest.raises(DatabaseError, match="no archive at"):
+        Archive(InstancePaths(tmp_path / "none"), readonly=True)
+    assert not (tmp_path / "none").exists()

@@ -233,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.cases)
     kinds = tuple(args.stages.split(","))
     sites = {c.site for c in cases}
-    print(f"{len(cases)} pages from {len(sites)} sites, "
-          f"{sum(len(c.rows) for c in cases)} lines, {len(FEATURES)}+{len(STAGE2_FEATURES)} features")
+    lines = sum(len(c.rows) for c in cases)
+    print(f"{len(cases)} pages from {len(sites)} sites, {lines} lines, "
+          f"{len(FEATURES)}+{len(STAGE2_FEATURES)} features")
     per_case: list[LineModel | None] = [None] * len(cases)
     for fold in group_folds(cases, args.folds):
         held = set(fold)

@@ -49,7 +49,7 @@ class ArchiveHolder:
             # Ingest creates the index right after the database: do not race it to that.
             raise NoArchive(self.paths, "the archive has no search index yet")
         try:
-            archive = Archive(self.paths, create=False)
+            archive = Archive(self.paths, create=False, readonly=True)
         except DatabaseError as exc:
             raise NoArchive(self.paths, str(exc)) from None
         try:

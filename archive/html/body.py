@@ -43,7 +43,7 @@ _TRAILER_START = re.compile(
     r"leave a (?:comment|reply)|click here|listen to|download our|copyright|"
     r"if you (?:enjoyed|liked|value)|advertisement|publicidade|anzeige|compartilhe|"
     r"updated\b|last updated|this (?:story|article) (?:was|has been) updated|terms of use|"
-    r"privacy policy|submit a|all contents)",
+    r"privacy policy)",
     re.I,
 )
 _TRAILER_ANYWHERE = re.compile(

@@ -99,7 +99,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     heading = (x[:, _INDEX["words_le12"]] > 0) & (x[:, _INDEX["sentence_end"]] == 0) & \
         (x[:, _INDEX["widget"]] == 0) & (x[:, _INDEX["list_heading"]] == 0) & \
         (x[:, _INDEX["words_le1"]] == 0)
-    _bridge(p, keep, prose, heading)
+    barrier = x[:, _INDEX["list_heading"]] > 0
+    _bridge(p, keep, prose, heading, barrier)
     for k, index in enumerate(rows):
         line = stripped[index]
         if is_boilerplate is not None and is_boilerplate(line):
@@ -125,7 +126,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
                         scores={index: float(p[k]) for k, index in enumerate(rows)})
 
 
-def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray) -> None:
+def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray,
+            barrier: np.ndarray) -> None:
     """Keep doubtful lines that sit inside the article, and prose that continues it.
 
     A live blog's headings, a section heading, a paragraph after a newsletter box look
@@ -135,33 +137,47 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
     n = len(p)
     if not keep.any():
         return
-    _fill_gaps(p, keep, prose)
+    _fill_gaps(p, keep, prose, barrier)
     changed = True
     while changed:
         changed = False
         for k in range(n):
-            if keep[k] or not prose[k] or p[k] < _PROSE_DOUBT:
+            if keep[k] or not prose[k] or p[k] < _PROSE_DOUBT or barrier[k]:
                 continue
-            if keep[max(0, k - _GAP):k].any() or keep[k + 1:k + 1 + _GAP].any():
+            if _kept_near(keep, barrier, k, -1) or _kept_near(keep, barrier, k, 1):
                 keep[k] = changed = True
     for k in range(1, n - 1):
         if not keep[k] and heading[k] and keep[k + 1] and p[k] >= _HEADING_DOUBT and \
                 keep[max(0, k - _PROSE_GAP):k].any():
             keep[k] = True
-    _fill_gaps(p, keep, prose)
+    _fill_gaps(p, keep, prose, barrier)
 
 
-def _fill_gaps(p: np.ndarray, keep: np.ndarray, prose: np.ndarray) -> None:
+def _kept_near(keep: np.ndarray, barrier: np.ndarray, k: int, step: int) -> bool:
+    """Whether a kept row lies within _GAP rows of k in one direction, with no list heading
+    or widget label in between."""
+    j = k + step
+    while 0 <= j < len(keep) and abs(j - k) <= _GAP:
+        if keep[j]:
+            return True
+        if barrier[j]:
+            return False
+        j += step
+    return False
+
+
+def _fill_gaps(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, barrier: np.ndarray) -> None:
     kept_rows = np.flatnonzero(keep)
     for k in range(len(p)):
-        if keep[k] or p[k] < _DOUBT:
+        if keep[k] or p[k] < _DOUBT or barrier[k]:
             continue
         before = kept_rows[kept_rows < k]
         after = kept_rows[kept_rows > k]
         if not len(before) or not len(after):
             continue
         reach = _PROSE_GAP if prose[k] else _GAP
-        if k - before[-1] <= reach and after[0] - k <= reach:
+        if k - before[-1] <= reach and after[0] - k <= reach and \
+                not barrier[before[-1] + 1:after[0]].any():
             keep[k] = True
 
 

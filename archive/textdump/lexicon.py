@@ -10,9 +10,29 @@ import re
 
 # Function words of the languages users bring most (en, ru, pt, es, it, de, fr, id, nl).
 # Running text is full of them; menus, teasers and widget labels have few.
-STOP_WORDS = frozenset(
-    ["a", "about", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "и", "в", "не", "на", "я", "что", "с", "он", "а", "как", "это", "по", "но", "к", "у", "из", "за", "от", "то", "же", "все", "так", "его", "ее", "она", "они", "мы", "вы", "бы", "для", "до", "если", "или", "уже", "было", "был", "была", "были", "быть", "когда", "только", "даже", "еще", "чтобы", "при", "о", "об", "во", "со", "там", "тут", "где", "кто", "этот", "эта", "эти", "того", "этого", "может", "нет", "да", "ли", "ни", "над", "под", "после", "через", "o", "a", "os", "as", "um", "uma", "uns", "umas", "de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "por", "para", "com", "sem", "que", "se", "não", "mais", "mas", "como", "ao", "à", "às", "pelo", "pela", "pelos", "pelas", "ele", "ela", "eles", "elas", "é", "são", "foi", "ser", "está", "isso", "esta", "este", "muito", "também", "já", "quando", "onde", "seu", "sua", "el", "la", "los", "las", "un", "una", "unos", "unas", "del", "al", "en", "con", "por", "para", "que", "se", "no", "es", "son", "fue", "ser", "como", "pero", "más", "su", "sus", "lo", "le", "les", "ya", "muy", "también", "cuando", "donde", "este", "esta", "esto", "il", "lo", "la", "i", "gli", "le", "un", "uno", "una", "di", "da", "del", "della", "dei", "delle", "nel", "nella", "con", "per", "tra", "fra", "che", "non", "è", "sono", "era", "come", "ma", "più", "anche", "se", "questo", "questa", "quello", "quella", "al", "alla", "ai", "alle", "sul", "sulla", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "einen", "und", "oder", "aber", "nicht", "ist", "sind", "war", "waren", "wird", "werden", "mit", "von", "zu", "zum", "zur", "auf", "für", "an", "im", "in", "aus", "bei", "nach", "über", "unter", "auch", "sich", "es", "er", "sie", "wir", "ihr", "dass", "wie", "als", "noch", "nur", "schon", "sehr", "le", "la", "les", "un", "une", "des", "du", "de", "et", "ou", "mais", "est", "sont", "était", "être", "avec", "pour", "par", "sur", "dans", "pas", "que", "qui", "ce", "cette", "ces", "il", "elle", "ils", "elles", "nous", "vous", "au", "aux", "ne", "plus", "yang", "dan", "di", "ke", "dari", "ini", "itu", "dengan", "untuk", "pada", "adalah", "tidak", "akan", "juga", "dalam", "oleh", "sudah", "bahwa", "karena", "atau", "saat", "bisa", "ada", "mereka", "kami", "kita", "de", "het", "een", "en", "van", "ik", "te", "dat", "die", "in", "is", "niet", "op", "aan", "met", "als", "voor", "zijn", "er", "maar", "om", "ook"]
-)
+_STOP_TEXT = """
+    a about after again against all also am an and any are as at be because been before being
+    but by can could did do does doing down during each few for from further had has have
+    having he her here hers him his how i if in into is it its itself just me more most my no
+    nor not now of off on once only or other our out over own same she should so some such than
+    that the their them then there these they this those through to too under until up very was
+    we were what when where which while who whom why will with would you your и в не на я что с
+    он а как это по но к у из за от то же все так его ее она они мы вы бы для до если или уже
+    было был была были быть когда только даже еще чтобы при о об во со там тут где кто этот эта
+    эти того этого может нет да ли ни над под после через o os um uma uns umas de da dos das em
+    na nos nas por para com sem que se não mais mas como ao à às pelo pela pelos pelas ele ela
+    eles elas é são foi ser está isso esta este muito também já quando onde seu sua el la los
+    las un una unos unas del al en con es son fue pero más su sus lo le les ya muy también
+    cuando donde esto il gli uno di della dei delle nel nella per tra fra che non è sono era
+    come ma più anche questo questa quello quella alla ai alle sul sulla der die den dem des
+    ein eine einer eines einem einen und oder aber nicht ist sind war waren wird werden mit von
+    zu zum zur auf für im aus bei nach über unter auch sich er sie wir ihr dass wie als noch
+    nur schon sehr une du et ou est sont était être avec pour par sur dans pas qui ce cette ces
+    elle ils elles nous vous au aux ne plus yang dan ke dari ini itu dengan untuk pada adalah
+    tidak akan juga dalam oleh sudah bahwa karena atau saat bisa ada mereka kami kita het een
+    van ik te dat niet op aan met voor zijn maar om ook
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 # Korean attaches particles to words: a word ending in one is a sign of running text.
 KOREAN_PARTICLES = frozenset("은는이가을를의에도로와과서고며면다요")
@@ -50,7 +70,8 @@ DATE_TEXT = re.compile(
     rf"""(?ix)
     (?<![\w/.-])(?:
         (?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+|\s*,\s*)(?:19|20)\d\d(?!\d)
-      | \d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:{_MONTH_ALT})\.?,?\s+(?:de\s+)?(?:19|20)\d\d(?!\d)
+      | \d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:{_MONTH_ALT})\.?,?\s+(?:de\s+)?
+        (?:19|20)\d\d(?!\d)
       | (?:19|20)\d\d-\d{{1,2}}-\d{{1,2}}(?!\d)
       | \d{{1,2}}[./]\d{{1,2}}[./](?:19|20)\d\d(?!\d)
       | (?:19|20)\d\d[./]\d{{1,2}}[./]\d{{1,2}}(?!\d)
@@ -93,25 +114,33 @@ WIDGET_LINE = re.compile(
         skip\ to\ (?:main\ )?(?:content|navigation|search|article|site\ index)\b.*
       | (?:toggle|open|close)\ (?:navigation|menu|search|share\ panel).* | menu | search.{0,20}
       | (?:sign|log)\ ?(?:in|up|out)\b.{0,40} | register | my\ account | manage\ (?:my\ )?account.*
-      | subscribe\b.{0,60} | already\ a\ subscriber.* | newsletters?\b.{0,40} | .{0,40}\bnewsletters?
-      | enter\ your\ e-?mail.* | e-?mail\ address.* | please,?\ enter\ .*e-?mail.* | \*\ indicates\ required
+      | subscribe\b.{0,60} | already\ a\ subscriber.* | newsletters?\b.{0,40}
+      | .{0,40}\bnewsletters?
+      | enter\ your\ e-?mail.* | e-?mail\ address.* | please,?\ enter\ .*e-?mail.*
+      | \*\ indicates\ required
       | successfully?\ subscribed.* | thank\ you\ for\ (?:signing\ up|subscribing).*
-      | (?:share|tweet|pin|email|e-mail|print|copy\ link|copy\ this\ link|comment|reply|save|like|follow)
+      | (?:share|tweet|pin|email|e-mail|print|copy\ link|copy\ this\ link|comment|reply|save
+         |like|follow)
         (?:\ (?:this|it|the))?(?:\ (?:article|story|post|page|link))?(?:\ (?:on|via|to|with)\ \w+)?
       | share\ (?:on|to|via)\b.{0,60} | share\ this\b.{0,40} | sharing\ is\ caring.* | shares?
-      | facebook | twitter | linkedin | whatsapp | reddit | pinterest | instagram | youtube | flipboard
+      | facebook | twitter | linkedin | whatsapp | reddit | pinterest | instagram | youtube
+      | flipboard
       | telegram | pocket | mix | tumblr | vk | rss(?:\ feed)? | google\+? | messenger
-      | advertisement | advert | ad | ads | sponsored(?:\ (?:content|links?|stories))? | promoted(?:\ stories)?
+      | advertisement | advert | ad | ads | sponsored(?:\ (?:content|links?|stories))?
+      | promoted(?:\ stories)?
       | (?:\d+\ )?min(?:ute)?s?\ read | reading\ time.* | tempo\ de\ leitura.*
       | (?:previous|next|prev|older|newer)(?:\ (?:story|article|post|page|entry))?\ ?[»›>]?
-      | [«‹<]\ ?(?:previous|prev)(?:\ (?:story|article|post))?.* | all\ news | more\ news | read\ more
-      | load\ more.* | show\ more.* | see\ more | view\ (?:all|more|comments).* | continue\ reading.*
+      | [«‹<]\ ?(?:previous|prev)(?:\ (?:story|article|post))?.* | all\ news | more\ news
+      | read\ more
+      | load\ more.* | show\ more.* | see\ more | view\ (?:all|more|comments).*
+      | continue\ reading.*
       | (?:\d+\ )?comments? | no\ comments.* | leave\ a\ (?:comment|reply).* | add\ comment
       | (?:back\ to|zurück\ zur?|voltar\ para|назад\ к)\b.{0,30} | you\ are\ here:?.*
       | home(?:\ page)? | back\ to\ top | go\ ?to\ ?top | top | close | open | cancel | ok | x | ×
       | accept(?:\ all)?(?:\ cookies)?.* | .{0,80}\b(?:uses?|accept|our|these)\ cookies\b.{0,160}
       | cookies?\ (?:policy|settings|preferences|consent).{0,60} | privacy\ (?:policy|notice).{0,40}
-      | terms\ (?:of\ (?:use|service)|and\ conditions|&\ conditions).{0,40} | contact(?:\ us)? | about(?:\ us)?
+      | terms\ (?:of\ (?:use|service)|and\ conditions|&\ conditions).{0,40} | contact(?:\ us)?
+      | about(?:\ us)?
       | (?:image|photo|picture|video)\ \d+\ of\ \d+ | \d+\ ?/\ ?\d+ | page\ \d+\ of\ \d+
       | watch(?:\ live|\ now)? | listen(?:\ now)? | play | pause | (?:video|audio|gallery|photos?)
       | tags?(?::.{0,80})? | topics?:.* | filed\ (?:to|under):?.* | categor(?:y|ies):?.{0,60}
@@ -125,33 +154,47 @@ WIDGET_LINE = re.compile(
 LIST_HEADING = re.compile(
     r"""(?ix)^(?:
         most\ (?:read|popular|commented|viewed|shared|recent)(?:\ (?:articles|stories|news|now))?
-      | (?:more|latest|other\ stories)\ (?:from|on|in)\b.{0,60} | latest(?:\ (?:news|stories|videos?|posts?))?
-      | (?:the\ )?editor'?s'?\ (?:picks?|choice) | don'?t\ miss | recommended(?:\ (?:for\ you|stories|articles|reading))?
-      | trending(?:\ (?:now|news|stories|topics|videos?))?:? | more\ (?:news|stories|articles|videos|top\ stories)
-      | (?:related|similar)(?:\ (?:articles?|stories|news|posts?|content|videos?|coverage|topics?|links?))?
+      | (?:more|latest|other\ stories)\ (?:from|on|in)\b.{0,60}
+      | latest(?:\ (?:news|stories|videos?|posts?))?
+      | (?:the\ )?editor'?s'?\ (?:picks?|choice) | don'?t\ miss
+      | recommended(?:\ (?:for\ you|stories|articles|reading))?
+      | trending(?:\ (?:now|news|stories|topics|videos?))?:?
+      | more\ (?:news|stories|articles|videos|top\ stories)
+      | (?:related|similar)
+        (?:\ (?:articles?|stories|news|posts?|content|videos?|coverage|topics?|links?))?
       | you\ (?:may|might)\ (?:also\ )?(?:like|enjoy|be\ interested\ in).{0,20}
-      | (?:also\ )?(?:read|see|watch)\ (?:also|more|next|this)\b.{0,40} | what\ to\ read\ next | up\ next
-      | news\ ?feed | (?:today\W?s\ )?top\ (?:stories|news|headlines) | in\ other\ news | popular(?:\ (?:now|posts|stories))?
-      | around\ the\ web | from\ (?:the\ )?web | elsewhere\ on\ .{1,40} | more\ (?:on|in|from)\ .{1,60}
+      | (?:also\ )?(?:read|see|watch)\ (?:also|more|next|this)\b.{0,40} | what\ to\ read\ next
+      | up\ next
+      | news\ ?feed | (?:today\W?s\ )?top\ (?:stories|news|headlines) | in\ other\ news
+      | popular(?:\ (?:now|posts|stories))?
+      | around\ the\ web | from\ (?:the\ )?web | elsewhere\ on\ .{1,40}
+      | more\ (?:on|in|from)\ .{1,60}
       | top\ (?:videos|picks) | featured(?:\ (?:stories|articles|posts|videos))? | highlights
-      | материалы\ по\ теме | читайте\ также | похожие\ (?:статьи|записи|новости) | популярное | по\ теме
-      | leia\ (?:também|mais) | veja\ também | mais\ lidas | notícias\ relacionadas | posts?\ relacionados
-      | leggi\ anche | articoli\ correlati | ähnliche\ (?:artikel|beiträge) | das\ könnte\ sie\ auch\ interessieren
+      | материалы\ по\ теме | читайте\ также | похожие\ (?:статьи|записи|новости) | популярное
+      | по\ теме
+      | leia\ (?:também|mais) | veja\ também | mais\ lidas | notícias\ relacionadas
+      | posts?\ relacionados
+      | leggi\ anche | articoli\ correlati | ähnliche\ (?:artikel|beiträge)
+      | das\ könnte\ sie\ auch\ interessieren
       | 관련\ ?기사 | 주요\ ?뉴스 | 많이\ 본\ 뉴스 | 関連記事 | baca\ juga | berita\ terkait
     )\s*:?$""",
 )
-COPYRIGHT = re.compile(r"(?i)©|ⓒ|\(c\)\s*\d{4}|\bcopyright\b|\ball rights? reserved\b|todos os direitos")
+COPYRIGHT = re.compile(
+    r"(?i)©|ⓒ|\(c\)\s*\d{4}|\bcopyright\b|\ball rights? reserved\b|todos os direitos"
+)
 CREDIT = re.compile(
     r"""(?ix)
     ^(?:photo|image|picture|foto|фото|credit|source|illustration|graphic|video)s?\s*(?:credit)?\s*[:|]
   | ^(?:credit|caption)\.{0,3}$ | \bimage\s+(?:copyright|caption)\b | ^media\ caption
-  | \((?:[^()]{0,80}/)?\s*(?:getty(?:\ images)?|ap|reuters|afp|epa|shutterstock|istock|pa)[^()]{0,40}\)$
+  | \((?:[^()]{0,80}/)?\s*(?:getty(?:\ images)?|ap|reuters|afp|epa|shutterstock|istock|pa)
+    [^()]{0,40}\)$
   | \b(?:getty\ images|associated\ press|shutterstock|istock(?:photo)?|afp\ photo|ap\ photo)\s*\)?$
   | ^\(?(?:photo|image)\s+by\b | \(photo:?\ [^()]+\)$ | \bphoto:\s
     """
 )
 BYLINE = re.compile(
-    r"(?i)^(?:by|written by|posted by|von|por|di|par|oleh|автор|текст|author)\s*:?\s+(?P<name>\S.*)$"
+    r"(?i)^(?:by|written by|posted by|von|por|di|par|oleh|автор|текст|author)"
+    r"\s*:?\s+(?P<name>\S.*)$"
 )
 SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
 SENTENCE_BREAK = re.compile(r"[.!?。！？][\"'”’»)]*\s+[\"'“‘«(]?[A-ZА-ЯЁÀ-Ý0-9]")

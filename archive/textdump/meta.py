@@ -18,7 +18,6 @@ from archive.textdump.lexicon import (
     MONTHS,
     PUBLISHED,
     RELATIVE_TIME,
-    SENTENCE_END,
     STOP_WORDS,
     TIME_TEXT,
     UPDATED,
@@ -30,17 +29,22 @@ from archive.textdump.lexicon import (
 _HEAD_WINDOW = 14
 # Text glued together by the copy ("NOV 15, 20195:45 AM"): a year followed by a clock time.
 _GLUED_YEAR = re.compile(r"\b((?:19|20)\d\d)(\d{1,2}:\d\d)")
+_MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(?:{MONTH_ALT})\.?,?\s+(?:19|20)\d\d(?!\d)")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})$")
 _ASIAN_DATE = re.compile(r"((?:19|20)\d\d)\s*[년年]\s*(\d{1,2})\s*[월月]\s*(\d{1,2})")
 _WORD_DATE_PARTS = re.compile(r"[^\W\d_]+|\d+")
 _SEGMENT_SPLIT = re.compile(r"\s[|;·•]\s?|;|\s/\s")
 
 _DATELINE_OUTLET = re.compile(
-    r"^[A-ZА-Я][A-ZА-Я .,'-]+,\s*[A-Za-zА-Яа-я]+\.?\s+\d{1,2}\.?\s*/\s*([A-Za-z][\w .&-]{1,40}?)\s*/"
+    r"^[A-ZА-Я][A-ZА-Я .,'-]+,\s*[A-Za-zА-Яа-я]+\.?\s+\d{1,2}\.?\s*/\s*"
+    r"([A-Za-z][\w .&-]{1,40}?)\s*/"
 )
-_WIRE_CREDIT = re.compile(r"^[A-Z][A-Z .,'-]{2,40}\(([A-Z][\w .&-]{1,30})\)\s*[-—–]|^\(([A-Z][A-Za-z]{1,20})\)")
+_WIRE_CREDIT = re.compile(
+    r"^[A-Z][A-Z .,'-]{2,40}\(([A-Z][\w .&-]{1,30})\)\s*[-—–]|^\(([A-Z][A-Za-z]{1,20})\)"
+)
 _REPORTS = re.compile(
-    r"(?:reports|reported by|writes|says)\s+((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,5})\s*$"
+    r"(?:reports|reported by|writes|says)\s+"
+    r"((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,5})\s*$"
 )
 _NAME = r"((?:[Tt]he\s+)?[A-Z0-9][\w&.'’-]*(?:\s+(?:[A-Z0-9][\w&.'’-]*|of|de|du|and|&|for)){0,5})"
 # Phrases in which a site names itself; each gives a candidate and a weight for the vote.
@@ -122,7 +126,8 @@ class DumpMetadata:
         self.sources["date" if name == "published" else name] = {"rule": rule, "line": line}
 
 
-def find_metadata(lines: list[str], cleaned: CleanedLines, hints: Mapping[str, str]) -> DumpMetadata:
+def find_metadata(lines: list[str], cleaned: CleanedLines,
+                  hints: Mapping[str, str]) -> DumpMetadata:
     """Look around the article's first lines for its headline, byline and date."""
     meta = DumpMetadata()
     stripped = [line.strip() for line in lines]
@@ -308,6 +313,8 @@ def _publication_date(line: str, day_first: bool) -> PublishedDate | None:
         match = find_date(text)
         if match:
             return _date_from_text(match.group(0), day_first)
+        if word_total(text) <= 6 and (month := _MONTH_YEAR.search(text)):
+            return _date_from_text(month.group(0), day_first)  # "October 2022": month precision
         if DATE_NO_YEAR.search(text):
             return None  # a stated date without its year: unknown, never guessed
     return None
@@ -400,8 +407,9 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
                 vote(match[1], 2.0, index, "copyright line")
     told, weight = _SELF_NAMING[-1]
     for index in cleaned.kept:
-        if "told" in stripped[index] or "tells" in stripped[index] or "according" in stripped[index]:
-            for match in told.finditer(stripped[index]):
+        line = stripped[index]
+        if "told" in line or "tells" in line or "according" in line:
+            for match in told.finditer(line):
                 vote(match[1], weight, index, "site names itself")
     byline_line = meta.sources.get("byline", {}).get("line")
     date_line = meta.sources.get("date", {}).get("line")

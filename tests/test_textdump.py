@@ -1,0 +1,172 @@
+"""Text-dump cleaning and metadata, on small fictional dumps in tests/data/textdump/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from archive.document import RawDocument
+from archive.extract import extract
+from archive.textdump import extract_text_dump
+from archive.textdump.clean import clean_lines
+from archive.textdump.model import MODEL_FILE, LineModel, shipped_model
+
+DATA = Path(__file__).parent / "data" / "textdump"
+
+
+def dump(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def gazette():
+    return extract_text_dump(dump("harbor_gazette.txt"), {})
+
+
+def test_menus_icons_and_subscribe_prompts_are_removed(gazette):
+    for furniture in ("Skip to main content", "Sign In", "An icon of", "Enter your email",
+                      "Get the morning briefing", "Privacy Policy", "All rights reserved"):
+        assert furniture not in gazette.body
+    assert gazette.body.startswith("The Port Ellis town council voted")
+    assert gazette.body.endswith("from next week.")
+
+
+def test_most_read_and_teaser_lists_are_removed(gazette):
+    for teaser in ("Most Read", "Storm warning issued", "Bakery on Main Street",
+                   "More from The Harbor Gazette", "Lighthouse restoration fund"):
+        assert teaser not in gazette.body
+
+
+def test_caption_printed_twice_is_removed(gazette):
+    assert "trial run on Tuesday" not in gazette.body
+    spans = gazette.provenance["removed"]
+    assert {"start": 16, "end": 17, "reason": "caption printed twice"} in spans
+
+
+def test_section_heading_and_quote_inside_the_article_are_kept(gazette):
+    paragraphs = gazette.body.split("\n\n")
+    assert "What changes for commuters" in paragraphs
+    heading = paragraphs.index("What changes for commuters")
+    assert paragraphs[heading + 1].startswith("Commuters who travel before eight")
+    assert any(p.startswith("“We listened to the people") for p in paragraphs)
+
+
+def test_headline_byline_date_and_outlet(gazette):
+    assert gazette.title == "Harbor council approves new ferry schedule after months of debate"
+    assert gazette.byline == "Jane Marlow"
+    assert gazette.published is not None
+    assert gazette.published.value == dt.date(2021, 3, 3)
+    assert gazette.published.precision == "day"
+    assert gazette.outlet == "The Harbor Gazette"
+    # Metadata lines are not article text.
+    assert "Jane Marlow" not in gazette.body
+    assert gazette.title not in gazette.body
+
+
+def test_provenance_names_rules_and_valid_line_spans(gazette):
+    lines = dump("harbor_gazette.txt").split("\n")
+    fields = gazette.provenance["fields"]
+    assert set(fields) >= {"title", "byline", "date", "outlet"}
+    assert lines[fields["title"]["line"]].strip() == gazette.title
+    assert lines[fields["byline"]["line"]].strip() == "By Jane Marlow"
+    assert "March 3, 2021" in lines[fields["date"]["line"]]
+    removed = gazette.provenance["removed"]
+    covered = set()
+    for span in removed:
+        assert 0 <= span["start"] <= span["end"] < len(lines)
+        assert isinstance(span["reason"], str) and span["reason"]
+        covered.update(range(span["start"], span["end"] + 1))
+    assert {"start": 0, "end": 4, "reason": "page furniture"} in removed
+    assert {"start": 5, "end": 5, "reason": "icon labels"} in removed
+    # Every non-empty line is either in the body or in a removed span, never both.
+    body = set(gazette.body.split("\n\n"))
+    for index, line in enumerate(lines):
+        if line.strip():
+            assert (line.strip() in body) != (index in covered), line
+
+
+def test_live_blog_entries_are_kept():
+    blog = extract_text_dump(dump("live_blog.txt"), {})
+    for text in ("Emergency services have opened evacuation centres",
+                 "The mayor of Millbrook said", "Rail services suspended",
+                 "“We will not run trains until engineers", "What we know so far",
+                 "The river rose by more than a metre", "Residents living close to the water"):
+        assert text in blog.body
+    for furniture in ("Share this page", "Related stories", "How the valley prepared"):
+        assert furniture not in blog.body
+    assert blog.title == "Live: Flooding across the river valley as rain continues"
+    assert blog.published is None  # "Updated 14 minutes ago" is neither a year nor a publication
+
+
+def test_agency_dateline_gives_outlet_and_a_date_without_year_stays_unknown():
+    wire = extract_text_dump(dump("wire_no_year.txt"), {})
+    assert wire.outlet == "NORDPRESS"
+    assert wire.published is None
+    assert wire.provenance["fields"]["outlet"]["rule"] == "agency dateline /OUTLET/"
+    assert wire.title == "Harbour authority plans new breakwater"
+    assert wire.body.startswith("OSLO, March 3. /NORDPRESS/. The national harbour authority")
+
+
+def test_updated_date_is_not_a_publication_date():
+    article = extract_text_dump(dump("updated_only.txt"), {})
+    assert article.published is None
+    assert article.title == "Researchers map the sea floor near the northern islands"
+    assert "Updated March 4" not in article.body
+
+
+def test_date_precision_and_reports_line():
+    text = ("Top stories\n\nMonsoon rains flood the old market\n\nOctober 2022\n\n"
+            "Traders moved their stock to the upper floors on Sunday as water filled the lanes "
+            "of the old market....reports Coastal Lines\n\n"
+            "Shop owners said the drains had not been cleared since the last season, and the "
+            "city council promised to send pumps and workers before the next storm arrives.\n\n"
+            "Most shops are expected to reopen by the end of the week, the market association "
+            "said in a statement on Monday evening.\n")
+    article = extract_text_dump(text, {})
+    assert article.published is not None
+    assert article.published.precision == "month"
+    assert article.published.iso() == "2022-10"
+    assert article.outlet == "Coastal Lines"
+
+
+def test_is_boilerplate_lines_are_furniture():
+    text = dump("harbor_gazette.txt")
+    recurring = "Several island residents told the council"
+    article = extract_text_dump(text, {},
+                                is_boilerplate=lambda line: line.startswith(recurring))
+    assert recurring not in article.body
+    spans = article.provenance["removed"]
+    assert any(s["reason"] == "recurs across the outlet's pages" for s in spans)
+    cleaned = clean_lines(text.split("\n"), lambda line: line == "Most Read")
+    assert cleaned.reasons[41] == "recurs across the outlet's pages"
+
+
+def test_supplied_url_names_the_outlet_through_the_table():
+    article = extract_text_dump(dump("wire_no_year.txt"), {"url": "https://www.tass.com/x/1"})
+    assert article.outlet == "TASS"
+    assert article.provenance["fields"]["outlet"]["line"] is None
+
+
+def test_extract_passes_text_dumps_through():
+    raw = RawDocument("harbor_gazette.txt", (DATA / "harbor_gazette.txt").read_bytes(), "txt")
+    result = extract(raw).as_json()
+    assert result["title"].startswith("Harbor council approves")
+    assert result["date"] == "2021-03-03"
+    assert result["outlet"] == "The Harbor Gazette"
+
+
+def test_shipped_model_is_small_and_round_trips():
+    import archive
+
+    path = Path(archive.__file__).parent / "data" / MODEL_FILE
+    assert path.stat().st_size < 5_000_000
+    model = shipped_model()
+    again = LineModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert again.threshold == model.threshold
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:-1]
+    with pytest.raises(ValueError):
+        LineModel.from_json(data)
