@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from archive.document import Extracted, ExtractionError
-from archive.html.body import extract_body
+from archive.html.body import BodyError, extract_body
 from archive.html.facts import collect_facts
 from archive.html.meta import find_metadata
 from archive.html.parse import parse_html
@@ -16,11 +16,11 @@ def extract_html(text: str, hints: Mapping[str, str]) -> Extracted:
     tree = parse_html(text)
     facts = collect_facts(tree, hints)
     meta = find_metadata(tree, facts)
+    titles = [meta.title, facts.title_tag, facts.first_meta("og:title")]
     try:
-        titles = [meta.title, facts.title_tag, facts.first_meta("og:title")]
         body = extract_body(tree, facts.url, [t for t in titles if t])
-    except RecursionError:
-        raise ExtractionError("the page's HTML is nested too deeply to read") from None
+    except BodyError as exc:
+        raise ExtractionError(str(exc)) from None
     if not body.paragraphs:
         raise ExtractionError("no article text found in the HTML page")
     return Extracted(

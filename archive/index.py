@@ -1,14 +1,19 @@
 """The full-text index. The only module that touches Whoosh: a server engine replaces this file.
 
-The index is derived data: it holds what search needs (ids, analysed title and body, outlet,
-date, language) and nothing that cannot be rebuilt from the database.
+The index is derived data: it holds what search needs (ids, analysed title, body and byline,
+outlet, date, language, story) and nothing that cannot be rebuilt from the database.
+Filtering, counting and date ordering happen over per-document arrays (archive/facets.py);
+Whoosh parses queries, finds matching documents and ranks the page of results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,16 +21,30 @@ from typing import Literal
 
 import numpy as np
 from whoosh import highlight, index, qparser, query
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
+from archive.facets import DocColumns, Histogram, day_key
+
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "oldest")
-UNKNOWN_YEAR = 0
-# Shortest prefix a wildcard may have: "a*" would expand to most of the vocabulary.
+UNKNOWN_YEAR = 0  # the year facet value of articles whose date is unknown
+# Bump when the fields change: an index of another version is rebuilt from the database.
+SCHEMA_VERSION = 2
+_VERSION_FILE = "archive-schema-version"
+# Shortest start a wildcard may have: "a*" would expand to most of the vocabulary.
 MIN_WILDCARD_PREFIX = 2
+# Fuzzy terms must share their first letter: without that, one would scan every word.
+FUZZY_PREFIX = 1
+# Field names users may write before a colon, and the index field each one searches.
+QUERY_FIELDS = {"title": "title", "body": "body", "byline": "byline", "outlet": "outlet_text",
+                "date": "date"}
+# "word~" with no number asks for the usual 2 differences (Whoosh would allow only 1).
+_BARE_FUZZY = re.compile(r"(?<=\w)~(?![\d.])")
+_DATE_CLAUSE = re.compile(
+    r"\bdate:(?:\[\s*(?P<start>[\d-]*)\s+(?i:to)\s+(?P<end>[\d-]*)\s*\]|(?P<single>\d{4}(?:-\d{2}){0,2}))")
 
 
 class QueryError(ValueError):
@@ -33,7 +52,7 @@ class QueryError(ValueError):
 
 
 class IndexMissing(Exception):
-    """There is no index where one was expected; `archive reindex` builds it."""
+    """There is no usable index where one was expected; `archive reindex` builds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,31 +64,65 @@ class IndexDoc:
     published: dt.date | None
     language: str | None
     byline: str | None = None
+    story: int | None = None  # the id of the story's first copy; its own id when alone
 
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
     text: str = ""
     outlets: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     sort: Sort = "relevance"
     offset: int = 0
     limit: int = 10
+    # One result per story (its earliest copy); counts then count stories.
+    one_per_story: bool = False
+    histogram: bool = False
 
 
 @dataclass(slots=True)
 class SearchHits:
     total: int
     ids: list[int]
-    # Counts over all matches: by outlet (ignoring the outlet filter, so more outlets can be
-    # added) and by year (ignoring the date filter); most frequent first.
+    # Counts over all matches, most frequent first. Each facet ignores its own filter, so
+    # more outlets (or another year) can be added: outlets ignore the outlet filter, years
+    # and months the date filter, languages the language filter.
     outlet_counts: list[tuple[str, int]] = field(default_factory=list)
     year_counts: list[tuple[int, int]] = field(default_factory=list)
+    month_counts: list[tuple[int, int]] = field(default_factory=list)  # (YYYYMM, n)
+    language_counts: list[tuple[str, int]] = field(default_factory=list)
+    histogram: Histogram | None = None
 
 
-# A snippet is a list of fragments; a fragment is a list of (text, is_match) pieces.
-Fragment = list[tuple[str, bool]]
+class Fragment(list):
+    """One passage of a snippet: (text, is_match) pieces. cut_start/cut_end say whether the
+    passage begins or ends inside the text (so the reader should see an ellipsis)."""
+
+    cut_start: bool = False
+    cut_end: bool = False
+    end: int = 0  # offset in the text where the passage ends
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One part of a query as the index understood it."""
+
+    kind: str  # term, phrase, prefix, wildcard, fuzzy, date range, all
+    field: str
+    typed: str  # what the user wrote (as well as it can be recovered)
+    searched: str  # what is looked up: stems, expansions
+    matches: int
+    negated: bool = False
+    expansions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    query: str  # the parsed query in Whoosh's notation
+    clauses: list[Clause]
+    total: int
 
 
 def _analyzer() -> StemmingAnalyzer:
@@ -82,11 +135,14 @@ def _schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
         title=TEXT(analyzer=analyzer, field_boost=2.0),
-        body=TEXT(analyzer=analyzer),
-        byline=TEXT(analyzer=analyzer),
+        # spelling: also keeps the unstemmed words, for "did you mean".
+        body=TEXT(analyzer=analyzer, spelling=True),
+        byline=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
         outlet=ID(sortable=True),
-        date=NUMERIC(int, bits=32, sortable=True),  # YYYYMMDD, 0 when unknown
+        outlet_text=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+        date=NUMERIC(int, bits=32, sortable=True, signed=False),  # YYYYMMDD, 0 when unknown
         language=ID(sortable=True),
+        story=NUMERIC(int, bits=64, sortable=True, signed=False),
     )
 
 
@@ -97,14 +153,30 @@ class SearchIndex:
         self.path = path
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
-        self._columns: _Columns | None = None
+        self._columns: DocColumns | None = None
+        self._columns_of: Searcher | None = None
         if index.exists_in(str(path)):
+            if self.version() != SCHEMA_VERSION:
+                raise IndexMissing(f"the search index in {path} was built by another version "
+                                   "of archive: run `archive reindex`")
             self._index = index.open_dir(str(path))
         elif not create:
             raise IndexMissing(f"there is no search index in {path}: run `archive reindex`")
         else:
-            path.mkdir(parents=True, exist_ok=True)
-            self._index = index.create_in(str(path), _schema())
+            self._create()
+
+    def version(self) -> int | None:
+        return _version(self.path)
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """Whether `path` holds an index this version of archive can use."""
+        return index.exists_in(str(path)) and _version(path) == SCHEMA_VERSION
+
+    def _create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._index = index.create_in(str(self.path), _schema())
+        (self.path / _VERSION_FILE).write_text(f"{SCHEMA_VERSION}\n")
 
     # --- writing -------------------------------------------------------------------------
 
@@ -140,11 +212,10 @@ class SearchIndex:
         """Remove everything (for a rebuild)."""
         self.close()
         shutil.rmtree(self.path, ignore_errors=True)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._index = index.create_in(str(self.path), _schema())
+        self._create()
 
     def _writer(self) -> IndexWriter:
-        # Callers hold the archive's ingest lock, so waiting here only covers a stale lock
+        # Callers hold the archive's writer lock, so waiting here only covers a stale lock
         # file's owner finishing; Whoosh's own lock is the last guard against two writers.
         return self._index.writer(timeout=30.0)
 
@@ -161,59 +232,66 @@ class SearchIndex:
             return self._current_searcher().doc_count()
 
     def search(self, request: SearchRequest) -> SearchHits:
-        """Matching ids for one page, the total, and facet counts over all matches."""
+        """Matching ids for one page, the total, facet counts and (if asked) a histogram."""
         parsed = self.parse(request.text)
         with self._lock:
             searcher = self._current_searcher()
             columns = self._columns_for(searcher)
-            matched = columns.live.copy() if parsed is None else columns.mask(
-                searcher.docs_for_query(parsed))
+            matched = columns.select(None if parsed is None else np.fromiter(
+                searcher.docs_for_query(parsed), dtype=np.int64))
+            if request.one_per_story:
+                matched = columns.story_representatives(matched)
             outlet_ok = columns.outlet_mask(request.outlets)
+            language_ok = columns.language_mask(request.languages)
             date_ok = columns.date_mask(request.date_from, request.date_to)
-            selected = matched & outlet_ok & date_ok
-            total = int(selected.sum())
-            outlet_counts = columns.count_outlets(matched & date_ok)
-            year_counts = columns.count_years(matched & outlet_ok)
-            docnums = self._page(searcher, columns, parsed, selected, request)
-            ids = [int(searcher.stored_fields(docnum)["id"]) for docnum in docnums]
-        return SearchHits(total, ids, outlet_counts, year_counts)
+            selected = matched & outlet_ok & language_ok & date_ok
+            undated_range = matched & outlet_ok & language_ok
+            hits = SearchHits(
+                total=int(selected.sum()),
+                ids=self._page(searcher, columns, parsed, selected, request),
+                outlet_counts=columns.count_outlets(matched & language_ok & date_ok),
+                year_counts=columns.count_years(undated_range),
+                month_counts=columns.count_months(undated_range),
+                language_counts=columns.count_languages(matched & outlet_ok & date_ok),
+            )
+            if request.histogram:
+                hits.histogram = columns.histogram(selected, request.date_from,
+                                                   request.date_to)
+        return hits
 
-    def _page(self, searcher: Searcher, columns: _Columns, parsed: query.Query | None,
+    def _page(self, searcher: Searcher, columns: DocColumns, parsed: query.Query | None,
               selected: np.ndarray, request: SearchRequest) -> list[int]:
         end = request.offset + request.limit
         if request.sort == "relevance" and parsed is not None:
             allowed = set(np.flatnonzero(selected).tolist())
             results = searcher.search(parsed, limit=end, filter=allowed)
-            return [hit.docnum for hit in results[request.offset:end]]
-        docnums = np.flatnonzero(selected)
-        # Ties broken by document number, i.e. ingest order, so pages never overlap.
-        newest_first = request.sort != "oldest"
-        keys = columns.date[docnums]
-        if not newest_first:
-            keys = np.where(keys == 0, np.iinfo(np.int32).max, keys)  # undated ones last
-        order = np.lexsort((-docnums if newest_first else docnums,
-                            -keys if newest_first else keys))
-        return docnums[order][request.offset:end].tolist()
+            docnums = [hit.docnum for hit in results[request.offset:end]]
+        else:
+            ordered = columns.by_date(selected, newest_first=request.sort != "oldest")
+            docnums = ordered[request.offset:end].tolist()
+        return [int(searcher.stored_fields(docnum)["id"]) for docnum in docnums]
 
     def parse(self, text: str) -> query.Query | None:
         """The query for a user's search string; None means "everything"."""
         if not text.strip():
             return None
-        parser = qparser.MultifieldParser(["title", "body"], self._index.schema,
-                                          group=qparser.AndGroup)
-        parser.remove_plugin_class(qparser.FieldsPlugin)
-        parser.add_plugin(qparser.FieldsPlugin(expr=r"(?P<text>title|body|byline):"))
         try:
-            parsed = parser.parse(text)
+            parsed = self._parser().parse(_BARE_FUZZY.sub("~2", _rewrite_dates(text)))
+        except QueryError:
+            raise
         except Exception as exc:  # Whoosh raises bare exceptions on some odd input
             raise QueryError(f"could not understand the query: {exc}") from None
-        for wildcard in _wildcards(parsed):
+        for wildcard in _leaves(parsed, (query.Wildcard, query.Prefix)):
             pattern = wildcard.text + ("*" if isinstance(wildcard, query.Prefix) else "")
             prefix = pattern.split("*")[0].split("?")[0]
             if len(prefix) < MIN_WILDCARD_PREFIX:
                 raise QueryError(
                     f"'{pattern}' needs at least {MIN_WILDCARD_PREFIX} letters before its "
                     "first * or ? (a shorter start would match most words)")
+        for fuzzy in _leaves(parsed, (query.FuzzyTerm,)):
+            fuzzy.prefixlength = max(fuzzy.prefixlength, FUZZY_PREFIX)
+            if fuzzy.maxdist > 2:
+                raise QueryError(f"'{fuzzy.text}~{fuzzy.maxdist}': at most 2 letters may differ")
         if parsed is query.NullQuery:
             raise QueryError("the query has no words to search for")
         if isinstance(parsed, query.Every) or (
@@ -221,6 +299,64 @@ class SearchIndex:
                                                      for c in parsed.children())):
             return None  # a lone * asks for everything
         return parsed
+
+    def _parser(self) -> qparser.QueryParser:
+        parser = qparser.MultifieldParser(["title", "body"], self._index.schema,
+                                          group=qparser.AndGroup)
+        parser.remove_plugin_class(qparser.FieldsPlugin)
+        names = "|".join(QUERY_FIELDS)
+        parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{names}):"))
+        parser.add_plugin(qparser.FieldAliasPlugin({"outlet_text": ["outlet"]}))
+        parser.add_plugin(qparser.FuzzyTermPlugin())
+        parser.add_plugin(qparser.PlusMinusPlugin())
+        return parser
+
+    def explain(self, text: str) -> Explanation:
+        """How a query was understood: each clause, what it looks up, how many it matches."""
+        parsed = self.parse(text)
+        with self._lock:
+            searcher = self._current_searcher()
+            if parsed is None:
+                count = searcher.doc_count()
+                return Explanation("everything", [Clause("all", "", text or "*", "*", count)],
+                                   count)
+            clauses = [self._clause(searcher, leaf, negated)
+                       for leaf, negated in _clauses(parsed)]
+            total = sum(1 for _ in searcher.docs_for_query(parsed))
+        return Explanation(str(parsed), clauses, total)
+
+    def _clause(self, searcher: Searcher, node: query.Query, negated: bool) -> Clause:
+        reader = searcher.reader()
+        matches = sum(1 for _ in searcher.docs_for_query(node))
+        # A word searched in title and body at once is one clause to the user.
+        group = list(node.children()) if _is_field_group(node) else [node]
+        leaf = group[0]
+        shown = " or ".join(dict.fromkeys(
+            next((name for name, real in QUERY_FIELDS.items() if real == fieldname), fieldname)
+            for fieldname in (getattr(g, "fieldname", "") or "" for g in group)))
+        expansions: tuple[str, ...] = ()
+        if isinstance(leaf, query.Phrase):
+            kind, typed, searched = "phrase", " ".join(leaf.words), " ".join(leaf.words)
+            if leaf.slop > 1:
+                kind, searched = f"words within {leaf.slop}", f'"{searched}"~{leaf.slop}'
+        elif isinstance(leaf, query.FuzzyTerm):
+            kind, typed = "fuzzy", f"{leaf.text}~{leaf.maxdist}"
+            expansions = _expansions(group, reader)
+            searched = ", ".join(expansions) or "(no similar words)"
+        elif isinstance(leaf, query.Prefix | query.Wildcard):
+            kind = "prefix" if isinstance(leaf, query.Prefix) else "wildcard"
+            typed = leaf.text + ("*" if kind == "prefix" else "")
+            expansions = _expansions(group, reader)
+            searched = ", ".join(expansions) or "(no words match)"
+        elif isinstance(leaf, query.NumericRange):
+            kind, typed = "date range", f"{_day(leaf.start)} to {_day(leaf.end)}"
+            searched = typed
+        elif isinstance(leaf, query.Term):
+            kind, typed, searched = "term", _text(leaf.text), _text(leaf.text)
+        else:
+            kind, typed, searched = leaf.__class__.__name__.lower(), str(leaf), str(leaf)
+        return Clause(kind, shown, typed, searched, matches, negated, expansions)
+
 
     def highlight(self, text_query: str, field: str, text: str, *, top: int = 3,
                   maxchars: int = 220, whole: bool = False) -> list[Fragment]:
@@ -230,13 +366,111 @@ class SearchIndex:
         parsed = self.parse(text_query)
         if parsed is None or not text:
             return []
-        terms = {term for fieldname, term in _terms(parsed) if fieldname == field}
+        terms = self._highlight_terms(parsed, field)
         if not terms:
             return []
         fragmenter = (highlight.WholeFragmenter(charlimit=None) if whole else
                       highlight.ContextFragmenter(maxchars=maxchars, surround=60, charlimit=None))
-        return highlight.highlight(text, terms, _analyzer(), fragmenter, _PieceFormatter(),
-                                   top=top, order=highlight.FIRST)
+        fragments = highlight.highlight(text, terms, _analyzer(), fragmenter, _PieceFormatter(),
+                                        top=top, order=highlight.FIRST)
+        for fragment in fragments:
+            fragment.cut_end = fragment.cut_end and fragment.end < len(text.rstrip())
+        return fragments
+
+    def _highlight_terms(self, parsed: query.Query, field: str) -> set[str]:
+        # Expanded through the index, so sanction* and lavorv~ mark the words they found.
+        with self._lock:
+            reader = self._current_searcher().reader()
+            terms = set()
+            for node, negated in _clauses(parsed):
+                if negated:
+                    continue
+                # Not existing_terms(): Whoosh 2.7 reuses a loop variable there and skips
+                # every field after the first.
+                for leaf in node.leaves():
+                    for fieldname, term in leaf.expanded_terms(reader, phrases=True):
+                        if fieldname == field:
+                            terms.add(_text(term))
+        return terms
+
+    def more_like(self, article_id: int, body: str, *, limit: int = 5) -> list[int]:
+        """Ids of articles most like this one (its own story's copies left out)."""
+        with self._lock:
+            searcher = self._current_searcher()
+            docnum = searcher.document_number(id=str(article_id))
+            if docnum is None:
+                return []
+            columns = self._columns_for(searcher)
+            own_story = columns.story[docnum]
+            results = searcher.more_like(docnum, "body", text=body, top=limit * 4,
+                                         numterms=12)
+            found = []
+            for hit in results:
+                if columns.story[hit.docnum] != own_story and len(found) < limit:
+                    found.append(int(searcher.stored_fields(hit.docnum)["id"]))
+        return found
+
+    def suggest(self, text: str) -> str | None:
+        """The query with rare or unknown words replaced by close, common ones; or None."""
+        try:
+            parsed = self.parse(text)
+        except QueryError:
+            return None
+        if parsed is None:
+            return None
+        corrected = text
+        with self._lock:
+            searcher = self._current_searcher()
+            reader = searcher.reader()
+            corrector = searcher.corrector("body")
+            words = {_text(t) for f, t in parsed.iter_all_terms() if f in ("body", "title")}
+            for word in re.findall(r"\w+", text, re.UNICODE):
+                lower = word.lower()
+                stems = list(_analyzer()(lower))
+                if not stems or stems[0].text not in words:
+                    continue
+                if reader.doc_frequency("body", stems[0].text) >= 3:
+                    continue
+                options = corrector.suggest(lower, limit=1, maxdist=2, prefix=1)
+                if options and options[0] != lower:
+                    corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
+        return corrected if corrected != text else None
+
+    def significant_terms(self, texts: Iterable[str], *, exclude: str = "", top: int = 12
+                          ) -> list[tuple[str, float]]:
+        """Words much more common in `texts` (a result set) than in the whole archive,
+        scored like Elasticsearch's JLH: (fg% - bg%) * fg% / bg%."""
+        analyzer = _analyzer()
+        in_sample: Counter[str] = Counter()
+        surface: dict[str, Counter[str]] = {}
+        sample_size = 0
+        for body in texts:
+            sample_size += 1
+            seen = set()
+            for token in analyzer(body, keeporiginal=True):
+                if token.text not in seen and len(token.text) > 2 and not token.text.isdigit():
+                    seen.add(token.text)
+                    surface.setdefault(token.text, Counter())[token.original.lower()] += 1
+            in_sample.update(seen)
+        if sample_size < 2:
+            return []
+        queried = {t.text for t in analyzer(exclude)}
+        with self._lock:
+            searcher = self._current_searcher()
+            reader = searcher.reader()
+            size = max(searcher.doc_count(), 1)
+            scored = []
+            for stem, count in in_sample.items():
+                if count < 2 or stem in queried:
+                    continue
+                foreground = count / sample_size
+                background = max(reader.doc_frequency("body", stem), 1) / size
+                if foreground > background:
+                    score = (foreground - background) * foreground / background
+                    scored.append((score, stem))
+        scored.sort(reverse=True)
+        return [(surface[stem].most_common(1)[0][0], round(score, 3))
+                for score, stem in scored[:top] if math.isfinite(score)]
 
     def close(self) -> None:
         with self._lock:
@@ -244,6 +478,7 @@ class SearchIndex:
                 self._searcher.close()
             self._searcher = None
             self._columns = None
+            self._columns_of = None
 
     def _current_searcher(self) -> Searcher:
         if self._searcher is None:
@@ -252,44 +487,122 @@ class SearchIndex:
             self._searcher = self._searcher.refresh()
         return self._searcher
 
-    def _columns_for(self, searcher: Searcher) -> _Columns:
-        if self._columns is None or self._columns.searcher is not searcher:
-            self._columns = _Columns(searcher)
+    def _columns_for(self, searcher: Searcher) -> DocColumns:
+        if self._columns is None or self._columns_of is not searcher:
+            self._columns = _read_columns(searcher)
+            self._columns_of = searcher
         return self._columns
 
 
+def _version(path: Path) -> int | None:
+    try:
+        return int((path / _VERSION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_columns(searcher: Searcher) -> DocColumns:
+    reader = searcher.reader()
+    size = reader.doc_count_all()
+    live = np.zeros(size, dtype=bool)
+    live[list(reader.all_doc_ids())] = True
+
+    def column(name: str) -> list:
+        return list(reader.column_reader(name)) if size else []
+
+    return DocColumns(
+        live=live,
+        outlets=column("outlet"),
+        dates=np.array(column("date"), dtype=np.int64),
+        languages=column("language"),
+        stories=np.array(column("story"), dtype=np.int64),
+    )
+
+
 def _fields(doc: IndexDoc) -> dict[str, object]:
-    date = doc.published
     return {
         "id": str(doc.id),
         "title": doc.title or "",
         "body": doc.body,
         "byline": doc.byline or "",
         "outlet": doc.outlet or "",
-        "date": date.year * 10000 + date.month * 100 + date.day if date else 0,
+        "outlet_text": doc.outlet or "",
+        "date": day_key(doc.published) if doc.published else 0,
         "language": doc.language or "",
+        "story": doc.story or doc.id,
     }
 
 
-def _wildcards(parsed: query.Query) -> Iterator[query.Wildcard]:
-    if isinstance(parsed, query.Wildcard | query.Prefix):
+def _rewrite_dates(text: str) -> str:
+    """date:[2022-03-01 TO 2022-03-31], date:2022 and date:2022-03 as YYYYMMDD ranges."""
+
+    def to_range(match: re.Match[str]) -> str:
+        if match["single"]:
+            start, end = _bounds(match["single"])
+        else:
+            start = _bounds(match["start"])[0] if match["start"] else 0
+            end = _bounds(match["end"])[1] if match["end"] else 99991231
+        return f"date:[{start} TO {end}]"
+
+    return _DATE_CLAUSE.sub(to_range, text)
+
+
+def _bounds(value: str) -> tuple[int, int]:
+    """First and last day (YYYYMMDD) that a YYYY, YYYY-MM or YYYY-MM-DD stands for."""
+    parts = [int(p) for p in value.split("-") if p]
+    try:
+        if len(parts) == 1:
+            return parts[0] * 10000 + 101, parts[0] * 10000 + 1231
+        if len(parts) == 2:
+            first = dt.date(parts[0], parts[1], 1)
+            following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return day_key(first), day_key(following - dt.timedelta(days=1))
+        day = day_key(dt.date(*parts[:3]))
+        return day, day
+    except (ValueError, TypeError):
+        raise QueryError(f"'{value}' is not a date: write dates as 2022, 2022-03 or "
+                         "2022-03-31") from None
+
+
+def _day(value: int | None) -> str:
+    if not value or value >= 99991231:
+        return "any date"
+    return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
+
+
+def _leaves(parsed: query.Query, kinds: tuple[type, ...]) -> Iterator[query.Query]:
+    if isinstance(parsed, kinds):
         yield parsed
     for child in parsed.children():
-        yield from _wildcards(child)
+        yield from _leaves(child, kinds)
 
 
-def _terms(parsed: query.Query) -> Iterator[tuple[str, bytes | str]]:
-    for fieldname, text in parsed.iter_all_terms():
-        yield fieldname, text.decode("utf-8") if isinstance(text, bytes) else text
+def _clauses(parsed: query.Query, negated: bool = False) -> Iterator[tuple[query.Query, bool]]:
+    """Leaf queries, with whether each sits under a NOT (or the right side of AndNot)."""
+    if isinstance(parsed, query.Not):
+        yield from _clauses(parsed.query, not negated)
+    elif isinstance(parsed, query.AndNot):
+        yield from _clauses(parsed.a, negated)
+        yield from _clauses(parsed.b, not negated)
+    elif (isinstance(parsed, query.Phrase | query.NumericRange) or not list(parsed.children())
+          or _is_field_group(parsed)):
+        yield parsed, negated
+    else:
+        for child in parsed.children():
+            yield from _clauses(child, negated)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class _PieceFormatter(highlight.Formatter):
-    """Returns fragments as (text, is_match) pieces, so escaping stays with the caller."""
+    """Returns Fragments of (text, is_match) pieces, so escaping stays with the caller."""
 
     def format(self, fragments, replace=False):  # noqa: ANN001, ANN201 - Whoosh's signature
         pieces: list[Fragment] = []
         for fragment in fragments:
-            out: Fragment = []
+            out = Fragment()
             position = fragment.startchar
             for token in fragment.matches:
                 if token.startchar is None or token.startchar < position:
@@ -299,55 +612,26 @@ class _PieceFormatter(highlight.Formatter):
                 out.append((fragment.text[token.startchar:token.endchar], True))
                 position = token.endchar
             out.append((fragment.text[position:fragment.endchar], False))
+            out.cut_start = fragment.startchar > 0
+            out.cut_end = True
+            out.end = fragment.endchar
             pieces.append(out)
         return pieces
 
 
-class _Columns:
-    """Per-document outlet, date and liveness arrays for one searcher, for bulk filtering
-    and facet counting (Whoosh's own facets walk every match in Python)."""
+def _is_field_group(node: query.Query) -> bool:
+    """An Or of the same word, phrase or pattern in several fields (how "word" parses)."""
+    children = list(node.children())
+    if not isinstance(node, query.Or) or len(children) < 2:
+        return False
+    kinds = {type(c) for c in children}
+    keys = {str(getattr(c, "text", getattr(c, "words", None))) for c in children}
+    return len(kinds) == 1 and len(keys) == 1 and all(not list(c.children()) for c in children)
 
-    def __init__(self, searcher: Searcher) -> None:
-        self.searcher = searcher
-        reader = searcher.reader()
-        size = reader.doc_count_all()
-        self.live = np.zeros(size, dtype=bool)
-        self.live[list(reader.all_doc_ids())] = True
-        outlets = reader.column_reader("outlet") if size else []
-        self.outlet_names: list[str] = []
-        codes: dict[str, int] = {}
-        self.outlet = np.fromiter(
-            (codes.setdefault(name, len(codes)) for name in outlets), dtype=np.int32, count=size)
-        self.outlet_names = list(codes)
-        dates = reader.column_reader("date") if size else []
-        self.date = np.fromiter(dates, dtype=np.int32, count=size)
-        self.year = self.date // 10000
 
-    def mask(self, docnums: Iterable[int]) -> np.ndarray:
-        selected = np.zeros(len(self.live), dtype=bool)
-        selected[np.fromiter(docnums, dtype=np.int64)] = True
-        return selected & self.live
-
-    def outlet_mask(self, outlets: tuple[str, ...]) -> np.ndarray:
-        if not outlets:
-            return self.live
-        wanted = [self.outlet_names.index(name) for name in outlets if name in self.outlet_names]
-        return np.isin(self.outlet, wanted) & self.live
-
-    def date_mask(self, start: dt.date | None, end: dt.date | None) -> np.ndarray:
-        mask = self.live.copy()
-        if start:
-            mask &= self.date >= start.year * 10000 + start.month * 100 + start.day
-        if end:
-            mask &= (self.date <= end.year * 10000 + end.month * 100 + end.day) & (self.date > 0)
-        return mask
-
-    def count_outlets(self, selected: np.ndarray) -> list[tuple[str, int]]:
-        counts = np.bincount(self.outlet[selected], minlength=len(self.outlet_names))
-        pairs = [(self.outlet_names[code], int(n)) for code, n in enumerate(counts) if n]
-        return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
-
-    def count_years(self, selected: np.ndarray) -> list[tuple[int, int]]:
-        years, counts = np.unique(self.year[selected], return_counts=True)
-        return sorted(((int(y), int(n)) for y, n in zip(years, counts, strict=True)),
-                      key=lambda pair: -pair[0])
+def _expansions(group: list[query.Query], reader) -> tuple[str, ...]:  # noqa: ANN001
+    words: dict[str, None] = {}
+    for leaf in group:
+        for _, term in leaf.expanded_terms(reader):
+            words.setdefault(_text(term))
+    return tuple(words)[:50]

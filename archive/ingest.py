@@ -24,8 +24,9 @@ from archive import store
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
-from archive.maintenance import index_rows, repair_unindexed
-from archive.models import IngestError, IngestRun, utcnow
+from archive.maintenance import index_rows
+from archive.maintenance import prepare as prepare_archive
+from archive.models import Article, IngestError, IngestRun, utcnow
 from archive.readers import (
     DEFAULT_MAX_BYTES,
     BadRecord,
@@ -35,6 +36,7 @@ from archive.readers import (
     find_inputs,
     read_input,
 )
+from archive.stories import StoryFinder, key_rows, story_keys, story_of
 
 # Rows per transaction and per index commit: large enough to amortise Whoosh's commit,
 # small enough that a crash loses little work.
@@ -60,7 +62,8 @@ class IngestSummary:
     duplicates: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    repaired: int = 0
+    # What was brought up to date first (stories after an upgrade, an interrupted run ...).
+    maintenance: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -68,9 +71,28 @@ class IngestSummary:
         return not self.failures
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An extracted article with what dedupe needs, computed in the worker process."""
+
+    article: Extracted
+    body_hash: str
+    story_keys: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    raw: RawDocument
+    sha256: str
+    prepared: Prepared
+    # The copy of this story found at ingest: ("stored", article id), ("pending", position
+    # in this batch), or None for a new story.
+    story_match: tuple[str, int] | None
+
+
 @dataclass(slots=True)
 class _Batch:
-    items: list[tuple[RawDocument, str, Extracted, str]] = field(default_factory=list)
+    items: list[_Item] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -83,7 +105,7 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     options = options or IngestOptions()
     started = time.monotonic()
     summary = IngestSummary(run_id=_start_run(archive, paths, options))
-    summary.repaired = repair_unindexed(archive)
+    summary.maintenance = prepare_archive(archive)
     run = _Run(archive, options, summary)
     inputs = list(find_inputs(paths))
     documents = run.new_documents(run.raw_documents(inputs, progress))
@@ -111,6 +133,7 @@ class _Run:
         self.outlets = store.OutletCache()
         self.seen_sources: set[str] = set()
         self.seen_bodies: set[str] = set()
+        self.stories = StoryFinder()
 
     def raw_documents(self, inputs: list[InputFile | BadRecord], progress: Progress | None
                       ) -> Iterator[RawDocument]:
@@ -148,13 +171,16 @@ class _Run:
             self.seen_sources.add(digest)
             yield raw
 
-    def add(self, raw: RawDocument, article: Extracted) -> None:
-        digest = store.body_hash(article.body)
+    def add(self, raw: RawDocument, prepared: Prepared) -> None:
+        digest = prepared.body_hash
         if digest in self.seen_bodies or self._stored(store.body_exists, digest):
             self.summary.duplicates += 1
             return
         self.seen_bodies.add(digest)
-        self.batch.items.append((raw, store.sha256(raw.data), article, digest))
+        with self.archive.sessions() as session:
+            match = self.stories.find(session, prepared.article.body, prepared.story_keys,
+                                      len(self.batch.items))
+        self.batch.items.append(_Item(raw, store.sha256(raw.data), prepared, match))
 
     def _stored(self, exists: Callable[[Session, str], bool], digest: str) -> bool:
         # A short session per look-up: a long read transaction would stop SQLite from
@@ -164,20 +190,23 @@ class _Run:
 
     def flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
+        self.stories.clear()
         if not batch.items and not batch.errors:
             return
         run_id = self.summary.run_id
         with self.archive.sessions() as session:
             try:
                 with session.begin():
-                    rows = [store.add_article(session, raw, article, digest=digest,
-                                              hash_of_body=body, run_id=run_id,
-                                              outlets=self.outlets,
+                    rows = [store.add_article(session, item.raw, item.prepared.article,
+                                              digest=item.sha256,
+                                              hash_of_body=item.prepared.body_hash,
+                                              run_id=run_id, outlets=self.outlets,
                                               cleaner_version=CLEANER_VERSION)
-                            for raw, digest, article, body in batch.items]
+                            for item in batch.items]
                     session.add_all(IngestError(ingest_run_id=run_id, uri=uri, reason=reason)
                                     for uri, reason in batch.errors)
                     session.flush()
+                    _join_stories(session, batch.items, rows)
                     ids = [row.id for row in rows]
             except BaseException:
                 self.outlets.forget()
@@ -187,8 +216,21 @@ class _Run:
         index_rows(self.archive, ids, replace=False, batch=len(ids) or 1)
 
 
+def _join_stories(session: Session, items: list[_Item], rows: list[Article]) -> None:
+    """Give each new row its story id (now that ids exist) and store its band keys."""
+    for item, row in zip(items, rows, strict=True):
+        match = item.story_match
+        if match is None:
+            row.story_id = row.id
+        elif match[0] == "pending":
+            row.story_id = rows[match[1]].story_id
+        else:
+            row.story_id = story_of(session, match[1])
+        session.add_all(key_rows(row.id, item.prepared.story_keys))
+
+
 def _extract_all(raws: Iterable[RawDocument], jobs: int
-                 ) -> Iterator[tuple[RawDocument, Extracted | str]]:
+                 ) -> Iterator[tuple[RawDocument, Prepared | str]]:
     """Extract in input order; in worker processes when jobs > 1 and there is enough work."""
     raws = iter(raws)
     head: list[RawDocument] = []
@@ -199,7 +241,7 @@ def _extract_all(raws: Iterable[RawDocument], jobs: int
                 break
     if jobs <= 1 or len(head) < POOL_THRESHOLD:
         for raw in chain(head, raws):
-            yield raw, extract_or_reason(raw)
+            yield raw, prepare(raw)
         return
     # forkserver: workers start from a clean process that has imported the extractors once,
     # not from a fork of this one with its open database connections and threads.
@@ -207,9 +249,9 @@ def _extract_all(raws: Iterable[RawDocument], jobs: int
     context.set_forkserver_preload(["archive.extract"])
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: deque[tuple[RawDocument, Future[Extracted | str]]] = deque()
+        pending: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
-            pending.append((raw, pool.submit(extract_or_reason, raw)))
+            pending.append((raw, pool.submit(prepare, raw)))
             if len(pending) >= window:
                 first, future = pending.popleft()
                 yield first, future.result()
@@ -218,10 +260,12 @@ def _extract_all(raws: Iterable[RawDocument], jobs: int
             yield raw, future.result()
 
 
-def extract_or_reason(raw: RawDocument) -> Extracted | str:
-    """The article, or a sentence saying why there is none (never an exception)."""
+def prepare(raw: RawDocument) -> Prepared | str:
+    """The article and its fingerprints, or a sentence saying why there is none (never an
+    exception). Runs in worker processes."""
     try:
-        return extract(raw)
+        article = extract(raw)
+        return Prepared(article, store.body_hash(article.body), story_keys(article.body))
     except ExtractionError as exc:
         return str(exc)
     except RecursionError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,9 +56,16 @@ class Archive:
         return self._index
 
     def reset_index(self) -> SearchIndex:
-        """An empty index in place of the current one (for a rebuild)."""
-        self.index.clear()
-        return self.index
+        """An empty index in place of the current one, whatever state that was in."""
+        if self._index is not None:
+            self._index.close()
+        shutil.rmtree(self.paths.index_dir, ignore_errors=True)
+        self._index = SearchIndex(self.paths.index_dir, create=True)
+        return self._index
+
+    def index_is_current(self) -> bool:
+        """Whether an index of this version of archive exists (else it needs a rebuild)."""
+        return self._index is not None or SearchIndex.exists(self.paths.index_dir)
 
     def close(self) -> None:
         if self._index is not None:

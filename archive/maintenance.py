@@ -11,6 +11,7 @@ from archive import store
 from archive.document import word_count
 from archive.instance import Archive
 from archive.models import Article, Source
+from archive.stories import StoryFinder, key_rows, story_keys, story_of
 
 # Articles per index commit when (re)indexing rows that are already stored.
 INDEX_BATCH = 1000
@@ -51,7 +52,8 @@ def check(archive: Archive) -> CheckReport:
     return CheckReport(
         articles=len(db_ids),
         indexed=len(index_ids),
-        missing_from_index=sorted(db_ids - index_ids),
+        # Rows not yet marked are expected to be missing; they are reported as such below.
+        missing_from_index=sorted(db_ids - index_ids - set(unmarked)),
         unknown_to_database=sorted(index_ids - db_ids),
         not_marked=unmarked,
         damaged_sources=damaged,
@@ -83,6 +85,46 @@ def reindex(archive: Archive, progress: Progress | None = None) -> int:
     archive.reset_index()
     index_rows(archive, ids, replace=False, progress=progress)
     return len(ids)
+
+
+def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
+    """Bring an archive up to date before writing to it: stories for articles that have
+    none (after an upgrade), a rebuilt index when it is missing or from another version,
+    and rows a crash left unindexed. Returns what was done, for the user."""
+    done = []
+    assigned = assign_stories(archive)
+    if assigned:
+        done.append(f"grouped {assigned} article(s) into stories")
+    if not archive.index_is_current():
+        count = reindex(archive, progress)
+        if count:
+            done.append(f"rebuilt the search index ({count} articles)")
+    repaired = repair_unindexed(archive)
+    if repaired:
+        done.append(f"indexed {repaired} article(s) left unindexed by an interrupted run")
+    return done
+
+
+def assign_stories(archive: Archive) -> int:
+    """Story ids and keys for articles stored before stories existed, oldest first, so the
+    first copy of each story keeps its id as the story's."""
+    with archive.sessions() as session:
+        todo = list(session.scalars(select(Article.id).where(Article.story_id.is_(None))
+                                    .order_by(Article.id)))
+    finder = StoryFinder()
+    for start in range(0, len(todo), INDEX_BATCH):
+        with archive.sessions() as session, session.begin():
+            for article in session.scalars(select(Article).where(
+                    Article.id.in_(todo[start:start + INDEX_BATCH])).order_by(Article.id)):
+                keys = story_keys(article.body)
+                match = finder.find(session, article.body, keys, article.id)
+                # Earlier articles of this run are flushed, so both kinds of match are rows.
+                article.story_id = article.id if match is None else story_of(session, match[1])
+                article.indexed_at = None  # the index must learn the story
+                session.add_all(key_rows(article.id, keys))
+                session.flush()
+        finder.clear()
+    return len(todo)
 
 
 def repair_unindexed(archive: Archive) -> int:

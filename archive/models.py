@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -106,6 +107,9 @@ class Article(Base):
     # sha256 of the body with case and whitespace normalised: finds exact duplicates.
     body_hash: Mapped[str] = mapped_column(String(64), index=True)
     cleaner_version: Mapped[str] = mapped_column(String(20))
+    # The story this article belongs to: the id of its first-ingested copy (its own id when
+    # no other article carries the same text). NULL only until an upgrade computes it.
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # What the cleaner removed and where each metadata value came from (JSON).
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -114,6 +118,17 @@ class Article(Base):
 
     source: Mapped[Source] = relationship(back_populates="article")
     outlet: Mapped[Outlet | None] = relationship(back_populates="articles")
+
+
+class StoryKey(Base):
+    """Band keys of an article's MinHash signature: articles sharing one may be copies."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class IngestError(Base):

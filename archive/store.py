@@ -86,12 +86,12 @@ def index_docs(session: Session, ids: Sequence[int]) -> list[IndexDoc]:
     """What the index needs for these articles, read from the database."""
     rows = session.execute(
         select(Article.id, Article.title, Article.body, Outlet.name, Article.published_date,
-               Article.language, Article.byline)
+               Article.language, Article.byline, Article.story_id)
         .outerjoin(Outlet, Article.outlet_id == Outlet.id)
         .where(Article.id.in_(ids))
     )
     return [IndexDoc(id=r[0], title=r[1] or "", body=r[2], outlet=r[3], published=r[4],
-                     language=r[5], byline=r[6]) for r in rows]
+                     language=r[5], byline=r[6], story=r[7]) for r in rows]
 
 
 def mark_indexed(session: Session, ids: Iterable[int]) -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from archive.cli import main
 from tests.conftest import EXAMPLES
 
-EXAMPLE_ARTICLES = 7  # 2 text dumps, 2 HTML pages, 3 JSONL records
+EXAMPLE_ARTICLES = 8  # 2 text dumps, 2 HTML pages, 4 JSONL records
 
 
 @pytest.fixture
@@ -127,8 +127,29 @@ def test_search_filters_sort_and_limit(run, examples_archive):
 
 def test_phrase_search(run, examples_archive):
     result = run("search", '"night shifts"', "--json")
-    assert [h["title"] for h in json.loads(result.output)["hits"]] == [
-        "Dock workers begin 72-hour strike over night-shift pay"]
+    assert {h["title"] for h in json.loads(result.output)["hits"]} == {
+        "Dock workers begin 72-hour strike over night-shift pay",
+        "Saltmere dock workers strike over night-shift pay"}
+
+
+def test_stories_fold_syndicated_copies(run, examples_archive):
+    every = json.loads(run("search", "dock workers", "--json").output)
+    assert every["total"] == 2
+    folded = json.loads(run("search", "dock workers", "--stories", "--json").output)
+    assert folded["total"] == 1 and folded["one_per_story"]
+    [hit] = folded["hits"]
+    assert hit["story"]["copies"] == 2
+    assert hit["story"]["other_outlets"] == ["coastlinedaily.example"]
+    text = run("search", "dock workers", "--stories").output
+    assert "story: also in 1 other outlet(s): coastlinedaily.example" in text
+
+
+def test_explain_lists_each_clause(run, examples_archive):
+    result = run("search", 'tram "night shifts" sanct* -ferry', "--explain", "--json")
+    explained = json.loads(result.output)
+    kinds = [(c["kind"], c["negated"]) for c in explained["clauses"]]
+    assert kinds == [("term", False), ("phrase", False), ("prefix", False), ("term", True)]
+    assert explained["total"] == 0
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "*", "((", "a*", "NOT", "title:", ")"])
@@ -161,7 +182,8 @@ def test_export_jsonl_and_csv(run, examples_archive):
     table = run("export", "--format", "csv", "--query", "strike")
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
     assert {row["title"] for row in rows} == {
-        "Dock workers begin 72-hour strike over night-shift pay"}
+        "Dock workers begin 72-hour strike over night-shift pay",
+        "Saltmere dock workers strike over night-shift pay"}
 
 
 def test_reindex_and_check(run, examples_archive):
@@ -218,4 +240,5 @@ def test_check_finds_drift_and_repair_mends_it(run, examples_archive, instance_d
     after = run("check")
     assert "in the database but not in the index" not in after.output
     assert "body changed" not in after.output
-    assert run("search", "edited", "--json").output.count('"id": 2') == 1
+    found = json.loads(run("search", "edited", "--json").output)
+    assert [hit["id"] for hit in found["hits"]] == [2]

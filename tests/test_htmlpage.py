@@ -187,6 +187,20 @@ def test_body_drops_teasers_and_calls_to_follow_and_says_so():
     assert {"link to another article", "furniture after the article"} <= reasons
 
 
+def test_sentences_that_merely_start_like_furniture_are_kept():
+    first = "<p>In 2019 there were 14 storms, and 3 of them flooded the quay.</p>"
+    last = ("<p>Share prices of the ferry company rose after the announcement.</p>"
+            "<p>Follow-up talks with the island councils are planned for May.</p>"
+            "<p>Updated figures from the harbour board show traffic up by a fifth since 2015,"
+            " with most of the growth in the summer months.</p>")
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>{first}{PARAGRAPH * 3}"
+                       f"{last}")
+    body = extract_html(html, {}).body
+    assert body.startswith("In 2019 there were 14 storms")
+    assert body.endswith("with most of the growth in the summer months.")
+    assert "Share prices" in body and "Follow-up talks" in body
+
+
 def test_headline_repeated_at_the_top_of_the_body_is_removed():
     article = page("updated_not_published.html")
     assert not article.body.startswith("Council approves")
@@ -260,3 +274,14 @@ def test_gigantic_page_is_refused_before_parsing():
     html = "<html><body><p>" + "x" * MAX_HTML_CHARS + "</p></body></html>"
     with pytest.raises(ExtractionError, match="too large"):
         extract_html(html, {})
+
+
+def test_hostile_title_and_attributes_cost_no_more_than_a_normal_page():
+    html = ("<html><head><title>" + "a - " * 100_000 + "</title></head><body>"
+            "<h1>Ferry board adds two evening sailings</h1>"
+            "<div data-blob='" + "x" * 3_000_000 + "'>" + PARAGRAPH * 3 + "</div></body></html>")
+    started = time.monotonic()
+    article = extract_html(html, {})
+    assert time.monotonic() - started < 2
+    assert article.title == "Ferry board adds two evening sailings"
+    assert "two evening sailings in summer" in article.body

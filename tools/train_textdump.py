@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
-"""Train the text-dump line classifier and report cross-validated figures grouped by site.
+"""Train the text-dump line classifier and metadata rankers; report CV figures grouped by site.
 
     python tools/train_textdump.py CASES_DIR [--out archive/data/textdump_model.json]
                                              [--folds 5] [--no-write]
 
 CASES_DIR holds one folder per page with page.txt and expected.json (its "body" is the
-human-marked article, its "url" names the site). Each non-empty line of page.txt is labelled
-article when most of its words align with the marked body. Cross-validation keeps every
-site's pages in one fold, so a figure never comes from a site the model was trained on. The
-final model is trained on all pages. Needs numpy only.
+human-marked article, its "url" names the site, "title" and "outlet" with their
+"*_alternates" the metadata). Each non-empty line of page.txt is labelled article when most
+of its words align with the marked body. Then two rankers are fitted on the cleaned pages:
+one picks the headline among the candidate lines near the article, one the outlet among the
+names the page proposes for itself; each is a linear score, fitted as a conditional logit
+(softmax over a page's candidates) with a ridge penalty. Cross-validation keeps every site's
+pages in one fold and trains everything (line model, then rankers) without the fold, so a
+figure never comes from a site the model was trained on. The final model is trained on all
+pages. Needs numpy (and scipy for the rankers' optimiser).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +35,26 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archive.textdump import extract_text_dump  # noqa: E402
+from archive.textdump.clean import clean_lines  # noqa: E402
 from archive.textdump.features import FEATURES, line_matrix  # noqa: E402
+from archive.textdump.meta import find_metadata  # noqa: E402
 from archive.textdump.model import (  # noqa: E402
     MODEL_FILE,
     STAGE2_FEATURES,
     LineModel,
     LogisticLayer,
+    Ranker,
     TreeLayer,
     sigmoid,
     stage2_context,
 )
+from archive.textdump.outlet import OUTLET_FEATURES  # noqa: E402
+from archive.textdump.title import TITLE_FEATURES  # noqa: E402
 
 TOKEN = re.compile(r"\w+")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "archive" / "data" / MODEL_FILE
 L2 = 3.0  # ridge penalty on standardised weights; the data weigh one unit per page
+RANKER_L2 = 1.0  # ridge penalty of the rankers; each page's choice weighs one unit
 
 
 @dataclass
@@ -217,6 +230,106 @@ def evaluate(cases: list[Case], models: list[LineModel], per_case: bool = False
     return {"f1": f1, "precision": p, "recall": r}
 
 
+# --- metadata rankers --------------------------------------------------------------------
+
+def _ws(text: str | None) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def field_ok(name: str, expected: dict, value: str | None) -> bool:
+    """The scorer's rule: title exact (spacing aside), outlet any case, date the same day."""
+    if not value or not value.strip():
+        return False
+    gold = [g for g in [expected.get(name), *(expected.get(f"{name}_alternates") or [])] if g]
+    if name == "title":
+        return _ws(value) in {_ws(g) for g in gold}
+    if name == "outlet":
+        return _ws(value).casefold() in {_ws(g).casefold() for g in gold}
+    return value[:10] in {g[:10] for g in gold}
+
+
+def ranker_groups(cases: list[Case], model: LineModel, name: str
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each page's candidates for one field (features, 1.0 where the candidate is right)."""
+    groups = []
+    for case in cases:
+        lines = case.text.split("\n")
+        trace: dict = {}
+        find_metadata(lines, clean_lines(lines, model=model), {}, model, trace)
+        if name not in trace:
+            continue
+        values, x = trace[name]
+        y = np.array([float(field_ok(name, case.expected, v)) for v in values])
+        if y.any():  # a page whose right answer is no candidate teaches nothing
+            groups.append((x, y))
+    return groups
+
+
+def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str, ...],
+               l2: float = RANKER_L2) -> Ranker:
+    """Conditional logit: maximise each page's probability of its right candidates."""
+    from scipy.optimize import minimize
+
+    x_all = np.vstack([x for x, _ in groups])
+    mean = x_all.mean(axis=0)
+    scale = x_all.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    zs = [((x - mean) / scale, y) for x, y in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for z, y in zs:
+            s = z @ w
+            s = s - s.max()
+            e = np.exp(s)
+            p = e / e.sum()
+            q = p * y / (p * y).sum()
+            total -= float(np.log((p * y).sum()))
+            grad = grad + z.T @ (p - q)
+        return total, grad
+
+    w = minimize(loss, np.zeros(len(features)), jac=True, method="L-BFGS-B").x
+    return Ranker(tuple(features), mean, scale, w)
+
+
+def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2) -> LineModel:
+    """The line model with a headline ranker and an outlet ranker fitted on `cases`.
+
+    The outlet's cues depend on where the headline and byline are, so the headline ranker is
+    fitted first and used while collecting the outlet's candidates.
+    """
+    title = fit_ranker(ranker_groups(cases, model, "title"), TITLE_FEATURES, l2)
+    model = dataclasses.replace(model, title_ranker=title, outlet_ranker=None)
+    outlet = fit_ranker(ranker_groups(cases, model, "outlet"), OUTLET_FEATURES, l2)
+    return dataclasses.replace(model, outlet_ranker=outlet)
+
+
+def evaluate_fields(cases: list[Case], models: list[LineModel]) -> dict[str, tuple[float, float]]:
+    """Accuracy of title, date and outlet: over all pages and over pages where it is visible."""
+    hits: dict[str, list[tuple[bool, bool]]] = {"title": [], "date": [], "outlet": []}
+    for case, model in zip(cases, models, strict=True):
+        result = extract_text_dump(case.text, {}, model=model)
+        date = result.published
+        values = {"title": result.title, "outlet": result.outlet,
+                  "date": date.value.isoformat() if date and date.precision == "day" else None}
+        visible = case.expected.get("visible_in_text") or {}
+        for name, value in values.items():
+            if case.expected.get(name):
+                hits[name].append((field_ok(name, case.expected, value),
+                                   bool(visible.get(name))))
+    out = {}
+    for name, rows in hits.items():
+        seen = [ok for ok, vis in rows if vis]
+        out[name] = (sum(ok for ok, _ in rows) / max(1, len(rows)),
+                     sum(seen) / max(1, len(seen)))
+    return out
+
+
+def _fields_line(figures: dict[str, tuple[float, float]]) -> str:
+    return "  ".join(f"{name} {all_:.3f} (visible {vis:.3f})"
+                     for name, (all_, vis) in figures.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("cases", type=Path)
@@ -228,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="layer kinds of stage one and two: logistic or trees")
     ap.add_argument("--threshold", type=float, default=0.6, help="article probability cut")
     ap.add_argument("--per-case", action="store_true", help="list each page's CV figures")
+    ap.add_argument("--ranker-l2", type=float, default=RANKER_L2,
+                    help="ridge penalty of the headline and outlet rankers")
     args = ap.parse_args(argv)
 
     cases = load_cases(args.cases)
@@ -239,17 +354,21 @@ def main(argv: list[str] | None = None) -> int:
     per_case: list[LineModel | None] = [None] * len(cases)
     for fold in group_folds(cases, args.folds):
         held = set(fold)
-        model = train([c for i, c in enumerate(cases) if i not in held], args.l2, kinds,
-                      args.threshold)
+        training = [c for i, c in enumerate(cases) if i not in held]
+        model = train(training, args.l2, kinds, args.threshold)
+        model = with_rankers(model, training, args.ranker_l2)
         for i in fold:
             per_case[i] = model
     cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
     print(f"grouped {args.folds}-fold CV by site: body F1 {cv['f1']:.3f}  "
           f"precision {cv['precision']:.3f}  recall {cv['recall']:.3f}")
+    print(f"  {_fields_line(evaluate_fields(cases, per_case))}")  # type: ignore[arg-type]
     final = train(cases, args.l2, kinds, args.threshold)
+    final = with_rankers(final, cases, args.ranker_l2)
     fit = evaluate(cases, [final] * len(cases))
     print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
           f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")
+    print(f"  {_fields_line(evaluate_fields(cases, [final] * len(cases)))}")
     if not args.no_write:
         args.out.write_text(json.dumps(final.to_json(), indent=0) + "\n", encoding="utf-8")
         print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 import trafilatura
-from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.xml import xmltotxt
 
@@ -38,14 +37,18 @@ _CREDIT = re.compile(
     r"©|\(c\)\s*\d{4}|^\W*(?:photos?|fotos?|image|credit|фото)\s*(?:credit)?\s*:", re.I)
 # Furniture that follows articles: calls to share, follow, subscribe or comment, credits.
 _TRAILER_START = re.compile(
-    r"^\W*(?:follow|like this|share|subscribe|sign up|get the latest|get access|join|tell us|"
-    r"have a tip|you may also like|you might also like|more from|most read|most popular|"
-    r"leave a (?:comment|reply)|click here|listen to|download our|copyright|"
-    r"if you (?:enjoyed|liked|value)|advertisement|publicidade|anzeige|compartilhe|"
-    r"updated\b|last updated|this (?:story|article) (?:was|has been) updated|terms of use|"
-    r"privacy policy)",
+    r"^\W*(?:follow (?:us|me|him|her|them|@)|share (?:this|on|it|the story|the article|via)|"
+    r"like this (?:story|article)|like us on|subscribe\b|sign up\b|get the latest|get access to|"
+    r"join (?:us|our|the conversation|the discussion)|tell us\b|have a (?:news )?tip|"
+    r"you (?:may|might) also like|more from\b|most read\b|most popular\b|"
+    r"leave a (?:comment|reply)|click here|listen to (?:the|our)|download (?:our|the app)|"
+    r"copyright\b|if you (?:enjoyed|liked|value)|advertisement\b|publicidade\b|anzeige\b|"
+    r"compartilhe|terms of (?:use|service)|privacy policy)",
     re.I,
 )
+# "Updated at 1:23 p.m." after the text; a longer line starting so is a sentence.
+_UPDATE_NOTE = re.compile(r"^\W*(?:last )?updated\b|^\W*this (?:story|article) (?:was|has been) "
+                          r"updated", re.I)
 _TRAILER_ANYWHERE = re.compile(
     r"click here|all rights reserved|may not be (?:reproduced|published|redistributed)|"
     r"registered (?:service )?marks?|contributed (?:reporting|to this (?:report|story|article))|"
@@ -76,45 +79,58 @@ _BODY_CLASS = re.compile(r"body|content|article|story|text|post|entry", re.I)
 _SKIP_IN_CONTAINER = {"aside", "figure", "figcaption", "script", "style", "noscript", "form",
                       "button", "nav", "footer", "iframe", "svg"}
 _BLOCKS_IN_CONTAINER = ("p", "h2", "h3", "h4", "blockquote", "li")
+# Bounds that keep hostile pages (thousands of look-alike containers or links) cheap.
+_MAX_CONTINUATIONS = 20
+_MAX_EXTRA_BLOCKS = 500
+_MAX_TAIL_CUTS = 60
+_MAX_LINKS = 5000
 
 
 @dataclass(slots=True)
 class Body:
     paragraphs: list[str]
+    # each line cut from trafilatura's output, with the reason: {"text", "reason"}
     removed: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return "\n\n".join(self.paragraphs)
 
+    def cut(self, line: str, reason: str) -> None:
+        self.removed.append({"text": line[:200], "reason": reason})
 
-@dataclass(slots=True)
-class _Block:
-    text: str
+
+class BodyError(Exception):
+    """trafilatura failed on the page; the message names what went wrong."""
 
 
 def extract_body(tree: HtmlElement, url: str | None, titles: list[str]) -> Body:
     """Paragraphs of the article (empty when there are none), and what was cut from its edges."""
-    document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        favor_precision=True, deduplicate=False,
-    )
-    if document is None or document.body is None:
-        return Body([])
-    blocks = _blocks(document.body)
+    try:
+        document = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
+            favor_precision=True, deduplicate=False,
+        )
+    except RecursionError:
+        raise BodyError("the page is nested too deeply to read") from None
+    except Exception as exc:  # a third-party bug on one odd page must not stop a whole run
+        name = type(exc).__name__
+        raise BodyError(f"the article extractor failed on this page ({name})") from None
     body = Body([])
-    blocks = _trim_head(blocks, titles, body)
-    blocks = [b for b in blocks if not _drop(body, b, _furniture(b.text), "")]
-    blocks += _continuation(tree, blocks)
-    blocks = _trim_tail(tree, blocks, body)
-    body.paragraphs = [b.text for b in blocks]
+    if document is None or document.body is None:
+        return body
+    lines = [line for raw in xmltotxt(document.body, False).splitlines()
+             if (line := clean_text(raw))]
+    lines = _trim_head(lines, titles, body)
+    lines += _continuation(tree, lines)
+    kept = []
+    for line in lines:
+        if reason := _furniture(line):
+            body.cut(line, reason)
+        else:
+            kept.append(line)
+    body.paragraphs = _trim_tail(tree, kept, body)
     return body
-
-
-def _blocks(postbody: etree._Element) -> list[_Block]:
-    """Each paragraph, heading, list item or table row of trafilatura's output as one line."""
-    lines = (clean_text(line) for line in xmltotxt(postbody, False).splitlines())
-    return [_Block(line) for line in lines if line]
 
 
 def _furniture(text: str) -> str | None:
@@ -133,90 +149,92 @@ def _words(text: str) -> int:
     return len(text.split()) + len(_UNSPACED.findall(text)) // 2
 
 
-def _drop(body: Body, block: _Block, reason: object, why: str) -> bool:
-    """Record a removed line; a falsy `reason` keeps it, and stands in for an empty `why`."""
-    if reason:
-        body.removed.append({"text": block.text[:200], "reason": why or str(reason)})
-    return bool(reason)
-
-
-def _trim_head(blocks: list[_Block], titles: list[str], body: Body) -> list[_Block]:
+def _trim_head(lines: list[str], titles: list[str], body: Body) -> list[str]:
     """The headline, date line, byline and reading time that pages print above the text."""
     folded = {fold(t) for t in titles if t}
     start = 0
-    for block in blocks[:4]:
-        line = block.text
+    for line in lines[:4]:
         words = _words(line)
         if fold(line) in folded:
-            why = "the headline again"
+            reason = "the headline again"
         elif words <= 12 and _date_line(line):
-            why = "date line"
+            reason = "date line"
         elif words <= 8 and _BYLINE.match(line) and not line.endswith("."):
-            why = "byline"
+            reason = "byline"
         elif _READING_TIME.match(line):
-            why = "reading time"
+            reason = "reading time"
         else:
             break
-        _drop(body, block, True, why)
+        body.cut(line, reason)
         start += 1
-    return blocks[start:]
-
-
-def _link_share(links: set[str], text: str) -> float:
-    """How much of a line is link text (1.0 for a teaser, 0 for prose)."""
-    if text in links:
-        return 1.0
-    return sum(len(link) for link in links if len(link) >= 8 and link in text) / len(text)
-
-
-def _link_texts(tree: HtmlElement) -> set[str]:
-    return {text for a in tree.iter("a") if (text := clean_text(a.text_content()))}
+    return lines[start:]
 
 
 def _date_line(line: str) -> bool:
+    """A line that is a date (and time), not a sentence that mentions one."""
     if not _YEAR.search(line) or line.endswith("."):
         return False
-    digits = sum(token.strip(",.:").isdigit() for token in line.split())
-    return bool(_CLOCK_OR_NUMERIC_DATE.search(line)) or digits >= 2
+    tokens = line.split()
+    digits = sum(token.strip(",.:").isdigit() for token in tokens)
+    return bool(_CLOCK_OR_NUMERIC_DATE.search(line)) or (digits >= 2 and len(tokens) <= 6)
 
 
-def _trim_tail(tree: HtmlElement, blocks: list[_Block], body: Body) -> list[_Block]:
+def _trim_tail(tree: HtmlElement, lines: list[str], body: Body) -> list[str]:
     """Share, follow and subscribe lines, link lists and credits after the last paragraph."""
-    end = len(blocks)
-    for index in range(len(blocks) - 1, max(0, len(blocks) - 4), -1):
-        if _TAGS_LABEL.match(blocks[index].text):
-            for block in blocks[index:]:
-                _drop(body, block, True, "tags after the article")
+    end = len(lines)
+    for index in range(len(lines) - 1, max(0, len(lines) - 4), -1):
+        if _TAGS_LABEL.match(lines[index]):
+            for line in lines[index:]:
+                body.cut(line, "tags after the article")
             end = index
             break
     links: set[str] | None = None
-    while end > 1:
-        block = blocks[end - 1]
-        text, words = block.text, _words(block.text)
-        if words <= 60 and (_TRAILER_START.match(text) or _TRAILER_ANYWHERE.search(text)):
-            why = "furniture after the article"
-        elif words <= 30 and _link_share(links := links or _link_texts(tree), text) >= 0.5:
-            why = "links after the article"
-        elif (words <= 3 and not text.endswith(_SENTENCE_END) and not any(c.isdigit() for c in text)
-              and not text.startswith(("-", "•", "*"))):
-            why = "label after the article"
+    while end > 1 and len(lines) - end < _MAX_TAIL_CUTS:
+        line = lines[end - 1]
+        words = _words(line)
+        if words <= 60 and (_TRAILER_START.match(line) or _TRAILER_ANYWHERE.search(line)):
+            reason = "furniture after the article"
+        elif words <= 12 and _UPDATE_NOTE.match(line):
+            reason = "update note after the article"
+        elif words <= 30 and _link_share(links := links or _link_texts(tree), line) >= 0.5:
+            reason = "links after the article"
+        elif (words <= 3 and not line.endswith(_SENTENCE_END)
+              and not any(c.isdigit() for c in line) and not line.startswith(("-", "•", "*"))):
+            reason = "label after the article"
         else:
             break
-        _drop(body, block, True, why)
+        body.cut(line, reason)
         end -= 1
-    return blocks[:end]
+    return lines[:end]
 
 
-def _continuation(tree: HtmlElement, blocks: list[_Block]) -> list[_Block]:
+def _link_share(links: set[str], line: str) -> float:
+    """How much of a line is link text (1.0 for a teaser, 0 for prose)."""
+    if line in links:
+        return 1.0
+    return sum(len(link) for link in links if len(link) >= 8 and link in line) / len(line)
+
+
+def _link_texts(tree: HtmlElement) -> set[str]:
+    links: set[str] = set()
+    for a in tree.iter("a"):
+        if text := clean_text(a.text_content()):
+            links.add(text)
+            if len(links) >= _MAX_LINKS:
+                break
+    return links
+
+
+def _continuation(tree: HtmlElement, lines: list[str]) -> list[str]:
     """Article text in repeated containers that trafilatura stopped short of.
 
     Pages split long articles into several containers of one kind (same tag, same class)
     with advertisements between them; trafilatura keeps the first. The others are found
     from the container of the longest extracted paragraph.
     """
-    if not blocks:
+    if not lines:
         return []
-    anchor = max(blocks, key=lambda b: len(b.text)).text
+    anchor = max(lines, key=len)
     if len(anchor) < 40:
         return []
     found = tree.xpath("//p[starts-with(normalize-space(.), $start)]", start=anchor[:80])
@@ -226,31 +244,35 @@ def _continuation(tree: HtmlElement, blocks: list[_Block]) -> list[_Block]:
     classes = container.get("class") if container is not None else None
     if not classes or not _BODY_CLASS.search(classes):
         return []
-    seen = {fold(b.text) for b in blocks}
-    extra: list[_Block] = []
+    seen = {fold(line) for line in lines}
+    extra: list[str] = []
     after = False
+    candidates = 0
     for other in tree.iter(container.tag):
         if other is container:
             after = True
             continue
         if not after or other.get("class") != classes or _inside(other, container):
             continue
+        candidates += 1
+        if candidates > _MAX_CONTINUATIONS or len(extra) > _MAX_EXTRA_BLOCKS:
+            break
         for element in other.iter(*_BLOCKS_IN_CONTAINER):
             if _skipped(element, other):
                 continue
             text = clean_text(element.text_content())
             if text and fold(text) not in seen and _words(text) >= 3:
                 seen.add(fold(text))
-                extra.append(_Block(text))
+                extra.append(text)
     return extra
 
 
 def _skipped(element: HtmlElement, container: HtmlElement) -> bool:
-    """Inside an aside, a figure or a script between the container and the element."""
+    """Inside an aside or a figure, or inside another block already read whole."""
     for ancestor in element.iterancestors():
         if ancestor is container:
             return False
-        if ancestor.tag in _SKIP_IN_CONTAINER:
+        if ancestor.tag in _SKIP_IN_CONTAINER or ancestor.tag in _BLOCKS_IN_CONTAINER:
             return True
     return False
 

@@ -36,6 +36,9 @@ from archive.outlets import known_outlet, outlet_for_url
 # Separators between a headline and a site name in <title> and og:title.
 _SEPARATOR = re.compile(r"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*")
 _URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$", re.I)
+_MAX_TITLE = 300
+_MAX_HEADINGS = 30
+_MAX_LD_OBJECTS = 200
 # A headline must be at least this similar to a declared title for the <h1> to be trusted.
 _H1_MATCH = 0.6
 # Meta tags that state the publication time, most specific first.
@@ -94,39 +97,49 @@ class Metadata:
 
 
 @dataclass(slots=True)
+class _Group:
+    """Spellings of one site name, and how strongly the page vouches for it."""
+
+    name: str  # the spelling from the strongest source
+    rule: str
+    best: float  # weight of that source
+    score: float  # weights of all sources that gave this name
+    rules: list[str]
+
+
+@dataclass(slots=True)
 class _Names:
     """Site-name candidates, merged when they are spellings of one name."""
 
     host: str | None
-    groups: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[_Group] = field(default_factory=list)
 
     def add(self, name: str | None, weight: float, rule: str) -> None:
         name = clean_text(name).strip(" -|:·•")
         if not name or len(name) > 80 or not any(ch.isalpha() for ch in name):
             return
         if is_slug(name, self.host):
-            weight = min(weight, 2)
+            weight = min(weight, 2)  # "cleveland" for cleveland.com: a better spelling may come
         if matches_domain(name, self.host):
             weight += 3
         for group in self.groups:
-            if same_name(group["name"], name):
-                if rule not in group["rules"]:
-                    group["score"] += weight
-                    group["rules"].append(rule)
-                if weight > group["best"]:
-                    group.update(name=name, best=weight, rule=rule)
+            if same_name(group.name, name):
+                if rule not in group.rules:
+                    group.score += weight
+                    group.rules.append(rule)
+                if weight > group.best:
+                    group.name, group.best, group.rule = name, weight, rule
                 return
-        self.groups.append({"name": name, "score": weight, "best": weight, "rule": rule,
-                            "rules": [rule]})
+        self.groups.append(_Group(name, rule, weight, weight, [rule]))
 
     def best(self) -> tuple[str, str] | None:
         if not self.groups:
             return None
-        top = max(self.groups, key=lambda g: g["score"])
-        return top["name"], top["rule"]
+        top = max(self.groups, key=lambda g: g.score)
+        return top.name, top.rule
 
     def known(self) -> list[str]:
-        return [g["name"] for g in self.groups]
+        return [g.name for g in self.groups]
 
 
 def find_metadata(tree: HtmlElement, facts: PageFacts) -> Metadata:
@@ -154,15 +167,18 @@ def _declared_titles(facts: PageFacts, article: dict[str, Any] | None) -> list[t
     titles.extend(("itemprop headline", value) for _, value in facts.meta("itemprop:headline"))
     if facts.title_tag:
         titles.append(("<title>", facts.title_tag))
-    return titles
+    # A "title" longer than this is page text misplaced in a tag; comparing and splitting
+    # it would cost time out of proportion, and it would be no headline anyway.
+    return [(rule, title) for rule, title in titles[:8] if len(title) <= _MAX_TITLE]
 
 
 def _find_headline(facts: PageFacts, article: dict[str, Any] | None, names: _Names,
                    meta: Metadata) -> None:
     """The headline as shown: the <h1> that matches a declared title, else a lone <h1>."""
     declared = _declared_titles(facts, article)
-    headings = [text for h1 in facts.h1s
-                if (text := element_text(h1)) and len(text) <= 300 and not _is_logo(h1, facts)]
+    headings = [text for h1 in facts.h1s[:_MAX_HEADINGS]
+                if (text := element_text(h1)) and len(text) <= _MAX_TITLE
+                and not _is_logo(h1, facts)]
     best, best_score, best_rule = None, 0.0, ""
     for text in headings:
         for rule, title in declared:
@@ -275,7 +291,7 @@ def _site_names(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | N
     if article is not None:
         for name in ld_names(article.get("publisher")):
             names.add(name, 5, "JSON-LD publisher of the article")
-    for kinds, obj in facts.ld:
+    for kinds, obj in facts.ld[:_MAX_LD_OBJECTS]:
         if kinds & {"newsmediaorganization", "organization", "corporation", "website"}:
             kind = "website" if "website" in kinds else "organization"
             for name in ld_names(obj.get("name")):
@@ -297,7 +313,7 @@ def _site_names(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | N
 def _add_title_affixes(facts: PageFacts, names: _Names, headline: str | None) -> None:
     """The site name as the <title> states it, before or after the headline."""
     page_title = facts.title_tag or facts.first_meta("og:title")
-    if not page_title:
+    if not page_title or len(page_title) > _MAX_TITLE:
         return
     known = names.known()
     core = strip_site_affixes(page_title, known, facts.host)
@@ -457,7 +473,9 @@ def _page_date(value: str | None) -> PublishedDate | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit() and len(value) in (10, 13):  # a Unix timestamp, seconds or milliseconds
+    if value.isdigit() and len(value) == 8:  # 20191119
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    elif value.isdigit() and len(value) in (10, 13):  # a Unix timestamp, seconds or ms
         seconds = int(value) // (1000 if len(value) == 13 else 1)
         value = dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
     with warnings.catch_warnings():

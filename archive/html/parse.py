@@ -19,6 +19,9 @@ MAX_ELEMENTS = 100_000
 # past 2,048 the rest of the page would be silently lost, which we report instead.
 _DEPTH_LIMIT_MESSAGE = "Excessive depth"
 
+# Attribute values this long are inlined images or data blobs; regular expressions run
+# over attributes later (trafilatura's boilerplate tests) would spend seconds on them.
+_LONG_ATTRIBUTE = re.compile(r"""(\s[\w:.-]+\s*=\s*)(?:"[^"<]{10000,}"|'[^'<]{10000,}')""")
 # Characters XML cannot hold; lxml refuses them when trafilatura builds its output tree.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -45,7 +48,8 @@ def parse_html(text: str) -> HtmlElement:
         )
     if not text.strip():
         raise ExtractionError("the HTML page is empty")
-    data = _NOT_XML.sub("", text).encode("utf-8", "replace")
+    text = _LONG_ATTRIBUTE.sub(r'\1""', _NOT_XML.sub("", text))
+    data = text.encode("utf-8", "replace")
     parser = _parser()
     try:
         tree = document_fromstring(data, parser=parser)

@@ -24,7 +24,7 @@ def extract_text_dump(text: str, hints: Mapping[str, str], *,
     """
     lines = text.split("\n")
     cleaned = clean_lines(lines, is_boilerplate, model=model)
-    meta = find_metadata(lines, cleaned, hints)
+    meta = find_metadata(lines, cleaned, hints, model)
     removed = cleaned.removed_spans()
     title_line = meta.sources.get("title", {}).get("line")
     above = [i for i in cleaned.kept if title_line is not None and i < title_line]

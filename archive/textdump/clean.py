@@ -27,6 +27,8 @@ _SURE = 0.9
 _ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
+_WIDGET = _INDEX["widget"]
+_LIST_HEADING = _INDEX["list_heading"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,25 @@ class CleanedLines:
     main_end: int = 0  # last line of it
     # Probability of being article text, for each non-empty line (by line index).
     scores: dict[int, float] = field(default_factory=dict)
+    # The classifier's features of each non-empty line, and the line index of each row: the
+    # metadata finders reuse them instead of matching the same patterns again.
+    features: np.ndarray | None = None
+    rows: dict[int, int] = field(default_factory=dict)
+
+    def feature(self, index: int, name: str) -> float:
+        """One line feature (see features.LINE_FEATURES) of line `index`; 0 for blank lines."""
+        row = self.rows.get(index)
+        if row is None or self.features is None:
+            return 0.0
+        return float(self.features[row, _INDEX[name]])
+
+    def is_furniture(self, index: int) -> bool:
+        """Whether furniture_reason() would name a reason for the line."""
+        row = self.rows.get(index)
+        if row is None or self.features is None:
+            return False
+        x = self.features[row]
+        return bool(x[_WIDGET] or x[_LIST_HEADING])
 
     def removed_spans(self) -> list[dict[str, object]]:
         """Runs of removed lines with one reason each, for provenance.
@@ -123,7 +144,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
         if not keep[k] and index not in reasons:
             reasons[index] = _reason(x[k], index, first, last)
     return CleanedLines(kept=kept, reasons=reasons, main_start=first, main_end=last,
-                        scores={index: float(p[k]) for k, index in enumerate(rows)})
+                        scores={index: float(p[k]) for k, index in enumerate(rows)},
+                        features=x, rows={index: k for k, index in enumerate(rows)})
 
 
 def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray,

@@ -94,6 +94,31 @@ class TreeLayer:
 Layer = LogisticLayer | TreeLayer
 
 
+@dataclass(frozen=True, slots=True)
+class Ranker:
+    """A linear score over the features of competing candidates (headline lines, outlet
+    names); the page's best-scoring candidate wins."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.weights
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": _rounded(self.mean),
+                "scale": _rounded(self.scale), "weights": _rounded(self.weights)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], features: tuple[str, ...]) -> Ranker:
+        if tuple(data["features"]) != tuple(features):
+            raise ValueError("a ranker was trained on other features; retrain the model")
+        return cls(tuple(features), np.asarray(data["mean"], dtype=float),
+                   np.asarray(data["scale"], dtype=float), np.asarray(data["weights"], dtype=float))
+
+
 def layer_from_json(data: dict[str, Any]) -> Layer:
     if data.get("kind") == "trees":
         return TreeLayer.from_json(data)
@@ -105,6 +130,8 @@ class LineModel:
     stage1: Layer
     stage2: Layer
     threshold: float = 0.5
+    title_ranker: Ranker | None = None
+    outlet_ranker: Ranker | None = None
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Probability that each row (a non-empty line) belongs to the article."""
@@ -114,17 +141,30 @@ class LineModel:
         return sigmoid(self.stage2.logits(np.hstack([x, stage2_context(first)])))
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": list(FEATURES), "stage2_features": list(STAGE2_FEATURES),
-                "stage1": self.stage1.to_json(), "stage2": self.stage2.to_json(),
-                "threshold": self.threshold}
+        data: dict[str, Any] = {
+            "features": list(FEATURES), "stage2_features": list(STAGE2_FEATURES),
+            "stage1": self.stage1.to_json(), "stage2": self.stage2.to_json(),
+            "threshold": self.threshold}
+        if self.title_ranker is not None:
+            data["title_ranker"] = self.title_ranker.to_json()
+        if self.outlet_ranker is not None:
+            data["outlet_ranker"] = self.outlet_ranker.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LineModel:
         if list(data["features"]) != list(FEATURES) or \
                 list(data["stage2_features"]) != list(STAGE2_FEATURES):
             raise ValueError("the line model was trained on other features; retrain it")
+        from archive.textdump.outlet import OUTLET_FEATURES
+        from archive.textdump.title import TITLE_FEATURES
+
+        title = data.get("title_ranker")
+        outlet = data.get("outlet_ranker")
         return cls(layer_from_json(data["stage1"]), layer_from_json(data["stage2"]),
-                   float(data.get("threshold", 0.5)))
+                   float(data.get("threshold", 0.5)),
+                   Ranker.from_json(title, TITLE_FEATURES) if title else None,
+                   Ranker.from_json(outlet, OUTLET_FEATURES) if outlet else None)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,637 @@
+"""The outlet of a text dump: the name the site uses for itself, found by the cues that name it.
+
+A site names itself in many small places: the copyright line, "More from X", "Subscribe to
+X", "X Store", its own web address, a standalone masthead line, "By X Staff", the tail of a
+byline ("By Ann Lee | X"). Each cue proposes a candidate name; candidates that are the same
+name (any case, with or without "The" or ".com") are merged, and a linear ranker
+(tools/train_textdump.py) weighs the cues each candidate has. Parent companies ("© 2019 X
+Media Group, Inc.", "X is published by Y") and wire services carry cues of their own, so
+the ranker learns to prefer the site's own name over theirs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archive.outlets import known_outlet, outlet_for_url
+from archive.textdump.clean import furniture_reason, word_total
+from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD, find_date
+
+OUTLET_FEATURES = (
+    "copyright", "legal_form", "corporate_word", "lead_phrase", "trail_phrase", "prefix_recur",
+    "standalone", "standalone_known", "top_line", "near_copyright", "domain", "top_domain",
+    "known_domain", "byline_tail", "staff", "self_declared", "parent", "known", "wire",
+    "furniture_mentions", "article_mentions", "abbreviation", "dateline", "company_line",
+    "byline_word", "one_word", "all_caps", "lowercase",
+)
+# How much each cue says about the spelling the site uses (a web address says little).
+_SPELLING_WEIGHT = {"copyright": 1.0, "lead_phrase": 1.0, "trail_phrase": 1.0, "staff": 0.5,
+                    "self_declared": 2.0, "parent": 0.1, "standalone": 0.5,
+                    "standalone_known": 0.5, "top_line": 0.5, "near_copyright": 0.5,
+                    "prefix_recur": 0.5, "domain": 0.25, "known_domain": 0.25,
+                    "byline_tail": 1.0, "dateline": 1.0, "company_line": 0.5,
+                    "byline_word": 0.5}
+_F = {name: i for i, name in enumerate(OUTLET_FEATURES)}
+
+# Lines opening with one of these name the site right after: "More from X", "About X".
+_LEAD = re.compile(
+    r"(?i)^(?:more\s+(?:from|on|stories\s+from)|latest\s+from|other\s+stories\s+from|"
+    r"popular\s+on|trending\s+on|elsewhere\s+on|only\s+on|exclusive\s+(?:on|to)|search|"
+    r"subscribe\s+to|follow|sign\s+up\s+(?:to|for)|support|about|contact|explore|"
+    r"advertise\s+(?:on|with|in)|continue\s+to|back\s+to|why\s+you\s+can\s+trust|welcome\s+to|"
+    r"work\s+(?:for|at|with)|careers\s+at|shop|team|get|download|listen\s+to|watch|"
+    r"thanks\s+for\s+reading|you\s+are\s+reading)\s+(?:the\s+(?=\S+\s*$))?(?P<name>\S.*)$"
+)
+_LEAD_FIRST = frozenset(
+    "more latest other popular trending elsewhere only exclusive search subscribe follow sign "
+    "support about contact explore advertise continue back why welcome work careers shop team "
+    "get download listen watch thanks you".split()
+)
+# Lines where the name comes first: "X Store", "X needs your help", "X Newsletters".
+_TRAIL = re.compile(
+    r"(?i)^(?P<name>\S.{0,50}?)\s+(?:store|shop|apps?|archives?|newsletters?!?|podcasts?|"
+    r"navigation|homepage|home\s*page|main\s+menu|blog|worldwide|account|lists|feedback|"
+    r"services|editions?|needs\s+your\s+help|may\s+receive\s+a\s+commission|"
+    r"reserves\s+the\s+right|is\s+supported\s+by|is\s+reader[- ]supported)\b.{0,60}$"
+)
+_TRAIL_CUES = frozenset(
+    "store shop app apps archive archives newsletter newsletters podcast podcasts navigation "
+    "homepage home main blog worldwide account lists feedback services edition editions needs "
+    "may reserves is".split()
+)
+_STAFF = re.compile(
+    r"(?i)^(?:by\s+)?(?P<name>.{2,40}?)\s+(?:staff(?:\s+(?:writers?|reports?))?|news\s+desk|"
+    r"newsroom|editorial\s+(?:team|staff|board)|web\s+team|wire\s+services)$"
+)
+_COPYRIGHT_NAME = re.compile(
+    r"(?:(?:©|ⓒ|\(c\)|copyright)\s*)+(?:(?:19|20)\d\d\s*(?:[-–—]\s*(?:(?:19|20)\d\d)?)?)?"
+    r"\s*[.,]?\s*(?P<name>[^\W\d_][^|©\n]{0,60}?|\d+[^\W\d_][^|©\n\s]{0,30}?)\s*"
+    r"(?:(?:19|20)\d\d(?:\s*[-–—]\s*(?:19|20)\d\d)?)?\s*"
+    r"(?:\.(?:\s|$)|[,|(]|all\s+rights?|todos\s+os|tous\s+droits|alle\s+rechte|unless|"
+    r"reproduction|$|\s[-–—]\s)",
+    re.I,
+)
+# "2019 Example News, Inc. All rights reserved" without the sign; "Example · 2013-2019".
+_RIGHTS_NAME = re.compile(
+    r"(?i)^(?:(?:19|20)\d\d\s*[-–—]?\s*)*(?P<name>[^\W\d_][^|©\n]{0,60}?)[.,]?\s*"
+    r"all\s+rights?\s+reserved"
+)
+_FOOTER_YEAR = re.compile(r"^(?P<name>[^\W\d_][^·|•]{1,50}?)\s*[·|•–—-]\s*(?:19|20)\d\d")
+_COMPANY_LINE = re.compile(r"\s(?:GmbH|Ltd\.?|Inc\.?|LLC|S\.A\.|AG|Pty\.? Ltd\.?|Limited|S\.r\.l\.|B\.V\.)$")
+_PUBLISHED_BY = re.compile(
+    r"(?i)^(?:©\s*)?(?P<self>[^,.]{2,50}?)(?:,?\s+(?:LLC|Inc\.?|Ltd\.?))?\s+is\s+(?:published|owned|"
+    r"operated|produced)\s+by\s+(?P<parent>[^,.;]{2,60})"
+    r"|^(?:©\s*)?(?P<self2>[^,.]{2,50}?)(?:,?\s+(?:LLC|Inc\.?|Ltd\.?))?\s+is\s+(?:a\s+)?(?:part|"
+    r"member|subsidiary|division|unit|brand)\s+of\s+(?P<parent2>[^,.;]{2,60})"
+    r"|^(?:©\s*)?(?P<self3>[^,.]{2,50}?),\s+an?\s+(?P<parent3>[^,.;]{2,60}?)\s+"
+    r"(?:company|newspaper|publication|brand|site|website|property)\b"
+)
+_BYLINE_TAIL = re.compile(
+    r"(?:\s[|/—–-]\s*|\s+for\s+|^source\s*:\s*|\|\s*source\s*:\s*)(?P<name>[^\s|/][^|/]{1,40}?)\s*$",
+    re.I,
+)
+_DATELINE_OUTLET = re.compile(
+    r"^[A-ZА-Я][A-ZА-Я .,'-]+,\s*[A-Za-zА-Яа-я]+\.?\s+\d{1,2}\.?\s*/\s*"
+    r"([A-Za-z][\w .&-]{1,40}?)\s*/"
+)
+_WIRE_CREDIT = re.compile(
+    r"^[A-Z][A-Z .,'-]{2,40}\(([A-Z][\w .&-]{1,30})\)\s*[-—–]|^\(([A-Z][A-Za-z]{1,20})\)"
+)
+# "Example.Net - The minister said ...": the site's name opening its own story.
+_NAME_DASH = re.compile(r"^([A-Z][\w.&'’]*(?:\s[A-Z][\w.&'’]*){0,2})\s+[-—–]\s+\S")
+_REPORTS = re.compile(
+    r"(?:reports|reported by|writes)\s+((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,5})\s*$"
+)
+# Web addresses and e-mail addresses: the label before the top-level domain names a site.
+_DOMAIN = re.compile(
+    r"(?i)(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*?(?P<label>[a-z0-9][a-z0-9-]{1,40})"
+    r"\.(?P<tld>com|net|org|info|news|co\.uk|co\.kr|co\.jp|co\.in|com\.br|com\.au|ru|de|fr|it|"
+    r"es|nl|kr|jp|in|ca|us|io|tv|am|ua|by|kz|pl|br|pt|id|uk|ch|at|be|ie|nz|au)(?![\w-])"
+)
+_TLD_TAIL = re.compile(
+    r"(?i)\.(?:com|net|org|info|news|co\.uk|co\.kr|co\.jp|co\.in|com\.br|com\.au|ru|de|fr|it|es|"
+    r"nl|kr|jp|in|ca|us|io|tv|am|ua|by|kz|pl|br|pt|id|uk|ch|at|be|ie|nz|au)$"
+)
+# Platforms whose addresses appear on every page and never name the site.
+_PLATFORMS = frozenset(
+    "facebook twitter google youtube instagram linkedin pinterest whatsapp reddit tumblr apple "
+    "amazon microsoft wordpress blogspot blogger gravatar disqus gmail yahoo hotmail outlook "
+    "bit t pic goo ow wp feedburner addthis sharethis doubleclick cloudflare tiktok snapchat "
+    "telegram vk ok flipboard mailchimp medium github example email mail".split()
+)
+# Wire services: named on many pages whose outlet they are not (syndicated stories).
+_WIRES = frozenset(
+    "ap associatedpress reuters afp agencefrancepresse upi dpa efe ansa tass ria interfax "
+    "xinhua kyodo yonhap pti ians aap cnn wire presseassociation pa".split()
+) - {"cnn"}
+# Legal forms end a company's name and are dropped from it ("Example News, LLC").
+_LEGAL_TAIL = re.compile(
+    r"(?:,?\s+(?:LLC|L\.L\.C\.|Inc\.?|Incorporated|Ltd\.?|Limited|Pty|PLC|GmbH|AG|S\.A\.|SA|"
+    r"Corp\.?|Corporation|Company|Co\.|LLP|Group|Holdings|an?\s.*))+\W*$",
+    re.I,
+)
+_LEGAL_FORM = re.compile(
+    r"(?i)\b(?:LLC|Inc|Incorporated|Ltd|Limited|Pty|PLC|GmbH|AG|Corp|LLP|S\.A)\b|ООО|ОАО|"
+    r"\(주\)|株式会社"
+)
+# Words of a parent company's name rather than a publication's.
+_CORPORATE_WORD = re.compile(
+    r"(?i)\b(?:Publishing|Publications|Communications|"
+    r"Interactive|Networks?|Enterprises|Newspapers|Services|Broadcasting|Media|Digital|"
+    r"Ventures|Partners)\b"
+)
+_NOT_A_NAME = re.compile(
+    r"(?i)^(?:the\s+)?(?:top news|news|home|us|our team|more|all|this|the|page|site|main menu|"
+    r"menu|navigation|search|sections?|account|profile|story|article|editors?|staff|comments?|"
+    r"newsletters?|privacy|terms|facebook|twitter|instagram|youtube|linkedin|google|apple|"
+    r"amazon|getty images?|our|your|my|its|their|his|her|us on|me|you|it|them|this site|"
+    r"this website|author|authors|contributors?|cookies?|ads?|advertising|jobs|careers|"
+    r"subscription|subscriptions|help|faq|podcasts?|videos?|photos?|rss|feeds?|email|e-mail|"
+    r"updates|alerts|notifications|policy|feedback|holders?|owners?|notice|law|information|"
+    r"infringement|reserved|\w)$"
+)
+# Words that make up widget labels and section names, never an outlet's name on their own.
+_GENERIC = frozenset(
+    "back toggle get top daily home news more menu search sections section latest live video "
+    "videos photos watch listen share follow subscribe sign log account newsletter newsletters "
+    "reviews review kit all world local sports business opinion politics tech science health "
+    "entertainment lifestyle travel music books contact about help privacy terms advertise "
+    "shop store apps app podcast podcasts today now go open close edition digital print "
+    "network media group company staff editors editor team us our your my online here free "
+    "weekly breaking alerts email mail updates info information page site website web "
+    "stories story articles article blog blogs events event jobs careers games game deals "
+    "gift guide guides español english français deutsch advertisement advertisements "
+    "advertising homepage front main start welcome login register trending popular featured "
+    "special specials exclusive exclusives archive archives last next previous recent new "
+    "more read".split()
+)
+_NAME_STOP = frozenset(STOP_WORDS) - {"de", "du", "da", "do", "of", "von", "van", "la", "le",
+                                      "el", "il", "di", "del", "des", "y", "e", "&"}
+_TRAIL_WORDS = frozenset("online on in here at with and newsletter newsletters app apps".split())
+_STAFF_ENDS = frozenset("aff esk oom eam ard ces rts ers".split())
+_POSSESSIVE = re.compile(r"['’]s\b.*$")
+_SPLIT_NAME = re.compile(r"\s+[-–—|:]\s+|\s*[|»›]\s*|\.\s+(?=[A-Z])|:\s|!|\?|…|\.\.\.|\s\(")
+_COMPACT = re.compile(r"\W+")
+_CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|\d+")
+# Cues are looked for near the article for bylines and datelines, and anywhere for the rest.
+_NEAR = 30
+_MAX_NAME_WORDS = 6
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One outlet name proposed by the page, with the cues that support it."""
+
+    key: str
+    spellings: dict[str, float] = field(default_factory=dict)
+    bare: str | None = None  # "Example" when the site also writes "Example.com" without it
+    cues: dict[str, float] = field(default_factory=dict)
+    lines: set[int] = field(default_factory=set)
+    rules: list[str] = field(default_factory=list)
+
+    def add(self, spelling: str, cue: str, line: int | None) -> None:
+        weight = _SPELLING_WEIGHT.get(cue, 0.5)
+        self.spellings[spelling] = self.spellings.get(spelling, 0.0) + weight
+        self.cues[cue] = self.cues.get(cue, 0.0) + 1.0
+        if line is not None:
+            self.lines.add(line)
+        self.rules.append(cue)
+
+    def name(self) -> str:
+        """The spelling the site uses most; the outlet table's form where it knows the name."""
+        best = max(self.spellings, key=lambda s: (self.spellings[s], not s.isupper(),
+                                                  s[:1].isupper(), -len(s)))
+        canonical = known_outlet(best)
+        if canonical and outlet_key(canonical) == self.key:
+            return canonical
+        for spelling in sorted(self.spellings, key=self.spellings.__getitem__, reverse=True):
+            canonical = known_outlet(spelling)
+            if canonical and outlet_key(canonical) == self.key:
+                return canonical
+        if self.bare and _TLD_TAIL.search(best):
+            return self.bare
+        return best
+
+
+def outlet_key(name: str) -> str:
+    """The form two spellings of one name share: no case, no "The", no ".com", no spaces."""
+    key = _TLD_TAIL.sub("", name.strip()).casefold()
+    key = re.sub(r"^the\s+", "", key)
+    return _COMPACT.sub("", key)
+
+
+def clean_name(text: str | None, *, cut: bool = True) -> str | None:
+    """A plausible outlet name from a piece of text, or None.
+
+    `cut`: end the name at the first lower-case function word ("Snopes and make a
+    difference"); a copyright holder is already delimited and keeps them.
+    """
+    if not text:
+        return None
+    name = _POSSESSIVE.sub("", text.strip())
+    name = _SPLIT_NAME.split(name, maxsplit=1)[0]
+    name = re.sub(r"\s+", " ", name).strip(" .,:;|-–—'’\"“”«»()[]*!")
+    name = re.sub(r"(?i)^(?:©|ⓒ|\(c\)|copyright)\s*", "", name)
+    name = re.sub(r"^the\s+", "", name)  # "the BBC": lower-case "the" is not part of a name
+    name = _LEGAL_TAIL.sub("", name).strip(" .,:;|-–—")
+    tokens = name.split(" ")
+    kept: list[str] = []
+    for k, token in enumerate(tokens):
+        low = token.casefold()
+        if cut and k and low in _NAME_STOP and token.islower():
+            break
+        if cut and k and token.isupper() and len(token) > 1 and k + 1 < len(tokens) and \
+                tokens[k + 1].isupper() and not any(t.isupper() for t in kept):
+            break  # "IndieWire SKIP AD": a shouted label glued to the name
+        kept.append(token)
+    while len(kept) > 1 and kept[-1].casefold() in _TRAIL_WORDS:
+        kept.pop()
+    name = " ".join(kept).strip(" .,:;|-–—")
+    if not name or len(name) < 2 or len(name) > 50 or word_total(name) > _MAX_NAME_WORDS:
+        return None
+    if _NOT_A_NAME.match(name) or (name[0].isdigit() and not re.match(r"^\d+\w*[^\W\d]", name)):
+        return None
+    if tokens and tokens[0].islower() and tokens[0] in STOP_WORDS:
+        return None  # "on Twitter": the rest of a phrase, not a name
+    if any(ch.isdigit() for ch in name) and (DATE_NO_YEAR.search(name) or find_date(name)):
+        return None
+    words = WORD.findall(name.casefold())
+    if not words or all(t in STOP_WORDS or t in _GENERIC or t.isdigit() for t in words):
+        return None
+    if name.isupper() and word_total(name) >= 4:
+        return None  # a shouted headline or a list of names
+    if name.islower() and " " in name and "." not in name and word_total(name) >= 3:
+        return None  # a phrase, not a name
+    return name
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.candidates: dict[str, Candidate] = {}
+
+    def vote(self, text: str | None, cue: str, line: int | None, *,
+             capital: bool = False, cut: bool = True) -> Candidate | None:
+        """Count a cue for the name in `text`; `capital`: only a name with a capital, a digit
+        or a dot counts (a lower-case phrase after "Get" is not a name)."""
+        name = clean_name(text, cut=cut)
+        if not name:
+            return None
+        if capital and name.islower() and "." not in name and not any(c.isdigit() for c in name):
+            return None
+        key = outlet_key(name)
+        if not key:
+            return None
+        candidate = self.candidates.get(key)
+        if candidate is None:
+            candidate = self.candidates[key] = Candidate(key)
+        candidate.add(name, cue, line)
+        return candidate
+
+
+@dataclass(frozen=True, slots=True)
+class OutletContext:
+    """What the outlet finder needs to know about the rest of the page."""
+
+    stripped: list[str]
+    kept: frozenset[int]
+    first: int  # the article's first line
+    near_lines: tuple[int, ...] = ()  # byline and date lines
+    title_line: int | None = None
+
+
+def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
+    """Every name the page proposes for itself, with its cues counted."""
+    stripped, kept = ctx.stripped, ctx.kept
+    votes = _Collector()
+    nonempty = [i for i, s in enumerate(stripped) if s]
+    copyright_lines: list[int] = []
+    footer = set(nonempty[-15:])
+    for index in nonempty:
+        line = stripped[index]
+        if len(line) > 400:
+            continue
+        low = line.casefold()
+        if index in kept and "copyright" not in low and "rights" not in low:
+            continue  # "© Agency" under a photo in the article is a credit, not the site's
+        holders: list[str] = []
+        if "©" in line or "ⓒ" in line or "opyright" in line or "(c)" in low:
+            holders = [m["name"] for m in _COPYRIGHT_NAME.finditer(line)]
+        elif "rights reserved" in low:
+            holders = [m["name"] for m in _RIGHTS_NAME.finditer(line)]
+        elif index in footer:
+            holders = [m["name"] for m in _FOOTER_YEAR.finditer(line)]
+        if holders:
+            copyright_lines.append(index)
+        if index in kept:
+            holders = holders[:1]
+        for holder in holders:
+            candidate = votes.vote(holder, "copyright", index, cut=False)
+            if candidate is not None:
+                _mark_company(candidate, holder)
+        if index in kept or len(line) > 160:
+            continue
+        if (" is " in line or ", a" in line or ", A" in line) and \
+                (match := _PUBLISHED_BY.search(line)):
+            own = match["self"] or match["self2"] or match["self3"]
+            parent = match["parent"] or match["parent2"] or match["parent3"]
+            votes.vote(own, "self_declared", index)
+            if (candidate := votes.vote(parent, "parent", index)) is not None:
+                _mark_company(candidate, parent)
+        words = low.replace("!", " ").split()
+        if words[0] in _LEAD_FIRST and (match := _LEAD.match(line)):
+            votes.vote(match["name"], "lead_phrase", index, capital=True)
+        if not _TRAIL_CUES.isdisjoint(words) and (match := _TRAIL.match(line)):
+            votes.vote(match["name"], "trail_phrase", index, capital=True)
+        if line[-3:].casefold() in _STAFF_ENDS and (match := _STAFF.match(line)):
+            votes.vote(match["name"], "staff", index, capital=True)
+    _standalone_lines(ctx, votes, nonempty, copyright_lines)
+    _byline_cues(ctx, votes)
+    _prefix_recurrence(ctx, votes, nonempty)
+    _domains(ctx, votes)
+    candidates = list(votes.candidates.values())
+    _abbreviations(candidates)
+    _mentions(ctx, candidates)
+    return candidates
+
+
+def _mark_company(candidate: Candidate, text: str) -> None:
+    """Note a legal form in the text ("Inc.") and company words left in the name ("Media")."""
+    if _LEGAL_FORM.search(text):
+        candidate.cues["legal_form"] = 1.0
+    name = clean_name(text, cut=False)
+    if name and _CORPORATE_WORD.search(name):
+        candidate.cues["corporate_word"] = 1.0
+
+
+def _standalone_lines(ctx: OutletContext, votes: _Collector, nonempty: list[int],
+                      copyright_lines: list[int]) -> None:
+    stripped = ctx.stripped
+    top = nonempty[:3]
+    near_copyright = {i for c in copyright_lines for i in range(c - 3, c + 4)}
+    for index in nonempty:
+        line = stripped[index]
+        if index in ctx.kept or len(line) > 50:
+            continue
+        words = len(line.split())
+        if words > 5:
+            continue
+        cues = []
+        if index in top and words <= 4:
+            cues.append("top_line")
+        if index in near_copyright:
+            cues.append("near_copyright")
+        if known_outlet(line):
+            cues.append("standalone_known")
+        company = _COMPANY_LINE.search(line) is not None
+        if company:
+            cues.append("company_line")
+        if not cues or furniture_reason(line):
+            continue
+        for cue in cues:
+            candidate = votes.vote(line, cue, index)
+            if candidate is not None and company:
+                _mark_company(candidate, line)
+    # Standalone lines that repeat a name proposed elsewhere.
+    by_text: dict[str, list[int]] = {}
+    for index in nonempty:
+        line = stripped[index]
+        if index not in ctx.kept and len(line) <= 50:
+            by_text.setdefault(line.casefold().removeprefix("the "), []).append(index)
+    for candidate in list(votes.candidates.values()):
+        seen: set[int] = set()
+        for spelling in list(candidate.spellings):
+            for index in by_text.get(spelling.casefold().removeprefix("the "), []):
+                if index not in seen:
+                    seen.add(index)
+                    candidate.add(spelling, "standalone", index)
+
+
+def _byline_cues(ctx: OutletContext, votes: _Collector) -> None:
+    stripped = ctx.stripped
+    lo, hi = max(0, ctx.first - _NEAR), min(len(stripped), ctx.first + 4)
+    lines = set(range(lo, hi)) | set(ctx.near_lines)
+    for index in sorted(lines):
+        line = stripped[index]
+        if not line or len(line) > 160:
+            continue
+        if index in ctx.near_lines or (index < ctx.first and word_total(line) <= 12):
+            if match := _BYLINE_TAIL.search(line):
+                votes.vote(match["name"], "byline_tail", index)
+        if match := _REPORTS.search(line):
+            votes.vote(match[1], "byline_tail", index)
+    # A one-word "byline" between headline and date is the site posting as itself.
+    anchors = {*ctx.near_lines, *([ctx.title_line] if ctx.title_line is not None else [])}
+    for index in {i + step for i in anchors for step in (-1, 1)} - anchors:
+        if 0 <= index < len(stripped) and index not in ctx.kept:
+            line = stripped[index]
+            if 3 <= len(line) <= 30 and " " not in line and line[0].isupper() and \
+                    not line.isupper() and not furniture_reason(line) and line.isalnum():
+                votes.vote(line, "byline_word", index)
+    first_kept = sorted(i for i in ctx.kept if i >= ctx.first)[:3]
+    for index in first_kept:
+        line = stripped[index]
+        if match := _DATELINE_OUTLET.match(line):
+            votes.vote(match[1], "dateline", index)
+        if match := _WIRE_CREDIT.match(line):
+            votes.vote(match[1] or match[2], "dateline", index)
+        elif (match := _NAME_DASH.match(line)) and not match[1].isupper():
+            votes.vote(match[1], "dateline", index)
+
+
+def _prefix_recurrence(ctx: OutletContext, votes: _Collector, nonempty: list[int]) -> None:
+    """Names that open several short menu lines: "CNN Films", "CNN Heroes", "CNN Profiles".
+
+    Each line counts for the longest opening it shares with another line, so "CBS News Store"
+    and "CBS News App" count for "CBS News", not also for "CBS".
+    """
+    counts: dict[str, int] = {}
+    openings: list[tuple[int, list[str]]] = []
+    for index in nonempty:
+        if index in ctx.kept:
+            continue
+        line = ctx.stripped[index]
+        if len(line) > 60:
+            continue
+        tokens = line.split()
+        if not 2 <= len(tokens) <= 6:
+            continue
+        heads: list[str] = []
+        for size in (1, 2, 3):
+            if size >= len(tokens):
+                break
+            last = tokens[size - 1]
+            if not last[:1].isalnum() or last.casefold() in _NAME_STOP:
+                break
+            heads.append(" ".join(tokens[:size]))
+        for head in heads:
+            counts[head] = counts.get(head, 0) + 1
+        openings.append((index, heads))
+    merged: dict[str, tuple[str, set[int]]] = {}
+    for index, heads in openings:
+        shared = [h for h in heads if counts[h] >= 2]
+        if not shared:
+            continue
+        head = shared[-1]
+        key = outlet_key(head)
+        spelling, lines = merged.get(key, (head, set()))
+        lines.add(index)
+        merged[key] = (spelling, lines)
+    for key, (spelling, where) in merged.items():
+        if len(where) < 2:
+            continue
+        candidate = votes.candidates.get(key)
+        if candidate is None and len(where) >= 3:
+            candidate = votes.vote(spelling, "prefix_recur", min(where), capital=True)
+            if candidate is None:
+                continue
+            candidate.cues["prefix_recur"] = 0.0
+        if candidate is not None:
+            candidate.cues["prefix_recur"] = candidate.cues.get("prefix_recur", 0.0) + len(where)
+
+
+def _domains(ctx: OutletContext, votes: _Collector) -> None:
+    """The site's own address ("hawaiinewsnow.com", "jeff@thespacereview.com") spells its name."""
+    labels: dict[str, int] = {}
+    full: dict[str, str] = {}
+    for index, line in enumerate(ctx.stripped):
+        if "." not in line or (index in ctx.kept and "@" not in line and "www." not in line
+                               and "://" not in line):
+            continue
+        for match in _DOMAIN.finditer(line):
+            label = match["label"].casefold()
+            if label in _PLATFORMS or label.isdigit():
+                continue
+            labels[label] = labels.get(label, 0) + 1
+            full.setdefault(label, f"{label}.{match['tld'].casefold()}")
+    if not labels:
+        return
+    top_count = max(labels.values())
+    for label, count in labels.items():
+        key = label.removeprefix("www")
+        candidate = votes.candidates.get(key) or votes.candidates.get(key.removeprefix("the"))
+        if candidate is not None:
+            candidate.cues["domain"] = candidate.cues.get("domain", 0.0) + count
+            candidate.cues["top_domain"] = float(count == top_count)
+        table_name = outlet_for_url(full[label])
+        if table_name:
+            table_key = outlet_key(table_name)
+            found = votes.candidates.get(table_key)
+            if found is None:
+                found = votes.vote(table_name, "known_domain", None)
+                if found is None:
+                    continue
+                found.cues["known_domain"] = 0.0
+            found.cues["known_domain"] = found.cues.get("known_domain", 0.0) + count
+            if count == top_count:
+                found.cues["top_domain"] = 1.0
+    # A frequent address whose name is spelled out on the page but proposed by no cue.
+    top = sorted(labels, key=labels.__getitem__, reverse=True)[:2]
+    text = "\n".join(ctx.stripped)
+    for label in top:
+        key = label.removeprefix("www")
+        if len(key) < 4 or key in votes.candidates or key.removeprefix("the") in votes.candidates:
+            continue
+        spelled = r"[\s.'’-]?".join(re.escape(ch) for ch in key)
+        tld = re.escape(full[label].split(".", 1)[1])
+        pattern = re.compile(rf"(?i)(?<![\w.@/-]){spelled}(?:\.{tld})?(?![\w@-]|\.[a-z])")
+        for match in pattern.finditer(text):
+            candidate = votes.vote(match.group(0), "domain", None)
+            if candidate is not None:
+                candidate.cues["domain"] = float(labels[label])
+                candidate.cues["top_domain"] = float(labels[label] == top_count)
+                break
+
+
+def _abbreviations(candidates: list[Candidate]) -> None:
+    """"HNN" for "Hawaii News Now", "PFT" for "ProFootballTalk": the full name gets the cues."""
+    short = [c for c in candidates if 2 <= len(c.key) <= 5 and
+             any(s.isupper() for s in c.spellings)]
+    if not short:
+        return
+    by_initials: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        spelling = max(candidate.spellings, key=candidate.spellings.__getitem__)
+        for initials in _initials(spelling):
+            by_initials.setdefault(initials, []).append(candidate)
+    for abbreviation in short:
+        for full in by_initials.get(abbreviation.key, []):
+            if full is abbreviation:
+                continue
+            full.cues["abbreviation"] = full.cues.get("abbreviation", 0.0) + \
+                sum(abbreviation.cues.values())
+
+
+def _initials(name: str) -> Iterable[str]:
+    words = re.sub(r"^the\s+", "", name, flags=re.I).split()
+    if len(words) >= 2:
+        yield "".join(w[0] for w in words).casefold()
+    parts = _CAMEL.findall(name.replace(" ", ""))
+    if len(parts) >= 2:
+        yield "".join(p[0] for p in parts).casefold()
+
+
+def _mentions(ctx: OutletContext, candidates: list[Candidate]) -> None:
+    furniture = "\n".join(s for i, s in enumerate(ctx.stripped) if s and i not in ctx.kept)
+    article = "\n".join(ctx.stripped[i] for i in sorted(ctx.kept))
+    furniture, article = furniture.casefold(), article.casefold()
+    for candidate in candidates:
+        spelling = max(candidate.spellings, key=candidate.spellings.__getitem__).casefold()
+        candidate.cues["furniture_mentions"] = float(_count_words(furniture, spelling))
+        candidate.cues["article_mentions"] = float(_count_words(article, spelling))
+        if tld := _TLD_TAIL.search(spelling):
+            bare = spelling[: tld.start()]
+            for line in furniture.split("\n"):
+                if line.startswith(bare + " ") and len(line) <= 60:
+                    original = max(candidate.spellings, key=candidate.spellings.__getitem__)
+                    candidate.bare = original[: len(bare)]
+                    break
+
+
+def _count_words(text: str, needle: str) -> int:
+    count = start = 0
+    size = len(needle)
+    while (at := text.find(needle, start)) >= 0:
+        start = at + size
+        before = text[at - 1] if at else " "
+        after = text[at + size] if at + size < len(text) else " "
+        if not before.isalnum() and not after.isalnum():
+            count += 1
+    return count
+
+
+def candidate_features(candidate: Candidate) -> list[float]:
+    """The ranker's view of one candidate."""
+    cues = candidate.cues
+    row = [0.0] * len(OUTLET_FEATURES)
+    for name in ("copyright", "lead_phrase", "trail_phrase", "standalone", "standalone_known",
+                 "byline_tail", "staff", "self_declared", "dateline", "top_line",
+                 "near_copyright", "company_line", "byline_word"):
+        row[_F[name]] = math.log1p(cues.get(name, 0.0))
+    row[_F["prefix_recur"]] = math.log1p(cues.get("prefix_recur", 0.0))
+    row[_F["domain"]] = math.log1p(cues.get("domain", 0.0))
+    row[_F["known_domain"]] = math.log1p(cues.get("known_domain", 0.0))
+    row[_F["legal_form"]] = cues.get("legal_form", 0.0)
+    row[_F["corporate_word"]] = cues.get("corporate_word", 0.0)
+    row[_F["top_domain"]] = cues.get("top_domain", 0.0)
+    row[_F["parent"]] = float(cues.get("parent", 0.0) > 0)
+    row[_F["abbreviation"]] = math.log1p(cues.get("abbreviation", 0.0))
+    row[_F["furniture_mentions"]] = math.log1p(cues.get("furniture_mentions", 0.0))
+    row[_F["article_mentions"]] = math.log1p(cues.get("article_mentions", 0.0))
+    spelling = max(candidate.spellings, key=candidate.spellings.__getitem__)
+    row[_F["known"]] = float(known_outlet(spelling) is not None)
+    row[_F["wire"]] = float(candidate.key in _WIRES)
+    row[_F["one_word"]] = float(" " not in spelling)
+    row[_F["all_caps"]] = float(all(s.isupper() for s in candidate.spellings))
+    row[_F["lowercase"]] = float(all(s.islower() for s in candidate.spellings))
+    return row
+
+
+def feature_matrix(candidates: list[Candidate]) -> np.ndarray:
+    if not candidates:
+        return np.zeros((0, len(OUTLET_FEATURES)))
+    return np.array([candidate_features(c) for c in candidates], dtype=float)

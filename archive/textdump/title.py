@@ -1,0 +1,193 @@
+"""The headline of a text dump: which line above the article is its title.
+
+Every plausible line near the article's start is a candidate; a linear ranker
+(tools/train_textdump.py) weighs what a reader uses: the headline shares the article's
+words, sits just above the byline or date, is not a sentence, and is often printed again
+elsewhere on the page (breadcrumb trail, share text, "Headline | Site" lines).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from archive.textdump.clean import CleanedLines
+from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD
+
+TITLE_FEATURES = (
+    "overlap", "log_rank", "log_gap", "words_4_25", "words_le3", "log_words", "sentence",
+    "in_body", "first_kept", "next_meta", "next2_meta", "prev_meta", "below_meta", "caption",
+    "prev_same", "prev_ends_with", "repeats", "repeat_tail", "all_caps", "capitalised",
+    "question", "colon_end", "separator", "article_p",
+)
+_F = {name: i for i, name in enumerate(TITLE_FEATURES)}
+# Non-furniture lines looked at above the article's first line, and lines at most.
+_WINDOW = 30
+_MAX_REACH = 120
+# Lines of the article itself that may be its headline (a dump where the title was kept).
+_BELOW = 3
+# "Ann Lee, AP Business Writer": a byline without "By".
+_ROLE_BYLINE = re.compile(
+    r"^[A-ZÀ-Ý][\w.'’-]+(?:\s+[A-ZÀ-Ý][\w.'’-]+){1,3}\s*[,|/–—-]\s*.{0,40}\b(?:writer|reporter|"
+    r"editor|correspondent|columnist|contributor|staff|producer|journalist|critic|"
+    r"editor-at-large|analyst)s?\b.{0,20}$",
+    re.I,
+)
+_SEPARATOR = re.compile(r"\s[|–—-]\s|\s\|\s?|::")
+
+
+class LineFlags:
+    """What the line classifier's features already say about each line, looked up by index."""
+
+    def __init__(self, stripped: list[str], cleaned: CleanedLines) -> None:
+        self.stripped = stripped
+        self.cleaned = cleaned
+        self._meta: dict[int, bool] = {}
+
+    def words(self, index: int) -> int:
+        return round(math.expm1(self.cleaned.feature(index, "log_words")))
+
+    def is_meta(self, index: int) -> bool:
+        """A byline or dateline: what follows a headline."""
+        if index not in self._meta:
+            self._meta[index] = self._is_meta(index)
+        return self._meta[index]
+
+    def _is_meta(self, index: int) -> bool:
+        line = self.stripped[index]
+        if not line or len(line) > 200:
+            return False
+        feature = self.cleaned.feature
+        if feature(index, "byline") or feature(index, "date") or feature(index, "relative_time"):
+            return True
+        words = self.words(index)
+        if words <= 14 and _ROLE_BYLINE.match(line):
+            return True
+        return words <= 12 and bool(feature(index, "time")) and bool(DATE_NO_YEAR.search(line))
+
+    def plausible(self, index: int) -> bool:
+        """Whether the line could be a headline at all."""
+        line = self.stripped[index]
+        words = self.words(index)
+        if words < 2 or words > 40 or len(line) > 300 or self.cleaned.is_furniture(index):
+            return False
+        feature = self.cleaned.feature
+        if feature(index, "credit") or feature(index, "byline") or feature(index, "date") or \
+                feature(index, "relative_time") or (words <= 2 and line.isupper()):
+            return False
+        return not _ROLE_BYLINE.match(line)
+
+
+def candidate_lines(flags: LineFlags, first: int) -> list[int]:
+    """Non-empty lines near the article's start, nearest first, that could be a headline."""
+    stripped, cleaned = flags.stripped, flags.cleaned
+    out: list[int] = []
+    counted = 0
+    index = first - 1
+    while index >= 0 and counted < _WINDOW and first - index <= _MAX_REACH:
+        if stripped[index]:
+            counted += not cleaned.is_furniture(index)
+            if flags.plausible(index):
+                out.append(index)
+        index -= 1
+    below = [i for i in cleaned.kept[:_BELOW] if flags.plausible(i)]
+    return out + below
+
+
+def restore_case(text: str, index: int, stripped: list[str], page_lower: str) -> str:
+    """A headline printed in capitals, with the casing of its other printing on the page."""
+    if not (text.isupper() and any(c.isalpha() for c in text)):
+        return text
+    needle = text.lower()
+    start = 0
+    while (at := page_lower.find(needle, start)) >= 0:
+        start = at + 1
+        line_start = page_lower.rfind("\n", 0, at) + 1
+        line_end = page_lower.find("\n", at)
+        original = "\n".join(stripped)[line_start:line_end if line_end >= 0 else None]
+        piece = original[at - line_start:at - line_start + len(text)]
+        if len(piece) == len(text) and not piece.isupper() and piece.lower() == needle:
+            return piece
+    return text
+
+
+def title_features(flags: LineFlags, candidates: list[int], first: int,
+                   page_lower: str) -> np.ndarray:
+    """The ranker's view of each candidate line."""
+    stripped, cleaned = flags.stripped, flags.cleaned
+    kept, scores = cleaned.kept, cleaned.scores
+    lead = " ".join(stripped[i] for i in kept[:6]).casefold()
+    lead_words = set(WORD.findall(lead))
+    is_meta = flags.is_meta
+    dated = [i for i in range(max(0, first - _MAX_REACH), first) if stripped[i] and is_meta(i)]
+    topmost_meta = min(dated) if dated else len(stripped)
+    rows = np.zeros((len(candidates), len(TITLE_FEATURES)))
+    gap = 0
+    previous = first
+    for rank, index in enumerate(candidates):
+        line = stripped[index]
+        row = rows[rank]
+        if index < first:
+            gap += sum(1 for k in range(index + 1, previous) if stripped[k] and
+                       not cleaned.is_furniture(k))
+            previous = index
+        words = flags.words(index)
+        tokens = [t.casefold() for t in WORD.findall(line)]
+        content = [t for t in tokens if t not in STOP_WORDS and not t.isdigit()]
+        row[_F["overlap"]] = sum(1 for t in content if t in lead_words) / len(content) \
+            if content else 0.0
+        row[_F["log_rank"]] = math.log1p(rank)
+        row[_F["log_gap"]] = math.log1p(gap) if index < first else 0.0
+        row[_F["words_4_25"]] = float(4 <= words <= 25)
+        row[_F["words_le3"]] = float(words <= 3)
+        row[_F["log_words"]] = math.log1p(words)
+        row[_F["sentence"]] = float(line[-1] == "." and words >= 5 and not line.endswith(".."))
+        row[_F["in_body"]] = float(index >= first)
+        row[_F["first_kept"]] = float(index == first)
+        nxt = _next_nonempty(stripped, index)
+        if nxt is not None:
+            row[_F["next_meta"]] = float(is_meta(nxt))
+            after = _next_nonempty(stripped, nxt)
+            if not row[_F["next_meta"]] and after is not None and is_meta(after):
+                row[_F["next2_meta"]] = 1.0
+        prev = _prev_nonempty(stripped, index)
+        if prev is not None:
+            row[_F["prev_meta"]] = float(is_meta(prev))
+            row[_F["prev_same"]] = float(stripped[prev] == line)
+            row[_F["prev_ends_with"]] = float(stripped[prev] != line and
+                                              stripped[prev].endswith(line))
+        row[_F["below_meta"]] = float(topmost_meta < index < first)
+        row[_F["caption"]] = float(line.endswith(")") and words >= 12)
+        low = line.lower()
+        total = page_lower.count(low)
+        row[_F["repeats"]] = math.log1p(max(0, total - 1))
+        row[_F["repeat_tail"]] = float(total > 1 and _has_tailed_copy(low, page_lower))
+        row[_F["all_caps"]] = float(line.isupper())
+        firsts = [t[0] for t in WORD.findall(line) if t[0].isalpha()]
+        row[_F["capitalised"]] = sum(map(str.isupper, firsts)) / len(firsts) if firsts else 0.0
+        row[_F["question"]] = float(line.endswith(("?", "!")))
+        row[_F["colon_end"]] = float(line.endswith(":"))
+        row[_F["separator"]] = float(bool(_SEPARATOR.search(line)))
+        row[_F["article_p"]] = scores.get(index, 0.0)
+    return rows
+
+
+def _has_tailed_copy(low: str, page_lower: str) -> bool:
+    """Whether the page also prints the line with a site's name after it ("X | Site")."""
+    return any(f"{low}{tail}" in page_lower for tail in (" | ", " - ", " – ", " — ", " : ", ": "))
+
+
+def _next_nonempty(stripped: list[str], index: int) -> int | None:
+    for k in range(index + 1, min(len(stripped), index + 4)):
+        if stripped[k]:
+            return k
+    return None
+
+
+def _prev_nonempty(stripped: list[str], index: int) -> int | None:
+    for k in range(index - 1, max(-1, index - 4), -1):
+        if stripped[k]:
+            return k
+    return None
