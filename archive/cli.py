@@ -18,6 +18,7 @@ import click
 
 from archive import export as exporting
 from archive import maintenance, serialize, sql, stats
+from archive import reclean as recleaning
 from archive import search as search_service
 from archive.config import INSTANCE_ENV, resolve_instance
 from archive.db import DatabaseError, open_database, upgrade
@@ -334,7 +335,8 @@ def _print_page(result: SearchPage) -> None:
     request = result.request
     first = request.offset + 1
     shown = f"{first}-{request.offset + len(result.hits)}" if result.hits else "none"
-    what = "stories" if request.one_per_story else "articles"
+    what = ("story" if request.one_per_story else "article") + ("" if result.total == 1 else "s")
+    what = what.replace("storys", "stories")
     click.echo(f"{result.total} {what} found (showing {shown}).")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
@@ -390,6 +392,32 @@ def reindex_command(ctx: click.Context, wait: bool) -> None:
           progress_bar("Indexing") as step):
         count = maintenance.reindex(archive, step)
     click.echo(f"Indexed {count} article{'s' * (count != 1)}.")
+
+
+@main.command("reclean")
+@click.option("--dry-run", is_flag=True, help="Report what would change; change nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=default_jobs(),
+              show_default=True, help="Worker processes for cleaning and extraction.")
+@click.option("--wait", is_flag=True, help="Wait for a running ingest instead of stopping.")
+@click.pass_context
+def reclean_command(ctx: click.Context, dry_run: bool, jobs: int, wait: bool) -> None:
+    """Clean every stored raw input again with the current cleaner and what the archive has
+    learned (boilerplate lines of each outlet); update and re-index what changed."""
+    with open_archive(ctx, create=False) as archive, writing(archive, wait):
+        if not dry_run:
+            for done in maintenance.prepare(archive):
+                click.echo(f"First {done}.")
+        with progress_bar("Recleaning") as step:
+            report = recleaning.reclean(archive, dry_run=dry_run, jobs=jobs, progress=step)
+    verb = "would change" if dry_run else "changed"
+    fields = ", ".join(f"{name}: {n}" for name, n in report.field_changes.most_common())
+    click.echo(f"{report.changed} of {report.articles} article(s) {verb}"
+               + (f" ({fields})" if fields else "") + ".")
+    for article_id, fields in report.examples:
+        click.echo(f"  #{article_id}: {', '.join(fields)}")
+    for article_id, reason in report.failures:
+        click.echo(f"  #{article_id} kept as stored: the current cleaner says {reason}",
+                   err=True)
 
 
 @main.command("check")

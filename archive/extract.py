@@ -15,7 +15,7 @@ from archive.textdump import extract_text_dump
 
 # Bump when cleaning or extraction changes what is stored, so `archive reclean` can tell
 # which articles were made by an older version.
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"
 
 _EXTRACTORS: dict[str, Callable[[str, Mapping[str, str]], Extracted]] = {
     "txt": extract_text_dump,
@@ -28,14 +28,20 @@ SUPPLIED_FIELDS = ("title", "outlet", "byline", "url", "date", "language")
 MIN_BODY_WORDS = 3
 
 
-def extract(raw: RawDocument) -> Extracted:
-    """Turn one raw input into the article ingest would store; raise ExtractionError if none."""
+def extract(raw: RawDocument, *, is_boilerplate: Callable[[str], bool] | None = None
+            ) -> Extracted:
+    """Turn one raw input into the article ingest would store; raise ExtractionError if none.
+
+    `is_boilerplate` names lines learned to be furniture (text dumps only)."""
     try:
         extractor = _EXTRACTORS[raw.format]
     except KeyError:
         raise ExtractionError(f"unsupported format {raw.format!r}") from None
     text, encoding = decode(raw.data, declared=raw.hints.get("charset"))
-    article = extractor(text, raw.hints)
+    if raw.format == "txt" and is_boilerplate is not None:
+        article = extract_text_dump(text, raw.hints, is_boilerplate=is_boilerplate)
+    else:
+        article = extractor(text, raw.hints)
     if len(article.body.split()) < MIN_BODY_WORDS:
         raise ExtractionError("no article text found (the page has no body after cleaning)")
     article = _apply_supplied(article, raw.hints)

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archive import store
+from archive import boilerplate, store
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
@@ -78,6 +78,8 @@ class Prepared:
     article: Extracted
     body_hash: str
     story_keys: tuple[int, ...]
+    # Text dumps only: the short lines that may prove to be the outlet's boilerplate.
+    line_candidates: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,9 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     run = _Run(archive, options, summary)
     inputs = list(find_inputs(paths))
     documents = run.new_documents(run.raw_documents(inputs, progress))
-    for raw, result in _extract_all(documents, options.jobs):
+    with archive.sessions() as session:
+        learned = boilerplate.learned(session)
+    for raw, result in extract_all(documents, options.jobs, learned):
         if isinstance(result, str):
             run.batch.errors.append((raw.uri, result))
         else:
@@ -117,6 +121,8 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
         if len(run.batch.items) + len(run.batch.errors) >= BATCH_SIZE:
             run.flush()
     run.flush()
+    with archive.sessions() as session, session.begin():
+        boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
     return summary
@@ -134,6 +140,7 @@ class _Run:
         self.seen_sources: set[str] = set()
         self.seen_bodies: set[str] = set()
         self.stories = StoryFinder()
+        self.outlets_with_dumps: set[int] = set()
 
     def raw_documents(self, inputs: list[InputFile | BadRecord], progress: Progress | None
                       ) -> Iterator[RawDocument]:
@@ -207,6 +214,11 @@ class _Run:
                                     for uri, reason in batch.errors)
                     session.flush()
                     _join_stories(session, batch.items, rows)
+                    for item, row in zip(batch.items, rows, strict=True):
+                        if item.prepared.line_candidates and row.outlet_id is not None:
+                            boilerplate.record(session, row.outlet_id,
+                                               item.prepared.line_candidates)
+                            self.outlets_with_dumps.add(row.outlet_id)
                     ids = [row.id for row in rows]
             except BaseException:
                 self.outlets.forget()
@@ -229,9 +241,10 @@ def _join_stories(session: Session, items: list[_Item], rows: list[Article]) -> 
         session.add_all(key_rows(row.id, item.prepared.story_keys))
 
 
-def _extract_all(raws: Iterable[RawDocument], jobs: int
+def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
                  ) -> Iterator[tuple[RawDocument, Prepared | str]]:
     """Extract in input order; in worker processes when jobs > 1 and there is enough work."""
+    use_learned_boilerplate(learned)
     raws = iter(raws)
     head: list[RawDocument] = []
     if jobs > 1:
@@ -248,7 +261,8 @@ def _extract_all(raws: Iterable[RawDocument], jobs: int
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.extract"])
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=use_learned_boilerplate, initargs=(learned,)) as pool:
         pending: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
             pending.append((raw, pool.submit(prepare, raw)))
@@ -260,12 +274,24 @@ def _extract_all(raws: Iterable[RawDocument], jobs: int
             yield raw, future.result()
 
 
+_learned = boilerplate.Predicate(frozenset())
+
+
+def use_learned_boilerplate(hashes: frozenset[int]) -> None:
+    """Set the boilerplate `prepare` applies (in each worker process, at its start)."""
+    global _learned
+    _learned = boilerplate.Predicate(hashes)
+
+
 def prepare(raw: RawDocument) -> Prepared | str:
     """The article and its fingerprints, or a sentence saying why there is none (never an
     exception). Runs in worker processes."""
     try:
-        article = extract(raw)
-        return Prepared(article, store.body_hash(article.body), story_keys(article.body))
+        article = extract(raw, is_boilerplate=_learned if _learned.hashes else None)
+        candidates = boilerplate.candidate_lines(raw.data.decode("utf-8", "replace")
+                                                 ) if raw.format == "txt" else {}
+        return Prepared(article, store.body_hash(article.body), story_keys(article.body),
+                        candidates)
     except ExtractionError as exc:
         return str(exc)
     except RecursionError:

@@ -131,6 +131,19 @@ class StoryKey(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
+class BoilerplateLine(Base):
+    """How many of an outlet's stored text dumps contain a short line (see boilerplate.py)."""
+
+    __tablename__ = "boilerplate_lines"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    outlet_id: Mapped[int] = mapped_column(
+        ForeignKey("outlets.id", ondelete="CASCADE"), primary_key=True)
+    line_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    line: Mapped[str] = mapped_column(Text)  # lower-cased, spaces collapsed
+    articles: Mapped[int] = mapped_column(Integer)
+
+
 class IngestError(Base):
     """An input that could not become an article, and why."""
 

@@ -131,7 +131,8 @@ def _parse(lines: Iterable[str], source: str) -> list[tuple[str, str, list[str]]
                 if line.strip() and not line.lstrip().startswith("#"))
     rows: list[tuple[str, str, list[str]]] = []
     header: list[str] | None = None
-    for number, record in _csv_records(numbered):
+    for number, line in numbered:
+        record = next(csv.reader([line]))
         if header is None:
             header = [cell.strip().lower() for cell in record]
             if header[:2] != ["domain", "name"]:
@@ -149,11 +150,6 @@ def _parse(lines: Iterable[str], source: str) -> list[tuple[str, str, list[str]]
     return rows
 
 
-def _csv_records(numbered: Iterable[tuple[int, str]]) -> Iterable[tuple[int, list[str]]]:
-    for number, line in numbered:
-        yield number, next(csv.reader([line]))
-
-
 def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]]) -> None:
     for domain, name, aliases in rows:
         tables.by_domain[domain] = name
@@ -167,7 +163,10 @@ def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]]) -> None:
 def _domain_key(value: str) -> str:
     value = value.strip().lower()
     if "//" in value:
-        value = urlsplit(value).hostname or ""
+        try:
+            value = urlsplit(value).hostname or ""
+        except ValueError:
+            return ""
     return value.strip("/. ").removeprefix("www.")
 
 

@@ -536,4 +536,5 @@ def _clean_byline(value: str) -> str:
 
 
 def _is_url(value: str) -> bool:
-    return value.startswith(("http://", "https://", "//", "www.")) or "/" in value.strip("/")
+    """An author "name" that is a profile link (article:author often is)."""
+    return value.startswith(("http://", "https://", "//", "www.", "/")) or "://" in value

@@ -61,9 +61,9 @@ _TITLE_TAIL = re.compile(r"\s+[|–—-]\s+|\s*::\s*|\s+:\s+")
 DEFAULT_TITLE_RANKER = Ranker(
     TITLE_FEATURES, np.zeros(len(TITLE_FEATURES)), np.ones(len(TITLE_FEATURES)),
     np.array([{"overlap": 2.5, "log_rank": -0.3, "words_4_25": 0.6, "words_le3": -0.4,
-               "sentence": -1.5, "in_body": -1.0, "next_meta": 2.0, "next2_meta": 1.0,
+               "sentence": -1.5, "in_body": -1.0, "next_meta": 2.0, "meta_soon": 1.0,
                "below_meta": -1.0, "caption": -1.5, "prev_same": 0.3, "prev_ends_with": 0.5,
-               "repeats": 0.5, "repeat_tail": 1.0}.get(f, 0.0) for f in TITLE_FEATURES]))
+               "exact_repeat": 0.5, "repeat_tail": 1.0}.get(f, 0.0) for f in TITLE_FEATURES]))
 DEFAULT_OUTLET_RANKER = Ranker(
     OUTLET_FEATURES, np.zeros(len(OUTLET_FEATURES)), np.ones(len(OUTLET_FEATURES)),
     np.array([{"copyright": 2.0, "corporate": -1.5, "lead_phrase": 1.5, "trail_phrase": 1.5,

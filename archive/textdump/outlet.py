@@ -23,14 +23,14 @@ from archive.textdump.clean import furniture_reason, word_total
 from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD, find_date
 
 OUTLET_FEATURES = (
-    "copyright", "legal_form", "corporate_word", "lead_phrase", "trail_phrase", "prefix_recur",
+    "copyright", "bare_copyright", "legal_form", "corporate_word", "lead_phrase", "trail_phrase", "prefix_recur",
     "standalone", "standalone_known", "top_line", "near_copyright", "domain", "top_domain",
     "known_domain", "byline_tail", "staff", "self_declared", "parent", "known", "wire",
     "furniture_mentions", "article_mentions", "abbreviation", "dateline", "company_line",
     "byline_word", "one_word", "all_caps", "lowercase",
 )
 # How much each cue says about the spelling the site uses (a web address says little).
-_SPELLING_WEIGHT = {"copyright": 1.0, "lead_phrase": 1.0, "trail_phrase": 1.0, "staff": 0.5,
+_SPELLING_WEIGHT = {"copyright": 1.0, "bare_copyright": 0.5, "lead_phrase": 1.0, "trail_phrase": 1.0, "staff": 0.5,
                     "self_declared": 2.0, "parent": 0.1, "standalone": 0.5,
                     "standalone_known": 0.5, "top_line": 0.5, "near_copyright": 0.5,
                     "prefix_recur": 0.5, "domain": 0.25, "known_domain": 0.25,
@@ -81,6 +81,7 @@ _RIGHTS_NAME = re.compile(
     r"(?i)^(?:(?:19|20)\d\d\s*[-–—]?\s*)*(?P<name>[^\W\d_][^|©\n]{0,60}?)[.,]?\s*"
     r"all\s+rights?\s+reserved"
 )
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _FOOTER_YEAR = re.compile(r"^(?P<name>[^\W\d_][^·|•]{1,50}?)\s*[·|•–—-]\s*(?:19|20)\d\d")
 _COMPANY_LINE = re.compile(r"\s(?:GmbH|Ltd\.?|Inc\.?|LLC|S\.A\.|AG|Pty\.? Ltd\.?|Limited|S\.r\.l\.|B\.V\.)$")
 _PUBLISHED_BY = re.compile(
@@ -92,7 +93,8 @@ _PUBLISHED_BY = re.compile(
     r"(?:company|newspaper|publication|brand|site|website|property)\b"
 )
 _BYLINE_TAIL = re.compile(
-    r"(?:\s[|/—–-]\s*|\s+for\s+|^source\s*:\s*|\|\s*source\s*:\s*)(?P<name>[^\s|/][^|/]{1,40}?)\s*$",
+    r"(?:\s[|/—–-]\s*(?:source\s*:\s*)?|\s+for\s+|^source\s*:\s*)"
+    r"(?P<name>[^\s|/][^|/]{1,40}?)\s*$",
     re.I,
 )
 _DATELINE_OUTLET = re.compile(
@@ -202,17 +204,23 @@ class Candidate:
             self.lines.add(line)
         self.rules.append(cue)
 
-    def name(self) -> str:
-        """The spelling the site uses most; the outlet table's form where it knows the name."""
-        best = max(self.spellings, key=lambda s: (self.spellings[s], not s.isupper(),
+    def best_spelling(self) -> str:
+        return max(self.spellings, key=lambda s: (self.spellings[s], not s.isupper(),
                                                   s[:1].isupper(), -len(s)))
-        canonical = known_outlet(best)
-        if canonical and outlet_key(canonical) == self.key:
-            return canonical
+
+    def canonical(self) -> str | None:
+        """The outlet table's name for this one, if the table knows any of its spellings."""
         for spelling in sorted(self.spellings, key=self.spellings.__getitem__, reverse=True):
-            canonical = known_outlet(spelling)
-            if canonical and outlet_key(canonical) == self.key:
+            if canonical := known_outlet(spelling):
                 return canonical
+        return None
+
+    def name(self) -> str:
+        """The outlet table's form where it knows the name; else the spelling the site uses
+        most ("Example" rather than "Example.com" where the site writes both)."""
+        if canonical := self.canonical():
+            return canonical
+        best = self.best_spelling()
         if self.bare and _TLD_TAIL.search(best):
             return self.bare
         return best
@@ -292,6 +300,30 @@ class _Collector:
         candidate.add(name, cue, line)
         return candidate
 
+    def merge(self, source: Candidate, target_key: str, target_name: str) -> Candidate:
+        """Fold `source` into the candidate at `target_key` (another name of the same site)."""
+        target = self.candidates.get(target_key)
+        if target is None:
+            target = self.candidates[target_key] = Candidate(target_key)
+            target.spellings[target_name] = 0.0
+        if target is source:
+            return target
+        for spelling, weight in source.spellings.items():
+            target.spellings[spelling] = target.spellings.get(spelling, 0.0) + weight
+        for cue, count in source.cues.items():
+            target.cues[cue] = target.cues.get(cue, 0.0) + count
+        target.lines |= source.lines
+        target.rules.extend(source.rules)
+        self.candidates.pop(source.key, None)
+        return target
+
+    def merge_known(self) -> None:
+        """Names the outlet table knows as one outlet ("NYT", "The New York Times") are one."""
+        for candidate in list(self.candidates.values()):
+            canonical = candidate.canonical()
+            if canonical and (key := outlet_key(canonical)) != candidate.key:
+                self.merge(candidate, key, canonical)
+
 
 @dataclass(frozen=True, slots=True)
 class OutletContext:
@@ -329,8 +361,12 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
             copyright_lines.append(index)
         if index in kept:
             holders = holders[:1]
+        # "© Agency" alone (no year, no "rights") is how a photo or a syndicated story is
+        # credited; a site's own notice says more.
+        formal = "rights" in low or "copyright" in low or _YEAR.search(line) is not None
         for holder in holders:
-            candidate = votes.vote(holder, "copyright", index, cut=False)
+            candidate = votes.vote(holder, "copyright" if formal else "bare_copyright", index,
+                                   cut=False)
             if candidate is not None:
                 _mark_company(candidate, holder)
         if index in kept or len(line) > 160:
@@ -353,6 +389,7 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
     _byline_cues(ctx, votes)
     _prefix_recurrence(ctx, votes, nonempty)
     _domains(ctx, votes)
+    votes.merge_known()
     candidates = list(votes.candidates.values())
     _abbreviations(candidates)
     _mentions(ctx, candidates)
@@ -510,7 +547,9 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
             full.setdefault(label, f"{label}.{match['tld'].casefold()}")
     if not labels:
         return
-    top_count = max(labels.values())
+    counts = sorted(labels.values(), reverse=True)
+    # The site's own address, when one address is clearly the most frequent.
+    top_count = counts[0] if len(counts) == 1 or counts[0] > counts[1] else -1
     for label, count in labels.items():
         key = label.removeprefix("www")
         candidate = votes.candidates.get(key) or votes.candidates.get(key.removeprefix("the"))
@@ -526,6 +565,8 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
                 if found is None:
                     continue
                 found.cues["known_domain"] = 0.0
+            if candidate is not None and candidate is not found:
+                found = votes.merge(candidate, table_key, table_name)  # "CT Post" at ctpost.com
             found.cues["known_domain"] = found.cues.get("known_domain", 0.0) + count
             if count == top_count:
                 found.cues["top_domain"] = 1.0
@@ -608,7 +649,7 @@ def candidate_features(candidate: Candidate) -> list[float]:
     """The ranker's view of one candidate."""
     cues = candidate.cues
     row = [0.0] * len(OUTLET_FEATURES)
-    for name in ("copyright", "lead_phrase", "trail_phrase", "standalone", "standalone_known",
+    for name in ("copyright", "bare_copyright", "lead_phrase", "trail_phrase", "standalone", "standalone_known",
                  "byline_tail", "staff", "self_declared", "dateline", "top_line",
                  "near_copyright", "company_line", "byline_word"):
         row[_F[name]] = math.log1p(cues.get(name, 0.0))
@@ -622,8 +663,8 @@ def candidate_features(candidate: Candidate) -> list[float]:
     row[_F["abbreviation"]] = math.log1p(cues.get("abbreviation", 0.0))
     row[_F["furniture_mentions"]] = math.log1p(cues.get("furniture_mentions", 0.0))
     row[_F["article_mentions"]] = math.log1p(cues.get("article_mentions", 0.0))
-    spelling = max(candidate.spellings, key=candidate.spellings.__getitem__)
-    row[_F["known"]] = float(known_outlet(spelling) is not None)
+    spelling = candidate.best_spelling()
+    row[_F["known"]] = float(candidate.canonical() is not None)
     row[_F["wire"]] = float(candidate.key in _WIRES)
     row[_F["one_word"]] = float(" " not in spelling)
     row[_F["all_caps"]] = float(all(s.isupper() for s in candidate.spellings))

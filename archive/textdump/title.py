@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -18,9 +19,10 @@ from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD
 
 TITLE_FEATURES = (
     "overlap", "log_rank", "log_gap", "words_4_25", "words_le3", "log_words", "sentence",
-    "in_body", "first_kept", "next_meta", "next2_meta", "prev_meta", "below_meta", "caption",
-    "prev_same", "prev_ends_with", "repeats", "repeat_tail", "all_caps", "capitalised",
-    "question", "colon_end", "separator", "article_p",
+    "in_body", "first_kept", "next_meta", "meta_soon", "prev_meta", "below_meta", "caption",
+    "prev_same", "prev_ends_with", "exact_repeat", "within_longer", "repeat_tail",
+    "wraps_other", "all_caps", "capitalised", "question", "colon_end", "separator",
+    "article_p",
 )
 _F = {name: i for i, name in enumerate(TITLE_FEATURES)}
 # Non-furniture lines looked at above the article's first line, and lines at most.
@@ -118,11 +120,11 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     """The ranker's view of each candidate line."""
     stripped, cleaned = flags.stripped, flags.cleaned
     kept, scores = cleaned.kept, cleaned.scores
-    lead = " ".join(stripped[i] for i in kept[:6]).casefold()
-    lead_words = set(WORD.findall(lead))
+    lead_lines = kept[:6]
+    lead_words = Counter(t for i in lead_lines for t in set(WORD.findall(stripped[i].casefold())))
     is_meta = flags.is_meta
-    dated = [i for i in range(max(0, first - _MAX_REACH), first) if stripped[i] and is_meta(i)]
-    topmost_meta = min(dated) if dated else len(stripped)
+    lowered = {i: stripped[i].lower() for i in candidates}
+    line_counts = Counter(s.lower() for s in stripped if s)
     rows = np.zeros((len(candidates), len(TITLE_FEATURES)))
     gap = 0
     previous = first
@@ -134,9 +136,10 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
                        not cleaned.is_furniture(k))
             previous = index
         words = flags.words(index)
-        tokens = [t.casefold() for t in WORD.findall(line)]
+        tokens = {t.casefold() for t in WORD.findall(line)}
         content = [t for t in tokens if t not in STOP_WORDS and not t.isdigit()]
-        row[_F["overlap"]] = sum(1 for t in content if t in lead_words) / len(content) \
+        own = 1 if index in lead_lines else 0  # the lead's words, this line's own left out
+        row[_F["overlap"]] = sum(1 for t in content if lead_words[t] > own) / len(content) \
             if content else 0.0
         row[_F["log_rank"]] = math.log1p(rank)
         row[_F["log_gap"]] = math.log1p(gap) if index < first else 0.0
@@ -146,24 +149,32 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["sentence"]] = float(line[-1] == "." and words >= 5 and not line.endswith(".."))
         row[_F["in_body"]] = float(index >= first)
         row[_F["first_kept"]] = float(index == first)
-        nxt = _next_nonempty(stripped, index)
-        if nxt is not None:
-            row[_F["next_meta"]] = float(is_meta(nxt))
-            after = _next_nonempty(stripped, nxt)
-            if not row[_F["next_meta"]] and after is not None and is_meta(after):
-                row[_F["next2_meta"]] = 1.0
-        prev = _prev_nonempty(stripped, index)
-        if prev is not None:
+        below = _nonempty(stripped, index, 1, 4)
+        above = _nonempty(stripped, index, -1, 4)
+        if below:
+            row[_F["next_meta"]] = float(is_meta(below[0]))
+            row[_F["meta_soon"]] = float(not row[_F["next_meta"]] and
+                                         any(is_meta(k) for k in below[1:]))
+        if above:
+            prev = above[0]
             row[_F["prev_meta"]] = float(is_meta(prev))
             row[_F["prev_same"]] = float(stripped[prev] == line)
             row[_F["prev_ends_with"]] = float(stripped[prev] != line and
                                               stripped[prev].endswith(line))
-        row[_F["below_meta"]] = float(topmost_meta < index < first)
+        # Between a byline or date above and the text below: a standfirst or a caption.
+        row[_F["below_meta"]] = float(index < first and any(is_meta(k) for k in above) and
+                                      not any(is_meta(k) for k in range(index + 1, first)
+                                              if stripped[k]))
         row[_F["caption"]] = float(line.endswith(")") and words >= 12)
-        low = line.lower()
+        low = lowered[index]
         total = page_lower.count(low)
-        row[_F["repeats"]] = math.log1p(max(0, total - 1))
+        exact = line_counts[low] - 1
+        row[_F["exact_repeat"]] = math.log1p(exact)
+        row[_F["within_longer"]] = math.log1p(max(0, total - 1 - exact))
         row[_F["repeat_tail"]] = float(total > 1 and _has_tailed_copy(low, page_lower))
+        row[_F["wraps_other"]] = float(any(
+            j != index and len(lowered[j]) >= 20 and len(lowered[j]) < len(low) and
+            low.endswith(lowered[j]) for j in candidates))
         row[_F["all_caps"]] = float(line.isupper())
         firsts = [t[0] for t in WORD.findall(line) if t[0].isalpha()]
         row[_F["capitalised"]] = sum(map(str.isupper, firsts)) / len(firsts) if firsts else 0.0
@@ -174,20 +185,17 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     return rows
 
 
+def _nonempty(stripped: list[str], index: int, step: int, count: int) -> list[int]:
+    """The next `count` non-empty lines after (step 1) or before (step -1) `index`."""
+    out: list[int] = []
+    k = index + step
+    while 0 <= k < len(stripped) and len(out) < count and abs(k - index) <= 3 * count:
+        if stripped[k]:
+            out.append(k)
+        k += step
+    return out
+
+
 def _has_tailed_copy(low: str, page_lower: str) -> bool:
     """Whether the page also prints the line with a site's name after it ("X | Site")."""
     return any(f"{low}{tail}" in page_lower for tail in (" | ", " - ", " – ", " — ", " : ", ": "))
-
-
-def _next_nonempty(stripped: list[str], index: int) -> int | None:
-    for k in range(index + 1, min(len(stripped), index + 4)):
-        if stripped[k]:
-            return k
-    return None
-
-
-def _prev_nonempty(stripped: list[str], index: int) -> int | None:
-    for k in range(index - 1, max(-1, index - 4), -1):
-        if stripped[k]:
-            return k
-    return None
