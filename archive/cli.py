@@ -335,8 +335,8 @@ def _print_page(result: SearchPage) -> None:
     request = result.request
     first = request.offset + 1
     shown = f"{first}-{request.offset + len(result.hits)}" if result.hits else "none"
-    what = ("story" if request.one_per_story else "article") + ("" if result.total == 1 else "s")
-    what = what.replace("storys", "stories")
+    singular, plural = ("story", "stories") if request.one_per_story else ("article", "articles")
+    what = singular if result.total == 1 else plural
     click.echo(f"{result.total} {what} found (showing {shown}).")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
