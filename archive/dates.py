@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 
 from dateutil import parser as dateparser
+from dateutil.parser import UnknownTimezoneWarning
 
 from archive.document import PublishedDate
 
@@ -32,9 +34,12 @@ def parse_date(value: str | None) -> PublishedDate | None:
     if not _HAS_YEAR.search(value):
         return None  # "March 3" has no year: guessing one would be inventing data
     try:
-        # Two different defaults reveal which parts the string really contained.
-        first = dateparser.parse(value, default=dt.datetime(2000, 1, 1), fuzzy=True)
-        second = dateparser.parse(value, default=dt.datetime(2001, 2, 2), fuzzy=True)
+        with warnings.catch_warnings():
+            # "EST" and friends: the zone does not matter for a calendar day.
+            warnings.simplefilter("ignore", UnknownTimezoneWarning)
+            # Two different defaults reveal which parts the string really contained.
+            first = dateparser.parse(value, default=dt.datetime(2000, 1, 1), fuzzy=True)
+            second = dateparser.parse(value, default=dt.datetime(2001, 2, 2), fuzzy=True)
     except (ValueError, OverflowError, TypeError):
         return None
     if first.year != second.year:

@@ -3,18 +3,24 @@
 Order of writes, which keeps the database and the index consistent through any crash:
 a batch of rows is committed with `indexed_at` empty, then indexed, then marked indexed.
 Rows left unmarked by a crash are indexed again (replacing any copy) at the next start.
+
+Work is spread over the machine: worker processes extract articles; the main thread
+deduplicates and writes batches to the database; a background thread indexes committed
+batches (Whoosh analyses them in processes of its own), so storing and indexing overlap.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -24,9 +30,9 @@ from archive import boilerplate, store
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
-from archive.maintenance import index_rows
+from archive.maintenance import index_rows, tidy_index
 from archive.maintenance import prepare as prepare_archive
-from archive.models import Article, IngestError, IngestRun, utcnow
+from archive.models import IngestError, IngestRun, utcnow
 from archive.readers import (
     DEFAULT_MAX_BYTES,
     BadRecord,
@@ -36,13 +42,18 @@ from archive.readers import (
     find_inputs,
     read_input,
 )
-from archive.stories import StoryFinder, key_rows, story_keys, story_of
+from archive.stories import match_batch, resolve, stories_of, story_keys
 
-# Rows per transaction and per index commit: large enough to amortise Whoosh's commit,
-# small enough that a crash loses little work.
+# Rows per database transaction: a crash loses at most this much work.
 BATCH_SIZE = 500
+# Stored rows are indexed in bigger batches (Whoosh commits are costly), but at least every
+# few seconds, so that searches see new articles soon.
+INDEX_EVERY_ROWS = 5000
+INDEX_EVERY_SECONDS = 5.0
 # Below this many documents, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
+# Raw documents looked up in the database at once, to skip those stored before.
+LOOKUP_CHUNK = 200
 
 
 @dataclass(slots=True)
@@ -82,22 +93,6 @@ class Prepared:
     line_candidates: dict[int, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    raw: RawDocument
-    sha256: str
-    prepared: Prepared
-    # The copy of this story found at ingest: ("stored", article id), ("pending", position
-    # in this batch), or None for a new story.
-    story_match: tuple[str, int] | None
-
-
-@dataclass(slots=True)
-class _Batch:
-    items: list[_Item] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-
 Progress = Callable[[int, int], None]
 
 
@@ -108,19 +103,23 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     started = time.monotonic()
     summary = IngestSummary(run_id=_start_run(archive, paths, options))
     summary.maintenance = prepare_archive(archive)
-    run = _Run(archive, options, summary)
-    inputs = list(find_inputs(paths))
-    documents = run.new_documents(run.raw_documents(inputs, progress))
     with archive.sessions() as session:
         learned = boilerplate.learned(session)
-    for raw, result in extract_all(documents, options.jobs, learned):
-        if isinstance(result, str):
-            run.batch.errors.append((raw.uri, result))
-        else:
-            run.add(raw, result)
-        if len(run.batch.items) + len(run.batch.errors) >= BATCH_SIZE:
-            run.flush()
-    run.flush()
+    run = _Run(archive, options, summary)
+    indexer = _BackgroundIndexer(archive)
+    try:
+        documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
+        for raw, result in extract_all(documents, options.jobs, learned):
+            if isinstance(result, str):
+                run.errors.append((raw.uri, result))
+            else:
+                run.pending.append((raw, result))
+            if len(run.pending) + len(run.errors) >= BATCH_SIZE:
+                indexer.submit(run.flush())
+        indexer.submit(run.flush())
+    finally:
+        indexer.close()  # waits for what was submitted; raises what indexing raised
+    tidy_index(archive)
     with archive.sessions() as session, session.begin():
         boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
@@ -135,18 +134,18 @@ class _Run:
         self.archive = archive
         self.options = options
         self.summary = summary
-        self.batch = _Batch()
+        self.pending: list[tuple[RawDocument, Prepared]] = []
+        self.errors: list[tuple[str, str]] = []
         self.outlets = store.OutletCache()
         self.seen_sources: set[str] = set()
         self.seen_bodies: set[str] = set()
-        self.stories = StoryFinder()
         self.outlets_with_dumps: set[int] = set()
 
     def raw_documents(self, inputs: list[InputFile | BadRecord], progress: Progress | None
                       ) -> Iterator[RawDocument]:
         for done, item in enumerate(inputs, start=1):
             if isinstance(item, BadRecord):
-                self.batch.errors.append((item.uri, item.reason))
+                self.errors.append((item.uri, item.reason))
             elif item.format is None:
                 self.summary.skipped.append((str(item.path), "not a supported kind of file"))
             else:
@@ -164,94 +163,130 @@ class _Run:
                 elif isinstance(found, Skipped):
                     self.summary.skipped.append((found.uri, found.reason))
                 else:
-                    self.batch.errors.append((found.uri, found.reason))
+                    self.errors.append((found.uri, found.reason))
         except ReadError as exc:
-            self.batch.errors.append((str(item.path), str(exc)))
+            self.errors.append((str(item.path), str(exc)))
 
     def new_documents(self, raws: Iterable[RawDocument]) -> Iterator[RawDocument]:
         """Drop inputs already stored (same bytes), before spending time extracting them."""
-        for raw in raws:
-            digest = store.sha256(raw.data)
-            if digest in self.seen_sources or self._stored(store.source_exists, digest):
-                self.summary.duplicates += 1
-                continue
-            self.seen_sources.add(digest)
-            yield raw
+        raws = iter(raws)
+        while chunk := list(islice(raws, LOOKUP_CHUNK)):
+            digests = [store.sha256(raw.data) for raw in chunk]
+            # A short session per look-up: a long read transaction would stop SQLite from
+            # checkpointing its write-ahead log during a big ingest.
+            with self.archive.sessions() as session:
+                known = store.known_sources(session, digests)
+            for raw, digest in zip(chunk, digests, strict=True):
+                if digest in known or digest in self.seen_sources:
+                    self.summary.duplicates += 1
+                    continue
+                self.seen_sources.add(digest)
+                yield raw
 
-    def add(self, raw: RawDocument, prepared: Prepared) -> None:
-        digest = prepared.body_hash
-        if digest in self.seen_bodies or self._stored(store.body_exists, digest):
-            self.summary.duplicates += 1
-            return
-        self.seen_bodies.add(digest)
-        with self.archive.sessions() as session:
-            match = self.stories.find(session, prepared.article.body, prepared.story_keys,
-                                      len(self.batch.items))
-        self.batch.items.append(_Item(raw, store.sha256(raw.data), prepared, match))
-
-    def _stored(self, exists: Callable[[Session, str], bool], digest: str) -> bool:
-        # A short session per look-up: a long read transaction would stop SQLite from
-        # checkpointing its write-ahead log during a big ingest.
-        with self.archive.sessions() as session:
-            return exists(session, digest)
-
-    def flush(self) -> None:
-        batch, self.batch = self.batch, _Batch()
-        self.stories.clear()
-        if not batch.items and not batch.errors:
-            return
-        run_id = self.summary.run_id
+    def flush(self) -> list[int]:
+        """Write the pending batch in one transaction; returns the new article ids."""
+        pending, self.pending = self.pending, []
+        errors, self.errors = self.errors, []
+        if not pending and not errors:
+            return []
         with self.archive.sessions() as session:
             try:
                 with session.begin():
-                    rows = [store.add_article(session, item.raw, item.prepared.article,
-                                              digest=item.sha256,
-                                              hash_of_body=item.prepared.body_hash,
-                                              run_id=run_id, outlets=self.outlets,
-                                              cleaner_version=CLEANER_VERSION)
-                            for item in batch.items]
-                    session.add_all(IngestError(ingest_run_id=run_id, uri=uri, reason=reason)
-                                    for uri, reason in batch.errors)
-                    session.flush()
-                    _join_stories(session, batch.items, rows)
-                    for item, row in zip(batch.items, rows, strict=True):
-                        if item.prepared.line_candidates and row.outlet_id is not None:
-                            boilerplate.record(session, row.outlet_id,
-                                               item.prepared.line_candidates)
-                            self.outlets_with_dumps.add(row.outlet_id)
-                    ids = [row.id for row in rows]
+                    pairs = self._new_articles(session, pending)
+                    new = [item for item, _ in pairs]
+                    source_ids, ids = store.next_ids(session, len(new))
+                    matches = match_batch(session, [(n.article.body, n.story_keys) for n in new])
+                    stored = stories_of(session, [m[1] for m in matches if m and m[0] == "stored"])
+                    outlet_ids = [self.outlets.id_for(session, n.article.outlet) for n in new]
+                    store.write_batch(session, new, ids=ids, source_ids=source_ids,
+                                      stories=resolve(matches, ids, stored),
+                                      outlet_ids=outlet_ids, run_id=self.summary.run_id,
+                                      cleaner_version=CLEANER_VERSION, errors=errors)
+                    self._learn_boilerplate(session, pairs, outlet_ids)
             except BaseException:
                 self.outlets.forget()
                 raise
         self.summary.added += len(ids)
-        self.summary.failures.extend(batch.errors)
-        index_rows(self.archive, ids, replace=False, batch=len(ids) or 1)
+        self.summary.failures.extend(errors)
+        return ids
+
+    def _new_articles(self, session: Session, pending: list[tuple[RawDocument, Prepared]]
+                      ) -> list[tuple[store.NewArticle, Prepared]]:
+        """The batch without exact duplicates of stored articles or of each other."""
+        known = store.known_bodies(session, [prepared.body_hash for _, prepared in pending])
+        new = []
+        for raw, prepared in pending:
+            if prepared.body_hash in known or prepared.body_hash in self.seen_bodies:
+                self.summary.duplicates += 1
+                continue
+            self.seen_bodies.add(prepared.body_hash)
+            new.append((store.NewArticle(raw, store.sha256(raw.data), prepared.article,
+                                         prepared.body_hash, prepared.story_keys), prepared))
+        return new
+
+    def _learn_boilerplate(self, session: Session,
+                           pairs: list[tuple[store.NewArticle, Prepared]],
+                           outlet_ids: list[int | None]) -> None:
+        for (_, prepared), outlet_id in zip(pairs, outlet_ids, strict=True):
+            if prepared.line_candidates and outlet_id is not None:
+                boilerplate.record(session, outlet_id, prepared.line_candidates)
+                self.outlets_with_dumps.add(outlet_id)
 
 
-def _join_stories(session: Session, items: list[_Item], rows: list[Article]) -> None:
-    """Give each new row its story id (now that ids exist) and store its band keys."""
-    for item, row in zip(items, rows, strict=True):
-        match = item.story_match
-        if match is None:
-            row.story_id = row.id
-        elif match[0] == "pending":
-            row.story_id = rows[match[1]].story_id
-        else:
-            row.story_id = story_of(session, match[1])
-        session.add_all(key_rows(row.id, item.prepared.story_keys))
+class _BackgroundIndexer:
+    """Indexes committed batches in a thread of its own, so the next batches can be
+    extracted and stored meanwhile. An error in indexing stops the run at the next submit
+    (the rows stay stored and unmarked: the next ingest indexes them)."""
+
+    def __init__(self, archive: Archive) -> None:
+        self._archive = archive
+        self._queue: queue.Queue[list[int] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="archive-indexer", daemon=True)
+        self._thread.start()
+
+    def submit(self, ids: list[int]) -> None:
+        self._raise_error()
+        if ids:
+            self._queue.put(ids)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _work(self) -> None:
+        waiting: list[int] = []
+        last = time.monotonic()
+        finished = False
+        while not finished:
+            try:
+                ids = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                ids = []
+            finished = ids is None
+            waiting.extend(ids or [])
+            due = (len(waiting) >= INDEX_EVERY_ROWS
+                   or time.monotonic() - last >= INDEX_EVERY_SECONDS)
+            if waiting and (finished or due) and self._error is None:
+                try:
+                    index_rows(self._archive, waiting, replace=False)
+                except BaseException as exc:  # handed to the main thread
+                    self._error = exc
+                waiting, last = [], time.monotonic()
 
 
 def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
-                 ) -> Iterator[tuple[RawDocument, Prepared | str]]:
+                ) -> Iterator[tuple[RawDocument, Prepared | str]]:
     """Extract in input order; in worker processes when jobs > 1 and there is enough work."""
     use_learned_boilerplate(learned)
     raws = iter(raws)
-    head: list[RawDocument] = []
-    if jobs > 1:
-        for raw in raws:
-            head.append(raw)
-            if len(head) >= POOL_THRESHOLD:
-                break
+    head = list(islice(raws, POOL_THRESHOLD)) if jobs > 1 else []
     if jobs <= 1 or len(head) < POOL_THRESHOLD:
         for raw in chain(head, raws):
             yield raw, prepare(raw)
@@ -259,18 +294,18 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
     # forkserver: workers start from a clean process that has imported the extractors once,
     # not from a fork of this one with its open database connections and threads.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.extract"])
+    context.set_forkserver_preload(["archive.ingest"])
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=use_learned_boilerplate, initargs=(learned,)) as pool:
-        pending: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
+        submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
-            pending.append((raw, pool.submit(prepare, raw)))
-            if len(pending) >= window:
-                first, future = pending.popleft()
+            submitted.append((raw, pool.submit(prepare, raw)))
+            if len(submitted) >= window:
+                first, future = submitted.popleft()
                 yield first, future.result()
-        while pending:
-            raw, future = pending.popleft()
+        while submitted:
+            raw, future = submitted.popleft()
             yield raw, future.result()
 
 

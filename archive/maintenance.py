@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from archive import store
 from archive.document import word_count
 from archive.instance import Archive
-from archive.models import Article, Source
-from archive.stories import StoryFinder, key_rows, story_keys, story_of
+from archive.models import Article, Source, StoryKey
+from archive.stories import key_rows, match_batch, resolve, stories_of, story_keys
 
-# Articles per index commit when (re)indexing rows that are already stored.
-INDEX_BATCH = 1000
+# Articles per index commit when (re)indexing rows that are already stored: big commits are
+# much faster in Whoosh, and 5,000 bodies fit easily in memory.
+INDEX_BATCH = 5000
+# Articles whose stories are computed per transaction after an upgrade.
+STORY_BATCH = 1000
+# An index with more segments than this is merged after a bulk load.
+MAX_SEGMENTS = 8
 Progress = Callable[[int, int], None]
 
 
@@ -84,7 +89,15 @@ def reindex(archive: Archive, progress: Progress | None = None) -> int:
         ids = list(store.all_ids(session))
     archive.reset_index()
     index_rows(archive, ids, replace=False, progress=progress)
+    tidy_index(archive)
     return len(ids)
+
+
+def tidy_index(archive: Archive, *, everything: bool = False) -> int:
+    """Merge the index's segments after bulk loads; returns how many are left."""
+    if everything or archive.index.segment_count() > MAX_SEGMENTS:
+        return archive.index.merge_segments(everything=everything)
+    return archive.index.segment_count()
 
 
 def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
@@ -111,19 +124,23 @@ def assign_stories(archive: Archive) -> int:
     with archive.sessions() as session:
         todo = list(session.scalars(select(Article.id).where(Article.story_id.is_(None))
                                     .order_by(Article.id)))
-    finder = StoryFinder()
-    for start in range(0, len(todo), INDEX_BATCH):
+    for start in range(0, len(todo), STORY_BATCH):
         with archive.sessions() as session, session.begin():
-            for article in session.scalars(select(Article).where(
-                    Article.id.in_(todo[start:start + INDEX_BATCH])).order_by(Article.id)):
-                keys = story_keys(article.body)
-                match = finder.find(session, article.body, keys, article.id)
-                # Earlier articles of this run are flushed, so both kinds of match are rows.
-                article.story_id = article.id if match is None else story_of(session, match[1])
-                article.indexed_at = None  # the index must learn the story
-                session.add_all(key_rows(article.id, keys))
-                session.flush()
-        finder.clear()
+            rows = session.execute(select(Article.id, Article.body).where(
+                Article.id.in_(todo[start:start + STORY_BATCH])).order_by(Article.id)).all()
+            keys = [story_keys(body) for _, body in rows]
+            matches = match_batch(session, [(body, k) for (_, body), k in zip(rows, keys,
+                                                                             strict=True)])
+            stored = stories_of(session, [m[1] for m in matches if m and m[0] == "stored"])
+            ids = [article_id for article_id, _ in rows]
+            for article_id, story in zip(ids, resolve(matches, ids, stored), strict=True):
+                # indexed_at: the index must learn the story too.
+                session.execute(update(Article).where(Article.id == article_id)
+                                .values(story_id=story, indexed_at=None))
+            new_keys = [row for article_id, k in zip(ids, keys, strict=True)
+                        for row in key_rows(article_id, k)]
+            if new_keys:
+                session.execute(insert(StoryKey), new_keys)
     return len(todo)
 
 

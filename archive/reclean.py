@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from archive import boilerplate, store
 from archive.document import RawDocument, word_count
@@ -106,6 +106,7 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
             article.cleaner_version = CLEANER_VERSION
             article.indexed_at = None
             session.execute(delete(StoryKey).where(StoryKey.article_id == article_id))
-            session.add_all(key_rows(article_id, result.story_keys))
+            if result.story_keys:
+                session.execute(insert(StoryKey), key_rows(article_id, result.story_keys))
             changed_ids.append(article_id)
     return changed_ids

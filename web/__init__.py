@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from archive.config import InstancePaths, resolve_instance
 from web.access import ArchiveHolder, NoArchive
+from web.api import ApiError, error_response
+from web.params import BadParameter
 
 # No inline script or style anywhere: whatever an article smuggles into a page cannot run.
 CONTENT_SECURITY_POLICY = (
@@ -28,13 +30,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config, ARCHIVE_INSTANCE=paths)
     app.extensions["archive"] = ArchiveHolder(paths)
 
-    from web import articles, search
+    from web import api, articles, feeds, search
 
     app.register_blueprint(search.bp)
     app.register_blueprint(articles.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(api.bp)
     app.after_request(_security_headers)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(BadParameter, _bad_parameter)
     app.register_error_handler(NoArchive, _no_archive)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)
     app.jinja_env.filters["thousands"] = lambda number: f"{number:,}"
     return app
 
@@ -60,16 +67,50 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _no_archive(error: NoArchive) -> tuple[str, int]:
+# HTML for people, JSON for programs: the address says which one is asking.
+def _wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.parameter)
+
+
+def _bad_parameter(error: BadParameter) -> Response | tuple[str, int]:
+    if _wants_json():
+        return error_response(400, "bad_parameter", f"{error.name}: {error.message}",
+                              error.name)
+    return render_template("bad_parameter.html", error=error), 400
+
+
+def _no_archive(error: NoArchive) -> Response | tuple[str, int]:
+    if _wants_json():
+        return error_response(503, "no_archive", f"There is no archive to search: "
+                                                 f"{error.reason}.")
     return render_template("no_archive.html", error=error), 503
 
 
-def _http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]] | HTTPException:
+def _http_error(error: HTTPException) -> Response | tuple[str, int, list[tuple[str, str]]] \
+        | HTTPException:
     if error.code is None or error.code < 400:
         return error  # redirects and the like pass through untouched
     # Keep headers such as Allow (405); the body becomes our own page.
     headers = [(name, value) for name, value in error.get_headers()
-               if name.lower() != "content-type"]
+               if name.lower() not in ("content-type", "content-length")]
+    if _wants_json():
+        code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+        return error_response(error.code, code, error.description or error.name or "",
+                              headers=headers)
     page = render_template("error.html", code=error.code, name=error.name,
                            message=error.description)
     return page, error.code, headers
+
+
+def _server_error(error: Exception) -> Response | tuple[str, int]:
+    # Whatever went wrong is logged with its traceback; the reader gets a short page.
+    current_app.logger.exception("unhandled error on %s", request.path, exc_info=error)
+    message = "Something went wrong on the server; the error has been logged."
+    if _wants_json():
+        return error_response(500, "internal_error", message)
+    return render_template("error.html", code=500, name="Internal Server Error",
+                           message=message), 500

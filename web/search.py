@@ -1,49 +1,90 @@
-"""The search page: query box, results with highlighted snippets, facets, filters, pages."""
+"""The search page (results, facets, chart, story folding), the explain page and query help."""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
 
 from archive.index import UNKNOWN_YEAR, Fragment, QueryError
-from archive.search import SearchPage, search
+from archive.instance import Archive
+from archive.search import SearchPage, explain, search, significant_terms
 from web.access import current_archive
+from web.chart import build_chart
 from web.params import (
-    BadParameter,
     SearchState,
     page_count,
     page_links,
     parse_state,
 )
+from web.querytips import QueryProblem, describe
 
 bp = Blueprint("search", __name__)
 # Outlets listed before the rest fold away under "more".
 TOP_OUTLETS = 10
-_SENTENCE_END = (".", "!", "?", "…", '"', "'", "”", "’", ")")
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
+# Names for the language codes the detector gives most often; others show as their code.
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek",
+    "en": "English", "es": "Spanish", "fi": "Finnish", "fr": "French", "he": "Hebrew",
+    "hu": "Hungarian", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch",
+    "no": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+    "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian", "zh": "Chinese",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    label: str
+    count: int
+    active: bool
+    url: str | None  # None: counted, but not something to filter on
+    title: str | None = None
 
 
 @bp.get("/")
 def index() -> str | tuple[str, int]:
-    try:
-        state = parse_state(request.args)
-    except BadParameter as exc:
-        return render_template("bad_parameter.html", error=exc), 400
+    state = parse_state(request.args)  # BadParameter: the app answers 400
     archive = current_archive()
     try:
-        page = search(archive, state.request())
+        page = search(archive, state.request(histogram=True))
+        terms = significant_terms(archive, state.request()) if page.total > 1 else []
     except QueryError as exc:
-        return render_template("search.html", state=state, page=None, query_error=str(exc),
+        return render_template("search.html", state=state, page=None,
+                               problem=query_problem(archive, state.q, exc),
                                sort_labels=SORT_LABELS), 400
-    return render_template("search.html", state=state, page=page, query_error=None,
-                           outlet_facets=_outlet_facets(state, page),
-                           year_facets=_year_facets(state, page),
-                           last_page=page_count(page.total),
-                           page_links=list(page_links(state.page, page_count(page.total))),
-                           first_shown=state.offset + 1,
-                           last_shown=state.offset + len(page.hits),
-                           sort_labels=SORT_LABELS, top_outlets=TOP_OUTLETS)
+    last_page = page_count(page.total)
+    return render_template(
+        "search.html", state=state, page=page, problem=None,
+        outlet_facets=outlet_facets(state, page),
+        language_facets=language_facets(state, page),
+        year_facets=year_facets(state, page),
+        month_facets=month_facets(state, page),
+        chart=build_chart(page.histogram, state),
+        terms=[(word, state.but(q=f"{state.q} {word}").query_string()) for word, _ in terms],
+        last_page=last_page,
+        page_links=list(page_links(state.page, last_page)),
+        first_shown=state.offset + 1,
+        last_shown=state.offset + len(page.hits),
+        sort_labels=SORT_LABELS, top_outlets=TOP_OUTLETS)
+
+
+@bp.get("/explain")
+def explain_page() -> str | tuple[str, int]:
+    state = parse_state(request.args)  # BadParameter: the app answers 400
+    archive = current_archive()
+    try:
+        explanation = explain(archive, state.q)
+    except QueryError as exc:
+        return render_template("explain.html", state=state, explanation=None,
+                               problem=query_problem(archive, state.q, exc)), 400
+    return render_template("explain.html", state=state, explanation=explanation, problem=None)
+
+
+@bp.get("/help")
+def help_page() -> str:
+    return render_template("help.html", examples=QUERY_EXAMPLES)
 
 
 @bp.get("/favicon.ico")
@@ -52,45 +93,113 @@ def favicon() -> Response:
     return current_app.send_static_file("favicon.svg")
 
 
-def _outlet_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
+def query_problem(archive: Archive, query: str, error: QueryError) -> QueryProblem:
+    def check(candidate: str) -> QueryError | None:
+        try:
+            archive.index.parse(candidate)
+        except QueryError as exc:
+            return exc
+        return None
+
+    return describe(query, error, check)
+
+
+# --- facets -----------------------------------------------------------------------------------
+
+def outlet_facets(state: SearchState, page: SearchPage) -> list[Facet]:
     counts = {name or "": count for name, count in page.outlet_counts}
     # A chosen outlet stays listed even when nothing matches there, so it can be removed.
     for name in state.outlets:
         counts.setdefault(name, 0)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].casefold()))
-    return [{"label": name or "(unknown outlet)", "count": count,
-             "active": state.outlet_active(name), "url": state.toggle_outlet(name).query_string()}
+    return [Facet(name or "(unknown outlet)", count, state.outlet_active(name),
+                  state.toggle_outlet(name).query_string())
             for name, count in ordered]
 
 
-def _year_facets(state: SearchState, page: SearchPage) -> list[dict[str, object]]:
+def language_facets(state: SearchState, page: SearchPage) -> list[Facet]:
+    counts = {code or "": count for code, count in page.language_counts}
+    for code in state.languages:
+        counts.setdefault(code, 0)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [Facet(language_name(code), count, code in state.languages,
+                  state.toggle_language(code).query_string())
+            for code, count in ordered]
+
+
+@bp.app_template_global("language_name")
+def language_name(code: str) -> str:
+    if not code:
+        return "(unknown language)"
+    name = LANGUAGE_NAMES.get(code.lower())
+    return f"{name} ({code})" if name else code
+
+
+def year_facets(state: SearchState, page: SearchPage) -> list[Facet]:
     counts = list(page.year_counts)
-    active = state.active_year
-    if active is not None and active not in dict(counts):
-        counts = sorted([*counts, (active, 0)], key=lambda pair: -pair[0])
+    shown = state.drill_year
+    if shown is not None and shown not in dict(counts):
+        counts = sorted([*counts, (shown, 0)], key=lambda pair: -pair[0])
     facets = []
     for year, count in counts:
         known = year != UNKNOWN_YEAR and 1 <= year <= 9999
-        facets.append({"label": str(year) if known else "date unknown", "count": count,
-                       "active": known and state.active_year == year,
-                       "url": state.toggle_year(year).query_string() if known else None})
+        facets.append(Facet(str(year) if known else "date unknown", count,
+                            known and state.active_year == year,
+                            state.toggle_year(year).query_string() if known else None))
     return facets
 
 
-@dataclass(frozen=True, slots=True)
-class Cut:
-    start: bool
-    end: bool
+def month_facets(state: SearchState, page: SearchPage) -> list[Facet]:
+    """The chosen year's months (month counts ignore the date filter, like year counts)."""
+    year = state.drill_year
+    if year is None:
+        return []
+    counts = {month: count for month, count in page.month_counts if month // 100 == year}
+    if state.active_month is not None:
+        counts.setdefault(state.active_month, 0)
+    return [Facet(calendar.month_name[month % 100], counts[month],
+                  state.active_month == month, state.toggle_month(month).query_string(),
+                  title=f"{calendar.month_name[month % 100]} {year}")
+            for month in sorted(counts)]
 
 
-@bp.app_template_filter("cut_ends")
-def cut_ends(fragment: Fragment) -> Cut:
-    """Whether a snippet starts or ends mid-sentence, so the page can show "…" there.
+@bp.app_template_filter("plain")
+def plain(fragment: Fragment) -> str:
+    return "".join(text for text, _ in fragment)
 
-    The index returns passages without their offsets, so this guesses from the text:
-    a passage that opens in lower case or stops without punctuation was cut.
-    """
-    text = "".join(piece for piece, _ in fragment).strip()
-    if not text:
-        return Cut(False, False)
-    return Cut(start=text[0].islower(), end=not text.endswith(_SENTENCE_END))
+
+@bp.app_template_global("count_label")
+def count_label(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else (many or one + 's')}"
+
+
+# The help page's examples: (query, what it finds). Each links to a search for it.
+QUERY_EXAMPLES: dict[str, list[tuple[str, str]]] = {
+    "Words": [
+        ("dock workers", "articles with both words, anywhere in the title or text (AND is "
+                         "the default)"),
+        ("strike OR walkout", "either word"),
+        ("strike NOT ferry", "strike, but no article that mentions the ferry"),
+        ("strike -ferry", "the same, shorter: a minus leaves a word out"),
+        ("(tram OR ferry) strike", "brackets group: strike together with tram or ferry"),
+    ],
+    "Phrases and nearness": [
+        ('"night shift"', "the exact phrase"),
+        ('"lavrov china"~5', "both words within 5 words of each other, in any order"),
+    ],
+    "Fields": [
+        ("title:strike", "only in the headline"),
+        ("body:strike", "only in the article text"),
+        ("outlet:harbour", "outlets whose name contains the word"),
+        ("byline:smith", "articles by a writer of that name"),
+    ],
+    "Word endings and spelling": [
+        ("sanction*", "sanction, sanctions, sanctioned … (at least 2 letters before the *)"),
+        ("lavorv~", "words spelled up to 2 letters differently (lavrov); lavorv~1 allows 1"),
+    ],
+    "Dates": [
+        ("date:2022-03", "published in March 2022 (date:2022 for the year)"),
+        ("date:[2022-03-01 TO 2022-03-31]", "published between two days, both included"),
+        ("strike date:[2024-05-01 TO 2024-05-31]", "combined with words"),
+    ],
+}

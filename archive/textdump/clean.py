@@ -27,8 +27,6 @@ _SURE = 0.9
 _ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
-_WIDGET = _INDEX["widget"]
-_LIST_HEADING = _INDEX["list_heading"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +44,21 @@ class CleanedLines:
     features: np.ndarray | None = None
     rows: dict[int, int] = field(default_factory=dict)
 
+    _columns: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
     def feature(self, index: int, name: str) -> float:
         """One line feature (see features.LINE_FEATURES) of line `index`; 0 for blank lines."""
         row = self.rows.get(index)
         if row is None or self.features is None:
             return 0.0
-        return float(self.features[row, _INDEX[name]])
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = self.features[:, _INDEX[name]].tolist()
+        return column[row]
 
     def is_furniture(self, index: int) -> bool:
         """Whether furniture_reason() would name a reason for the line."""
-        row = self.rows.get(index)
-        if row is None or self.features is None:
-            return False
-        x = self.features[row]
-        return bool(x[_WIDGET] or x[_LIST_HEADING])
+        return bool(self.feature(index, "widget") or self.feature(index, "list_heading"))
 
     def removed_spans(self) -> list[dict[str, object]]:
         """Runs of removed lines with one reason each, for provenance.

@@ -8,6 +8,7 @@ prose-like the lines nearby are, whether the same text is printed elsewhere on t
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 
 import numpy as np
@@ -58,6 +59,16 @@ _CREDIT_CUES = ("photo", "image", "picture", "foto", "фото", "credit", "sour
                 "shutterstock", "istock", "(ap", "ap)", "pa)")
 
 
+# Each alternative of URLISH contains one of these (lower-cased); lines without them skip it.
+_URL_CUES = ("http", "www.", ".com", ".org", ".net", ".co", ".ru", ".br", ".kr", ".de", ".info")
+# The cue lists as one pattern each: a single scan of the line instead of one per cue.
+_CREDIT_CUE = re.compile("|".join(map(re.escape, _CREDIT_CUES)))
+_COPYRIGHT_CUE = re.compile("|".join(map(re.escape, _COPYRIGHT_CUES)))
+_URL_CUE = re.compile("|".join(map(re.escape, _URL_CUES)))
+_NOT_LETTER = bytes(b for b in range(128) if not chr(b).isalpha())
+_NOT_DIGIT = bytes(b for b in range(128) if not chr(b).isdigit())
+
+
 def word_count(line: str) -> int:
     """Words in a line; scripts written without spaces count two characters as a word."""
     words = len(WORD.findall(line))
@@ -70,7 +81,7 @@ def line_vector(line: str) -> list[float]:
     tokens = WORD.findall(line)
     n_tokens = len(tokens)
     cjk = hira = han = 0
-    if not line.isascii():
+    if not line.isascii() and max(line) >= "\u3040":
         for ch in line:
             if ch >= "\u3040":
                 if ch <= "\u30ff":
@@ -82,11 +93,16 @@ def line_vector(line: str) -> list[float]:
         cjk += hira + han
     words = max(n_tokens, (hira + han) // 2)
     chars = len(line)
-    letters = sum(map(str.isalpha, line))
-    digits = sum(map(str.isdigit, line)) if n_tokens else 0
+    if line.isascii():  # count in C: delete what is not a letter (a digit), measure the rest
+        data = line.encode("ascii")
+        letters = len(data.translate(None, _NOT_LETTER))
+        digits = len(data.translate(None, _NOT_DIGIT)) if n_tokens else 0
+    else:
+        letters = sum(map(str.isalpha, line))
+        digits = sum(map(str.isdigit, line)) if n_tokens else 0
     nonspace = max(1, chars - line.count(" "))
     lower = line.lower()
-    stops = sum(map(STOP_WORDS.__contains__, WORD.findall(lower))) if n_tokens else 0
+    stops = sum(map(STOP_WORDS.__contains__, map(str.lower, tokens))) if n_tokens else 0
     firsts = [t[0] for t in tokens]
     n_alpha = sum(map(str.isalpha, firsts))
     capitalised = sum(map(str.isupper, firsts))
@@ -100,7 +116,7 @@ def line_vector(line: str) -> list[float]:
     tail = line.rstrip(_CLOSERS)
     ends = bool(tail) and tail[-1] in _ENDERS
     dated = short and digits > 0
-    credit = chars <= 300 and any(cue in lower for cue in _CREDIT_CUES) and \
+    credit = chars <= 300 and _CREDIT_CUE.search(lower) is not None and \
         bool(CREDIT.search(line))
     return [
         math.log1p(words),
@@ -121,16 +137,18 @@ def line_vector(line: str) -> list[float]:
         float(letters >= 4 and line.upper() == line and line.lower() != line),
         digits / nonspace,
         letters / nonspace,
-        float(any(c in line for c in _SEPARATOR_CHARS) or bool(SEPARATORS.search(line))),
+        float(any(c in line for c in _SEPARATOR_CHARS) or
+              (("/" in line or ">" in line) and bool(SEPARATORS.search(line)))),
         float(bool(BULLET.match(line))),
-        float(("." in line or "@" in line) and bool(URLISH.search(line))),
+        float(("@" in line or ("." in line and _URL_CUE.search(lower) is not None)) and
+              bool(URLISH.search(line))),
         float("#" in line),
         float(dated and bool(TIME_TEXT.search(line))),
         float(dated and bool(find_date(line))),
         float(short and words <= 8 and bool(RELATIVE_TIME.search(line))),
         float(short and bool(WIDGET_LINE.match(line))),
         float(chars <= 80 and bool(LIST_HEADING.match(line))),
-        float(any(cue in lower for cue in _COPYRIGHT_CUES) and bool(COPYRIGHT.search(line))),
+        float(_COPYRIGHT_CUE.search(lower) is not None and bool(COPYRIGHT.search(line))),
         float(credit),
         float(short and bool(BYLINE.match(line))),
         float(bool(QUOTE_START.match(line))),
@@ -152,7 +170,11 @@ def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
     if not rows:
         return np.zeros((0, len(FEATURES))), rows
     texts = [stripped[i] for i in rows]
-    base = np.array([line_vector(t) for t in texts], dtype=float)
+    vectors: dict[str, list[float]] = {}  # menus and captions repeat: compute each text once
+    for t in texts:
+        if t not in vectors:
+            vectors[t] = line_vector(t)
+    base = np.array([vectors[t] for t in texts], dtype=float)
     n = len(rows)
     counts = Counter(texts)
     total = len(stripped)

@@ -24,6 +24,7 @@ from archive.textdump.lexicon import (
 )
 from archive.textdump.model import LineModel, Ranker, shipped_model
 from archive.textdump.outlet import (
+    CUE_NAMES,
     OUTLET_FEATURES,
     OutletContext,
     feature_matrix,
@@ -31,6 +32,7 @@ from archive.textdump.outlet import (
     outlet_key,
 )
 from archive.textdump.title import (
+    ROLE_BYLINE,
     TITLE_FEATURES,
     LineFlags,
     candidate_lines,
@@ -57,21 +59,28 @@ _BYLINE_TAIL = re.compile(
 # "Headline | Site", "Headline - Site": where a site's name may follow the headline.
 _TITLE_TAIL = re.compile(r"\s+[|–—-]\s+|\s*::\s*|\s+:\s+")
 
-# Until a model file carries trained rankers: hand weights over the standardised features.
-DEFAULT_TITLE_RANKER = Ranker(
-    TITLE_FEATURES, np.zeros(len(TITLE_FEATURES)), np.ones(len(TITLE_FEATURES)),
-    np.array([{"overlap": 2.5, "log_rank": -0.3, "words_4_25": 0.6, "words_le3": -0.4,
-               "sentence": -1.5, "in_body": -1.0, "next_meta": 2.0, "meta_soon": 1.0,
-               "below_meta": -1.0, "caption": -1.5, "prev_same": 0.3, "prev_ends_with": 0.5,
-               "exact_repeat": 0.5, "repeat_tail": 1.0}.get(f, 0.0) for f in TITLE_FEATURES]))
-DEFAULT_OUTLET_RANKER = Ranker(
-    OUTLET_FEATURES, np.zeros(len(OUTLET_FEATURES)), np.ones(len(OUTLET_FEATURES)),
-    np.array([{"copyright": 2.0, "corporate": -1.5, "lead_phrase": 1.5, "trail_phrase": 1.5,
-               "prefix_recur": 0.5, "standalone": 1.0, "top_line": 0.5, "domain": 1.5,
-               "known_domain": 1.0, "byline_tail": 1.5, "staff": 1.5, "self_declared": 2.0,
-               "parent": -2.0, "known": 1.0, "wire": -1.0, "furniture_mentions": 0.5,
-               "article_mentions": -0.2, "abbreviation": 0.5, "dateline": 1.0,
-               "company_line": 0.5, "byline_word": 0.5}.get(f, 0.0) for f in OUTLET_FEATURES]))
+_SENTENCE = TITLE_FEATURES.index("sentence")
+
+
+def _hand_ranker(features: tuple[str, ...], weights: dict[str, float]) -> Ranker:
+    unknown = set(weights) - set(features)
+    if unknown:
+        raise ValueError(f"hand weights for unknown features: {sorted(unknown)}")
+    return Ranker(features, np.zeros(len(features)), np.ones(len(features)),
+                  np.array([weights.get(f, 0.0) for f in features]))
+
+
+# Until a model file carries trained rankers: hand weights (roughly the trained ones).
+DEFAULT_TITLE_RANKER = _hand_ranker(TITLE_FEATURES, {
+    "overlap": 2.5, "log_rank": -0.3, "words_4_25": 0.6, "words_le3": -0.4, "sentence": -1.5,
+    "in_body": -1.0, "next_meta": 2.0, "meta_soon": 1.0, "below_meta": -1.0, "caption": -1.5,
+    "prev_same": 0.3, "prev_ends_with": 0.5})
+DEFAULT_OUTLET_RANKER = _hand_ranker(OUTLET_FEATURES, {
+    "copyright": 2.0, "corporate_word": -1.5, "lead_phrase": 1.5, "trail_phrase": 1.0,
+    "standalone": 0.5, "standalone_known": 0.5, "top_line": 1.0, "domain": 1.5,
+    "known_domain": 0.5, "byline_tail": 1.0, "staff": 1.0, "self_declared": 1.0,
+    "parent": -1.0, "known": 1.0, "wire": -0.5, "furniture_mentions": 0.5, "dateline": 1.0,
+    "outlet_list": -0.5})
 
 
 @dataclass(slots=True)
@@ -137,14 +146,16 @@ def _find_title(stripped: list[str], first: int, cleaned: CleanedLines, meta: Du
     candidates = candidate_lines(flags, first)
     if not candidates:
         return
-    page_lower = "\n".join(stripped).lower()
+    page = "\n".join(stripped)
+    page_lower = page.lower()
     x = title_features(flags, candidates, first, page_lower)
-    texts = [restore_case(" ".join(stripped[i].split()), i, stripped, page_lower)
-             for i in candidates]
+    texts = [restore_case(" ".join(stripped[i].split()), page, page_lower) for i in candidates]
     if trace is not None:
         trace["title"] = (texts, x)
     best = int(np.argmax(ranker.scores(x)))
     index = candidates[best]
+    if index in cleaned.kept and x[best, _SENTENCE]:
+        return  # the article's first sentence: this page printed no headline
     meta.found("title", texts[best], index, "headline-like line above the article")
     if index in cleaned.kept and index == first:
         meta.consumed.add(index)
@@ -154,15 +165,23 @@ def _find_title(stripped: list[str], first: int, cleaned: CleanedLines, meta: Du
 
 def _find_byline(stripped: list[str], head: list[int], first: int, anchor: int | None,
                  meta: DumpMetadata) -> None:
-    order = sorted(head, key=lambda i: (abs(i - anchor) if anchor is not None else 0, i))
+    near = set(head)
+    if anchor is not None:  # a headline far above the text still has its byline beside it
+        near.update(i for i in range(max(0, anchor - 4), min(len(stripped), anchor + 6))
+                    if stripped[i])
+    order = sorted(near, key=lambda i: (abs(i - anchor) if anchor is not None else 0, i))
     for index in order:
         line = stripped[index]
-        match = BYLINE.match(line)
-        if not match or word_total(line) > 30:
+        if word_total(line) > 30:
             continue
-        name = _clean_person(match["name"])
+        if match := BYLINE.match(line):
+            name, rule = _clean_person(match["name"]), "'By …' line near the headline"
+        elif anchor is not None and abs(index - anchor) <= 3 and ROLE_BYLINE.match(line):
+            name, rule = _clean_person(line.split(",")[0]), "'Name, … Writer' line"
+        else:
+            continue
         if name:
-            meta.found("byline", name, index, "'By …' line near the headline")
+            meta.found("byline", name, index, rule)
             meta.consumed.add(index)
             return
 
@@ -289,7 +308,7 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
                  if k in meta.sources and meta.sources[k]["line"] is not None)
     ctx = OutletContext(stripped, frozenset(cleaned.kept),
                         cleaned.kept[0] if cleaned.kept else cleaned.main_start, near,
-                        meta.sources.get("title", {}).get("line"))
+                        meta.sources.get("title", {}).get("line"), meta.byline)
     candidates = outlet_candidates(ctx)
     if not candidates:
         return
@@ -299,9 +318,12 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
         trace["outlet"] = (names, x)
     best = int(np.argmax(ranker.scores(x)))
     chosen = candidates[best]
-    rule = max(set(chosen.rules), key=chosen.rules.count)
+    present = dict(zip(ranker.features, x[best].tolist(), strict=True))
+    support = sorted(((v, f) for f, v in ranker.contributions(x[best]).items()
+                      if v > 0 and present[f] > 0 and f in CUE_NAMES), reverse=True)
+    cues = ", ".join(CUE_NAMES[f] for _, f in support[:3]) or "best of the names it uses"
     meta.found("outlet", names[best], min(chosen.lines) if chosen.lines else None,
-               f"site names itself ({rule.replace('_', ' ')})")
+               f"site names itself: {cues}")
 
 
 def _strip_site_tail(meta: DumpMetadata) -> None:

@@ -107,6 +107,11 @@ class Ranker:
     def scores(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.scale) @ self.weights
 
+    def contributions(self, row: np.ndarray) -> dict[str, float]:
+        """How much each feature adds to one candidate's score (for provenance)."""
+        parts = (row - self.mean) / self.scale * self.weights
+        return dict(zip(self.features, parts.tolist(), strict=True))
+
     def to_json(self) -> dict[str, Any]:
         return {"features": list(self.features), "mean": _rounded(self.mean),
                 "scale": _rounded(self.scale), "weights": _rounded(self.weights)}

@@ -20,22 +20,57 @@ import numpy as np
 
 from archive.outlets import known_outlet, outlet_for_url
 from archive.textdump.clean import furniture_reason, word_total
-from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD, find_date
+from archive.textdump.lexicon import (
+    BYLINE,
+    DATE_NO_YEAR,
+    MONTH_ALT,
+    STOP_WORDS,
+    WORD,
+    find_date,
+)
+from archive.textdump.title import ROLE_BYLINE
 
 OUTLET_FEATURES = (
-    "copyright", "bare_copyright", "legal_form", "corporate_word", "lead_phrase", "trail_phrase", "prefix_recur",
-    "standalone", "standalone_known", "top_line", "near_copyright", "domain", "top_domain",
-    "known_domain", "byline_tail", "staff", "self_declared", "parent", "known", "wire",
-    "furniture_mentions", "article_mentions", "abbreviation", "dateline", "company_line",
-    "byline_word", "one_word", "all_caps", "lowercase",
+    "copyright", "bare_copyright", "legal_form", "corporate_word", "lead_phrase", "trail_phrase",
+    "prefix_recur", "standalone", "standalone_known", "top_line", "near_copyright", "domain",
+    "top_domain", "known_domain", "byline_tail", "staff", "self_declared", "parent", "known",
+    "wire", "furniture_mentions", "article_mentions", "abbreviation", "dateline",
+    "company_line", "byline_word", "outlet_list", "one_word", "all_caps", "lowercase",
 )
+# Cues counted per candidate; the ranker sees log(1 + count).
+_COUNTED = (
+    "copyright", "bare_copyright", "lead_phrase", "trail_phrase", "prefix_recur", "standalone",
+    "standalone_known", "top_line", "near_copyright", "domain", "known_domain", "byline_tail",
+    "staff", "self_declared", "furniture_mentions", "article_mentions", "abbreviation",
+    "dateline", "company_line", "byline_word", "outlet_list",
+)
+# Cues that are there or not.
+_FLAGS = ("legal_form", "corporate_word", "top_domain", "parent")
+# What each cue is, in provenance.
+CUE_NAMES = {
+    "copyright": "copyright line", "bare_copyright": "'© NAME' line",
+    "lead_phrase": "'More from / About / Subscribe to NAME'",
+    "trail_phrase": "'NAME Store / NAME Newsletters'",
+    "prefix_recur": "menu lines opening with the name", "standalone": "name on a line of its own",
+    "standalone_known": "known outlet on a line of its own",
+    "top_line": "site name at the top of the page", "near_copyright": "name by the copyright line",
+    "domain": "the site's web address", "top_domain": "the page's most frequent web address",
+    "known_domain": "web address in the outlet table",
+    "byline_tail": "after the byline or date ('| NAME', 'Source: NAME')",
+    "staff": "'NAME Staff' byline", "self_declared": "'NAME is published by …'",
+    "known": "name in the outlet table", "dateline": "agency dateline /NAME/ or (NAME) credit",
+    "company_line": "company name line", "byline_word": "one-word byline",
+    "abbreviation": "its abbreviation", "furniture_mentions": "mentions in menus and footers",
+    "article_mentions": "mentions in the article",
+}
 # How much each cue says about the spelling the site uses (a web address says little).
-_SPELLING_WEIGHT = {"copyright": 1.0, "bare_copyright": 0.5, "lead_phrase": 1.0, "trail_phrase": 1.0, "staff": 0.5,
-                    "self_declared": 2.0, "parent": 0.1, "standalone": 0.5,
-                    "standalone_known": 0.5, "top_line": 0.5, "near_copyright": 0.5,
-                    "prefix_recur": 0.5, "domain": 0.25, "known_domain": 0.25,
-                    "byline_tail": 1.0, "dateline": 1.0, "company_line": 0.5,
-                    "byline_word": 0.5}
+_SPELLING_WEIGHT = {
+    "copyright": 1.0, "bare_copyright": 0.5, "lead_phrase": 1.0, "trail_phrase": 1.0,
+    "staff": 0.5, "self_declared": 2.0, "parent": 0.1, "standalone": 0.5,
+    "standalone_known": 0.5, "top_line": 0.5, "near_copyright": 0.5, "prefix_recur": 0.5,
+    "domain": 0.25, "known_domain": 0.25, "byline_tail": 1.0, "dateline": 1.0,
+    "company_line": 0.5, "byline_word": 0.5,
+}
 _F = {name: i for i, name in enumerate(OUTLET_FEATURES)}
 
 # Lines opening with one of these name the site right after: "More from X", "About X".
@@ -83,7 +118,11 @@ _RIGHTS_NAME = re.compile(
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _FOOTER_YEAR = re.compile(r"^(?P<name>[^\W\d_][^·|•]{1,50}?)\s*[·|•–—-]\s*(?:19|20)\d\d")
-_COMPANY_LINE = re.compile(r"\s(?:GmbH|Ltd\.?|Inc\.?|LLC|S\.A\.|AG|Pty\.? Ltd\.?|Limited|S\.r\.l\.|B\.V\.)$")
+_COMPANY_LINE = re.compile(
+    r"\s(?:GmbH|Ltd\.?|Inc\.?|LLC|S\.A\.|AG|Pty\.? Ltd\.?|Limited|S\.r\.l\.|B\.V\.)$"
+)
+_COMPANY_ENDS = ("GmbH", "Ltd", "Ltd.", "Inc", "Inc.", "LLC", "S.A.", "AG", "Limited", "S.r.l.",
+                 "B.V.")
 _PUBLISHED_BY = re.compile(
     r"(?i)^(?:©\s*)?(?P<self>[^,.]{2,50}?)(?:,?\s+(?:LLC|Inc\.?|Ltd\.?))?\s+is\s+(?:published|owned|"
     r"operated|produced)\s+by\s+(?P<parent>[^,.;]{2,60})"
@@ -93,10 +132,11 @@ _PUBLISHED_BY = re.compile(
     r"(?:company|newspaper|publication|brand|site|website|property)\b"
 )
 _BYLINE_TAIL = re.compile(
-    r"(?:\s[|/—–-]\s*(?:source\s*:\s*)?|\s+for\s+|^source\s*:\s*)"
-    r"(?P<name>[^\s|/][^|/]{1,40}?)\s*$",
+    r"(?:\s[|/—–-]\s*(?:source\s*:\s*)?|^source\s*:\s*)(?P<name>[^\s|/][^|/]{1,40}?)\s*$",
     re.I,
 )
+# "By Ann Lee | Example Advance Media for Example.com"
+_FOR_TAIL = re.compile(r"\s+for\s+(?P<name>[^\s|/][^|/]{1,40}?)\s*$")
 _DATELINE_OUTLET = re.compile(
     r"^[A-ZА-Я][A-ZА-Я .,'-]+,\s*[A-Za-zА-Яа-я]+\.?\s+\d{1,2}\.?\s*/\s*"
     r"([A-Za-z][\w .&-]{1,40}?)\s*/"
@@ -129,8 +169,8 @@ _PLATFORMS = frozenset(
 # Wire services: named on many pages whose outlet they are not (syndicated stories).
 _WIRES = frozenset(
     "ap associatedpress reuters afp agencefrancepresse upi dpa efe ansa tass ria interfax "
-    "xinhua kyodo yonhap pti ians aap cnn wire presseassociation pa".split()
-) - {"cnn"}
+    "xinhua kyodo yonhap pti ians aap presseassociation pa".split()
+)
 # Legal forms end a company's name and are dropped from it ("Example News, LLC").
 _LEGAL_TAIL = re.compile(
     r"(?:,?\s+(?:LLC|L\.L\.C\.|Inc\.?|Incorporated|Ltd\.?|Limited|Pty|PLC|GmbH|AG|S\.A\.|SA|"
@@ -170,12 +210,25 @@ _GENERIC = frozenset(
     "gift guide guides español english français deutsch advertisement advertisements "
     "advertising homepage front main start welcome login register trending popular featured "
     "special specials exclusive exclusives archive archives last next previous recent new "
-    "more read".split()
+    "more read weather horoscope horoscopes markets sport holidays recipes copyright rights "
+    "holder holders owner owners reserved".split()
 )
 _NAME_STOP = frozenset(STOP_WORDS) - {"de", "du", "da", "do", "of", "von", "van", "la", "le",
                                       "el", "il", "di", "del", "des", "y", "e", "&"}
 _TRAIL_WORDS = frozenset("online on in here at with and newsletter newsletters app apps".split())
 _STAFF_ENDS = frozenset("aff esk oom eam ard ces rts ers".split())
+_ROLES = frozenset(
+    "writer reporter editor correspondent columnist contributor producer journalist critic "
+    "analyst editor-at-large staff".split()
+)
+_BEATS = frozenset(
+    "senior chief staff business sports politics political science health tech technology "
+    "auto national international foreign security economics economy markets entertainment "
+    "culture environment climate education legal medical investigative diplomatic white house "
+    "music film arts travel food local state capitol metro deputy managing associate contributing "
+    "special data video photo".split()
+)
+_MONTH_YEAR = re.compile(rf"(?i)\b(?:{MONTH_ALT})\.?,?\s+(?:19|20)\d\d\b")
 _POSSESSIVE = re.compile(r"['’]s\b.*$")
 _SPLIT_NAME = re.compile(r"\s+[-–—|:]\s+|\s*[|»›]\s*|\.\s+(?=[A-Z])|:\s|!|\?|…|\.\.\.|\s\(")
 _COMPACT = re.compile(r"\W+")
@@ -195,6 +248,8 @@ class Candidate:
     cues: dict[str, float] = field(default_factory=dict)
     lines: set[int] = field(default_factory=set)
     rules: list[str] = field(default_factory=list)
+    # The outlet table's name for it, once looked up ("" when the table does not know it).
+    known: str | None = None
 
     def add(self, spelling: str, cue: str, line: int | None) -> None:
         weight = _SPELLING_WEIGHT.get(cue, 0.5)
@@ -210,10 +265,13 @@ class Candidate:
 
     def canonical(self) -> str | None:
         """The outlet table's name for this one, if the table knows any of its spellings."""
-        for spelling in sorted(self.spellings, key=self.spellings.__getitem__, reverse=True):
-            if canonical := known_outlet(spelling):
-                return canonical
-        return None
+        if self.known is None:
+            self.known = ""
+            for spelling in sorted(self.spellings, key=self.spellings.__getitem__, reverse=True):
+                if canonical := known_outlet(spelling):
+                    self.known = canonical
+                    break
+        return self.known or None
 
     def name(self) -> str:
         """The outlet table's form where it knows the name; else the spelling the site uses
@@ -266,8 +324,9 @@ def clean_name(text: str | None, *, cut: bool = True) -> str | None:
         return None
     if tokens and tokens[0].islower() and tokens[0] in STOP_WORDS:
         return None  # "on Twitter": the rest of a phrase, not a name
-    if any(ch.isdigit() for ch in name) and (DATE_NO_YEAR.search(name) or find_date(name)):
-        return None
+    if any(ch.isdigit() for ch in name) and (DATE_NO_YEAR.search(name) or find_date(name) or
+                                              _MONTH_YEAR.search(name)):
+        return None  # a date
     words = WORD.findall(name.casefold())
     if not words or all(t in STOP_WORDS or t in _GENERIC or t.isdigit() for t in words):
         return None
@@ -314,6 +373,7 @@ class _Collector:
             target.cues[cue] = target.cues.get(cue, 0.0) + count
         target.lines |= source.lines
         target.rules.extend(source.rules)
+        target.known = None
         self.candidates.pop(source.key, None)
         return target
 
@@ -334,6 +394,7 @@ class OutletContext:
     first: int  # the article's first line
     near_lines: tuple[int, ...] = ()  # byline and date lines
     title_line: int | None = None
+    byline: str | None = None
 
 
 def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
@@ -379,7 +440,7 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
             if (candidate := votes.vote(parent, "parent", index)) is not None:
                 _mark_company(candidate, parent)
         words = low.replace("!", " ").split()
-        if words[0] in _LEAD_FIRST and (match := _LEAD.match(line)):
+        if words and words[0] in _LEAD_FIRST and (match := _LEAD.match(line)):
             votes.vote(match["name"], "lead_phrase", index, capital=True)
         if not _TRAIL_CUES.isdisjoint(words) and (match := _TRAIL.match(line)):
             votes.vote(match["name"], "trail_phrase", index, capital=True)
@@ -410,6 +471,7 @@ def _standalone_lines(ctx: OutletContext, votes: _Collector, nonempty: list[int]
     stripped = ctx.stripped
     top = nonempty[:3]
     near_copyright = {i for c in copyright_lines for i in range(c - 3, c + 4)}
+    known_lines: list[tuple[int, Candidate]] = []
     for index in nonempty:
         line = stripped[index]
         if index in ctx.kept or len(line) > 50:
@@ -422,9 +484,9 @@ def _standalone_lines(ctx: OutletContext, votes: _Collector, nonempty: list[int]
             cues.append("top_line")
         if index in near_copyright:
             cues.append("near_copyright")
-        if known_outlet(line):
+        if words <= 4 and not line[0].islower() and known_outlet(line):
             cues.append("standalone_known")
-        company = _COMPANY_LINE.search(line) is not None
+        company = line.endswith(_COMPANY_ENDS) and _COMPANY_LINE.search(line) is not None
         if company:
             cues.append("company_line")
         if not cues or furniture_reason(line):
@@ -433,6 +495,12 @@ def _standalone_lines(ctx: OutletContext, votes: _Collector, nonempty: list[int]
             candidate = votes.vote(line, cue, index)
             if candidate is not None and company:
                 _mark_company(candidate, line)
+            if candidate is not None and cue == "standalone_known":
+                known_lines.append((index, candidate))
+    # A known outlet in a list of known outlets is a network's list of sister sites.
+    for index, candidate in known_lines:
+        neighbours = sum(1 for other, _ in known_lines if 0 < abs(other - index) <= 2)
+        candidate.cues["outlet_list"] = max(candidate.cues.get("outlet_list", 0.0), neighbours)
     # Standalone lines that repeat a name proposed elsewhere.
     by_text: dict[str, list[int]] = {}
     for index in nonempty:
@@ -443,7 +511,7 @@ def _standalone_lines(ctx: OutletContext, votes: _Collector, nonempty: list[int]
         seen: set[int] = set()
         for spelling in list(candidate.spellings):
             for index in by_text.get(spelling.casefold().removeprefix("the "), []):
-                if index not in seen:
+                if index not in seen and index not in candidate.lines:
                     seen.add(index)
                     candidate.add(spelling, "standalone", index)
 
@@ -456,11 +524,23 @@ def _byline_cues(ctx: OutletContext, votes: _Collector) -> None:
         line = stripped[index]
         if not line or len(line) > 160:
             continue
-        if index in ctx.near_lines or (index < ctx.first and word_total(line) <= 12):
-            if match := _BYLINE_TAIL.search(line):
-                votes.vote(match["name"], "byline_tail", index)
+        near = index in ctx.near_lines or (index < ctx.first and word_total(line) <= 12)
+        if near and (match := _BYLINE_TAIL.search(line)):
+            votes.vote(match["name"], "byline_tail", index)
+        if BYLINE.match(line) and (match := _FOR_TAIL.search(line)):
+            votes.vote(match["name"], "byline_tail", index)
         if match := _REPORTS.search(line):
             votes.vote(match[1], "byline_tail", index)
+    # "Ann Lee, Example Post Business Writer", "By Ann Lee, Example Post": the outlet after
+    # the person.
+    for index in sorted(lines | {ctx.title_line + k for k in range(1, 4)
+                                 if ctx.title_line is not None}):
+        line = stripped[index] if index < len(stripped) else ""
+        if "," in line and len(line) <= 120 and (ROLE_BYLINE.match(line) or BYLINE.match(line)):
+            tail = line.split(",", 1)[1]
+            votes.vote(_strip_role(tail), "byline_tail", index, capital=True)
+    if ctx.byline and (match := _STAFF.match(ctx.byline)):  # "By Example News Staff"
+        votes.vote(match["name"], "staff", None, capital=True)
     # A one-word "byline" between headline and date is the site posting as itself.
     anchors = {*ctx.near_lines, *([ctx.title_line] if ctx.title_line is not None else [])}
     for index in {i + step for i in anchors for step in (-1, 1)} - anchors:
@@ -478,6 +558,16 @@ def _byline_cues(ctx: OutletContext, votes: _Collector) -> None:
             votes.vote(match[1] or match[2], "dateline", index)
         elif (match := _NAME_DASH.match(line)) and not match[1].isupper():
             votes.vote(match[1], "dateline", index)
+
+
+def _strip_role(text: str) -> str:
+    """"Example Post Business Writer" -> "Example Post": a job title after an outlet's name."""
+    tokens = text.split()
+    if tokens and tokens[-1].casefold().rstrip("s") in _ROLES:
+        tokens.pop()
+        while len(tokens) > 1 and tokens[-1].casefold() in _BEATS:
+            tokens.pop()
+    return " ".join(tokens)
 
 
 def _prefix_recurrence(ctx: OutletContext, votes: _Collector, nonempty: list[int]) -> None:
@@ -649,20 +739,10 @@ def candidate_features(candidate: Candidate) -> list[float]:
     """The ranker's view of one candidate."""
     cues = candidate.cues
     row = [0.0] * len(OUTLET_FEATURES)
-    for name in ("copyright", "bare_copyright", "lead_phrase", "trail_phrase", "standalone", "standalone_known",
-                 "byline_tail", "staff", "self_declared", "dateline", "top_line",
-                 "near_copyright", "company_line", "byline_word"):
+    for name in _COUNTED:
         row[_F[name]] = math.log1p(cues.get(name, 0.0))
-    row[_F["prefix_recur"]] = math.log1p(cues.get("prefix_recur", 0.0))
-    row[_F["domain"]] = math.log1p(cues.get("domain", 0.0))
-    row[_F["known_domain"]] = math.log1p(cues.get("known_domain", 0.0))
-    row[_F["legal_form"]] = cues.get("legal_form", 0.0)
-    row[_F["corporate_word"]] = cues.get("corporate_word", 0.0)
-    row[_F["top_domain"]] = cues.get("top_domain", 0.0)
-    row[_F["parent"]] = float(cues.get("parent", 0.0) > 0)
-    row[_F["abbreviation"]] = math.log1p(cues.get("abbreviation", 0.0))
-    row[_F["furniture_mentions"]] = math.log1p(cues.get("furniture_mentions", 0.0))
-    row[_F["article_mentions"]] = math.log1p(cues.get("article_mentions", 0.0))
+    for name in _FLAGS:
+        row[_F[name]] = float(cues.get(name, 0.0) > 0)
     spelling = candidate.best_spelling()
     row[_F["known"]] = float(candidate.canonical() is not None)
     row[_F["wire"]] = float(candidate.key in _WIRES)

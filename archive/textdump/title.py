@@ -30,13 +30,17 @@ _WINDOW = 30
 _MAX_REACH = 120
 # Lines of the article itself that may be its headline (a dump where the title was kept).
 _BELOW = 3
+# The article lines whose words a headline shares.
+_LEAD_LINES = 6
 # "Ann Lee, AP Business Writer": a byline without "By".
-_ROLE_BYLINE = re.compile(
-    r"^[A-ZÀ-Ý][\w.'’-]+(?:\s+[A-ZÀ-Ý][\w.'’-]+){1,3}\s*[,|/–—-]\s*.{0,40}\b(?:writer|reporter|"
-    r"editor|correspondent|columnist|contributor|staff|producer|journalist|critic|"
-    r"editor-at-large|analyst)s?\b.{0,20}$",
-    re.I,
+ROLE_BYLINE = re.compile(
+    r"^[A-ZÀ-Ý][\w.'’-]+(?:\s+[A-ZÀ-Ý][\w.'’-]+){1,3}\s*[,|/–—-]\s*.{0,40}\b(?i:writer|"
+    r"reporter|editor|correspondent|columnist|contributor|staff|producer|journalist|critic|"
+    r"editor-at-large|analyst)s?\b.{0,20}$"
 )
+# "Jane Doe/Example Photo Agency": a photo credit.
+_SLASH_CREDIT = re.compile(r"^[A-ZÀ-Ý][\w.'’ -]{1,40}[^\s/]/[A-ZÀ-Ý][\w.'’ &-]{1,40}$")
+_TAILS = (" | ", " - ", " – ", " — ", " : ", ": ")
 _SEPARATOR = re.compile(r"\s[|–—-]\s|\s\|\s?|::")
 
 
@@ -65,7 +69,7 @@ class LineFlags:
         if feature(index, "byline") or feature(index, "date") or feature(index, "relative_time"):
             return True
         words = self.words(index)
-        if words <= 14 and _ROLE_BYLINE.match(line):
+        if words <= 14 and ROLE_BYLINE.match(line):
             return True
         return words <= 12 and bool(feature(index, "time")) and bool(DATE_NO_YEAR.search(line))
 
@@ -77,9 +81,10 @@ class LineFlags:
             return False
         feature = self.cleaned.feature
         if feature(index, "credit") or feature(index, "byline") or feature(index, "date") or \
-                feature(index, "relative_time") or (words <= 2 and line.isupper()):
+                feature(index, "relative_time") or (words <= 2 and line.isupper()) or \
+                _SLASH_CREDIT.match(line):
             return False
-        return not _ROLE_BYLINE.match(line)
+        return not self.is_meta(index)
 
 
 def candidate_lines(flags: LineFlags, first: int) -> list[int]:
@@ -94,24 +99,30 @@ def candidate_lines(flags: LineFlags, first: int) -> list[int]:
             if flags.plausible(index):
                 out.append(index)
         index -= 1
-    below = [i for i in cleaned.kept[:_BELOW] if flags.plausible(i)]
+    # The article's first lines, and lines the classifier dropped among them (a headline under
+    # a breadcrumb trail the classifier kept).
+    last = cleaned.kept[min(_BELOW, len(cleaned.kept)) - 1] if cleaned.kept else first
+    kept = set(cleaned.kept[:_BELOW])
+    below = [i for i in range(first, last + 1) if stripped[i] and flags.plausible(i) and
+             (i in kept or any(flags.is_meta(k) for k in _nonempty(stripped, i, 1, 2)))]
     return out + below
 
 
-def restore_case(text: str, index: int, stripped: list[str], page_lower: str) -> str:
-    """A headline printed in capitals, with the casing of its other printing on the page."""
-    if not (text.isupper() and any(c.isalpha() for c in text)):
+def restore_case(text: str, page: str, page_lower: str) -> str:
+    """A headline printed in capitals, with the casing of its other printing on the page.
+
+    `page_lower` is `page.lower()`; where lower-casing changed the page's length, offsets
+    do not line up and the text is returned as it is.
+    """
+    if not (text.isupper() and any(c.isalpha() for c in text)) or len(page) != len(page_lower):
         return text
     needle = text.lower()
-    start = 0
-    while (at := page_lower.find(needle, start)) >= 0:
-        start = at + 1
-        line_start = page_lower.rfind("\n", 0, at) + 1
-        line_end = page_lower.find("\n", at)
-        original = "\n".join(stripped)[line_start:line_end if line_end >= 0 else None]
-        piece = original[at - line_start:at - line_start + len(text)]
-        if len(piece) == len(text) and not piece.isupper() and piece.lower() == needle:
+    at = page_lower.find(needle)
+    while at >= 0:
+        piece = page[at:at + len(text)]
+        if not piece.isupper():
             return piece
+        at = page_lower.find(needle, at + 1)
     return text
 
 
@@ -120,11 +131,17 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     """The ranker's view of each candidate line."""
     stripped, cleaned = flags.stripped, flags.cleaned
     kept, scores = cleaned.kept, cleaned.scores
-    lead_lines = kept[:6]
-    lead_words = Counter(t for i in lead_lines for t in set(WORD.findall(stripped[i].casefold())))
+    lead_lines = kept[:_LEAD_LINES]
+    kept_set = set(kept)
+    lead_words: Counter[str] = Counter()
+    for i in lead_lines:
+        lead_words.update(set(WORD.findall(stripped[i].casefold())))
     is_meta = flags.is_meta
     lowered = {i: stripped[i].lower() for i in candidates}
     line_counts = Counter(s.lower() for s in stripped if s)
+    longish = [lowered[j] for j in candidates if len(lowered[j]) >= 20]
+    top = min(candidates)
+    meta_lines = [k for k in range(top, first) if stripped[k] and is_meta(k)]
     rows = np.zeros((len(candidates), len(TITLE_FEATURES)))
     gap = 0
     previous = first
@@ -147,7 +164,7 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["words_le3"]] = float(words <= 3)
         row[_F["log_words"]] = math.log1p(words)
         row[_F["sentence"]] = float(line[-1] == "." and words >= 5 and not line.endswith(".."))
-        row[_F["in_body"]] = float(index >= first)
+        row[_F["in_body"]] = float(index in kept_set)
         row[_F["first_kept"]] = float(index == first)
         below = _nonempty(stripped, index, 1, 4)
         above = _nonempty(stripped, index, -1, 4)
@@ -163,8 +180,7 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
                                               stripped[prev].endswith(line))
         # Between a byline or date above and the text below: a standfirst or a caption.
         row[_F["below_meta"]] = float(index < first and any(is_meta(k) for k in above) and
-                                      not any(is_meta(k) for k in range(index + 1, first)
-                                              if stripped[k]))
+                                      not (meta_lines and meta_lines[-1] > index))
         row[_F["caption"]] = float(line.endswith(")") and words >= 12)
         low = lowered[index]
         total = page_lower.count(low)
@@ -172,9 +188,8 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["exact_repeat"]] = math.log1p(exact)
         row[_F["within_longer"]] = math.log1p(max(0, total - 1 - exact))
         row[_F["repeat_tail"]] = float(total > 1 and _has_tailed_copy(low, page_lower))
-        row[_F["wraps_other"]] = float(any(
-            j != index and len(lowered[j]) >= 20 and len(lowered[j]) < len(low) and
-            low.endswith(lowered[j]) for j in candidates))
+        row[_F["wraps_other"]] = float(len(low) > 20 and any(
+            len(other) < len(low) and low.endswith(other) for other in longish))
         row[_F["all_caps"]] = float(line.isupper())
         firsts = [t[0] for t in WORD.findall(line) if t[0].isalpha()]
         row[_F["capitalised"]] = sum(map(str.isupper, firsts)) / len(firsts) if firsts else 0.0
@@ -198,4 +213,9 @@ def _nonempty(stripped: list[str], index: int, step: int, count: int) -> list[in
 
 def _has_tailed_copy(low: str, page_lower: str) -> bool:
     """Whether the page also prints the line with a site's name after it ("X | Site")."""
-    return any(f"{low}{tail}" in page_lower for tail in (" | ", " - ", " – ", " — ", " : ", ": "))
+    at = page_lower.find(low)
+    while at >= 0:
+        if page_lower.startswith(_TAILS, at + len(low)):
+            return True
+        at = page_lower.find(low, at + 1)
+    return False
