@@ -28,6 +28,7 @@ from archive.index import SORTS, Explanation, QueryError, SearchRequest
 from archive.ingest import IngestOptions, IngestSummary, failed_inputs_of_last_run, ingest
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.manifest import ManifestError, load_manifest
+from archive.outlets import OutletTableError, load_user_table
 from archive.readers import (
     DEFAULT_MAX_BYTES,
     BadRecord,
@@ -83,7 +84,7 @@ def main(ctx: click.Context, instance: str | None) -> None:
 def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive]:
     try:
         archive = Archive(ctx.obj, create=create)
-    except DatabaseError as exc:
+    except (DatabaseError, OutletTableError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         yield archive
@@ -215,10 +216,15 @@ def _skip_label(uri: str, reason: str) -> str:
               help="Read the file as this format instead of guessing from its name.")
 @click.option("--url", help="Web address of the page (helps find the outlet).")
 @click.option("--outlet", help="Outlet to record (wins over extraction).")
-def extract_command(file: str, as_json: bool, format_: str | None, url: str | None,
-                    outlet: str | None) -> None:
+@click.pass_context
+def extract_command(ctx: click.Context, file: str, as_json: bool, format_: str | None,
+                    url: str | None, outlet: str | None) -> None:
     """Show what ingest would store for FILE, without storing anything."""
     hints = {key: value for key, value in (("outlet", outlet), ("url", url)) if value}
+    try:
+        load_user_table(ctx.obj.root / "outlets.csv")
+    except OutletTableError as exc:
+        raise click.ClickException(str(exc)) from None
     item = next(find_inputs([file]))
     if isinstance(item, BadRecord):
         raise click.ClickException(f"{file}: {item.reason}")

@@ -38,11 +38,16 @@ def day_key(value: dt.date) -> int:
 class Codes:
     """Strings stored as small integer codes, with the table to turn them back."""
 
-    def __init__(self, values: list[str]) -> None:
-        table: dict[str, int] = {}
-        self.codes = np.fromiter((table.setdefault(v, len(table)) for v in values),
-                                 dtype=np.int32, count=len(values))
-        self.names = list(table)
+    def __init__(self, codes: np.ndarray, names: list[str]) -> None:
+        self.codes = codes
+        self.names = names
+
+    @classmethod
+    def of(cls, values: list[str], table: dict[str, int] | None = None) -> np.ndarray:
+        """Codes for `values`, extending `table` (name -> code) with names not yet in it."""
+        table = {} if table is None else table
+        return np.fromiter((table.setdefault(v, len(table)) for v in values), dtype=np.int32,
+                           count=len(values))
 
     def mask(self, wanted: tuple[str, ...]) -> np.ndarray:
         codes = [self.names.index(name) for name in wanted if name in self.names]
@@ -57,11 +62,11 @@ class Codes:
 class DocColumns:
     """Per-document values of one index generation, indexed by document number."""
 
-    def __init__(self, live: np.ndarray, outlets: list[str], dates: np.ndarray,
-                 languages: list[str], stories: np.ndarray) -> None:
+    def __init__(self, live: np.ndarray, outlets: Codes, dates: np.ndarray,
+                 languages: Codes, stories: np.ndarray) -> None:
         self.live = live
-        self.outlet = Codes(outlets)
-        self.language = Codes(languages)
+        self.outlet = outlets
+        self.language = languages
         self.date = dates.astype(np.int32)
         self.story = stories.astype(np.int64)
         self.year = self.date // 10000

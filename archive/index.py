@@ -29,7 +29,7 @@ from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from archive.facets import DocColumns, Histogram, day_key
+from archive.facets import Codes, DocColumns, Histogram, day_key
 
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "oldest")
@@ -187,6 +187,7 @@ class SearchIndex:
         self._searcher: Searcher | None = None
         self._columns: DocColumns | None = None
         self._columns_of: Searcher | None = None
+        self._column_cache = _ColumnCache()
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
@@ -283,10 +284,8 @@ class SearchIndex:
         with self._lock:
             searcher = self._current_searcher()
             columns = self._columns_for(searcher)
-            matched = columns.select(None if parsed is None else np.fromiter(
-                searcher.docs_for_query(parsed), dtype=np.int64))
-            if request.one_per_story:
-                matched = columns.story_representatives(matched)
+            found = columns.select(None if parsed is None else _matching(searcher, parsed))
+            matched = columns.story_representatives(found) if request.one_per_story else found
             outlet_ok = columns.outlet_mask(request.outlets)
             language_ok = columns.language_mask(request.languages)
             date_ok = columns.date_mask(request.date_from, request.date_to)
@@ -294,7 +293,7 @@ class SearchIndex:
             undated_range = matched & outlet_ok & language_ok
             hits = SearchHits(
                 total=int(selected.sum()),
-                ids=self._page(searcher, columns, parsed, selected, request),
+                ids=self._page(searcher, columns, parsed, found, selected, request),
                 outlet_counts=columns.count_outlets(matched & language_ok & date_ok),
                 year_counts=columns.count_years(undated_range),
                 month_counts=columns.count_months(undated_range),
@@ -306,11 +305,20 @@ class SearchIndex:
         return hits
 
     def _page(self, searcher: Searcher, columns: DocColumns, parsed: query.Query | None,
-              selected: np.ndarray, request: SearchRequest) -> list[int]:
+              found: np.ndarray, selected: np.ndarray, request: SearchRequest) -> list[int]:
         end = request.offset + request.limit
         if request.sort == "relevance" and parsed is not None:
-            allowed = set(np.flatnonzero(selected).tolist())
-            results = searcher.search(parsed, limit=end, filter=allowed)
+            # Whoosh checks each scored match against a Python set: hand it the smaller of
+            # "allowed" and "excluded", or nothing when no filter removed any match.
+            excluded = found & ~selected
+            excluded_count = int(excluded.sum())
+            if excluded_count == 0:
+                options = {}
+            elif excluded_count < int(selected.sum()):
+                options = {"mask": set(np.flatnonzero(excluded).tolist())}
+            else:
+                options = {"filter": set(np.flatnonzero(selected).tolist())}
+            results = searcher.search(parsed, limit=end, **options)
             docnums = [hit.docnum for hit in results[request.offset:end]]
         else:
             ordered = columns.by_date(selected, newest_first=request.sort != "oldest")
@@ -537,6 +545,7 @@ class SearchIndex:
             self._searcher = None
             self._columns = None
             self._columns_of = None
+            self._column_cache = _ColumnCache()
 
     def _current_searcher(self) -> Searcher:
         # A writer in another process may be replacing the table of contents at this very
@@ -557,9 +566,65 @@ class SearchIndex:
 
     def _columns_for(self, searcher: Searcher) -> DocColumns:
         if self._columns is None or self._columns_of is not searcher:
-            self._columns = _read_columns(searcher)
+            self._columns = self._column_cache.columns(searcher)
             self._columns_of = searcher
         return self._columns
+
+
+def _matching(searcher: Searcher, parsed: query.Query) -> np.ndarray:
+    """Document numbers matching a query, as a sorted array.
+
+    Term lists are read straight from their posting blocks into numpy, and AND, OR and NOT
+    become array operations: far faster than walking Whoosh's matchers one document at a
+    time. Phrases, ranges and anything else fall back to Whoosh's own matching."""
+    kind = type(parsed)
+    if kind is query.Term:
+        return _term_docnums(searcher, parsed.fieldname, parsed.text)
+    if kind in (query.Prefix, query.Wildcard, query.FuzzyTerm):
+        reader = searcher.reader()
+        arrays = [_term_docnums(searcher, parsed.fieldname, text)
+                  for text in parsed._btexts(reader)]
+        return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
+    if kind is query.Or:
+        arrays = [_matching(searcher, child) for child in parsed.children()]
+        return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
+    if kind is query.And:
+        children = list(parsed.children())
+        wanted = [c for c in children if not isinstance(c, query.Not)]
+        unwanted = [c.query for c in children if isinstance(c, query.Not)]
+        if wanted:
+            result = _matching(searcher, wanted[0])
+            for child in wanted[1:]:
+                if not len(result):
+                    break
+                result = np.intersect1d(result, _matching(searcher, child), assume_unique=True)
+            for child in unwanted:
+                result = np.setdiff1d(result, _matching(searcher, child), assume_unique=True)
+            return result
+    if kind is query.AndNot:
+        return np.setdiff1d(_matching(searcher, parsed.a), _matching(searcher, parsed.b),
+                            assume_unique=True)
+    return np.fromiter(searcher.docs_for_query(parsed), dtype=np.int64)
+
+
+def _term_docnums(searcher: Searcher, fieldname: str, text: str | bytes) -> np.ndarray:
+    parts = searcher.subsearchers or [(searcher, 0)]
+    arrays = []
+    for sub, offset in parts:
+        reader = sub.reader()
+        if (fieldname, text) not in reader:
+            continue
+        matcher = reader.postings(fieldname, text)
+        if not isinstance(matcher, whoosh3.W3LeafMatcher):
+            arrays.append(np.fromiter(matcher.all_ids(), dtype=np.int64) + offset)
+            continue
+        # Each block stores its document numbers as deltas (Whoosh's on-disk format 3).
+        while not matcher._atend:
+            if matcher._data is None:
+                matcher._read_data()
+            arrays.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)) + offset)
+            matcher._next_block()
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
 
 def _version(path: Path) -> int | None:
@@ -577,23 +642,65 @@ def _surface_form(stem: str, body: str, analyzer: StemmingAnalyzer) -> str | Non
     return None
 
 
-def _read_columns(searcher: Searcher) -> DocColumns:
-    reader = searcher.reader()
-    size = reader.doc_count_all()
-    live = np.zeros(size, dtype=bool)
-    live[list(reader.all_doc_ids())] = True
+@dataclass(slots=True)
+class _SegmentColumns:
+    outlets: np.ndarray  # codes into _ColumnCache.outlet_names
+    dates: np.ndarray
+    languages: np.ndarray
+    stories: np.ndarray
 
-    def column(name: str) -> list:
-        return list(reader.column_reader(name)) if size else []
 
-    return DocColumns(
-        live=live,
-        outlets=column("outlet"),
-        dates=np.array(column("date"), dtype=np.int64),
-        languages=column("language"),
-        stories=np.array(column("story"), dtype=np.int64),
-    )
+class _ColumnCache:
+    """Per-segment column arrays, read once per segment: a refresh after a commit reads only
+    the new segments (a segment's documents never change; deletions are read each time)."""
 
+    def __init__(self) -> None:
+        self.outlet_codes: dict[str, int] = {}
+        self.language_codes: dict[str, int] = {}
+        self._segments: dict[str, _SegmentColumns] = {}
+
+    def columns(self, searcher: Searcher) -> DocColumns:
+        parts = [sub for sub, _ in searcher.subsearchers] if searcher.subsearchers else [searcher]
+        pieces, lives, seen = [], [], set()
+        for sub in parts:
+            reader = sub.reader()
+            segment = reader.segment()
+            key = segment.segment_id()
+            seen.add(key)
+            if key not in self._segments:
+                self._segments[key] = self._read(reader)
+            pieces.append(self._segments[key])
+            live = np.ones(reader.doc_count_all(), dtype=bool)
+            deleted = list(segment.deleted_docs()) if segment.has_deletions() else []
+            live[deleted] = False
+            lives.append(live)
+        for gone in set(self._segments) - seen:  # merged away
+            del self._segments[gone]
+
+        def joined(name: str, dtype: type) -> np.ndarray:
+            arrays = [getattr(piece, name) for piece in pieces]
+            return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+        return DocColumns(
+            live=np.concatenate(lives) if lives else np.zeros(0, dtype=bool),
+            outlets=Codes(joined("outlets", np.int32), list(self.outlet_codes)),
+            dates=joined("dates", np.int64),
+            languages=Codes(joined("languages", np.int32), list(self.language_codes)),
+            stories=joined("stories", np.int64),
+        )
+
+    def _read(self, reader) -> _SegmentColumns:  # noqa: ANN001 - a Whoosh SegmentReader
+        size = reader.doc_count_all()
+
+        def column(name: str) -> list:
+            return list(reader.column_reader(name)) if size else []
+
+        return _SegmentColumns(
+            outlets=Codes.of(column("outlet"), self.outlet_codes),
+            dates=np.array(column("date"), dtype=np.int64),
+            languages=Codes.of(column("language"), self.language_codes),
+            stories=np.array(column("story"), dtype=np.int64),
+        )
 
 def _fields(doc: IndexDoc) -> dict[str, object]:
     return {

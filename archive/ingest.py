@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archive import boilerplate, store
+from archive import boilerplate, outlets, store
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
@@ -109,7 +109,7 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     indexer = _BackgroundIndexer(archive)
     try:
         documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
-        for raw, result in extract_all(documents, options.jobs, learned):
+        for raw, result in extract_all(documents, options.jobs, learned, archive.outlet_table):
             if isinstance(result, str):
                 run.errors.append((raw.uri, result))
             else:
@@ -281,10 +281,13 @@ class _BackgroundIndexer:
                 waiting, last = [], time.monotonic()
 
 
-def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
+def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
+                outlet_table: Path | None = None
                 ) -> Iterator[tuple[RawDocument, Prepared | str]]:
-    """Extract in input order; in worker processes when jobs > 1 and there is enough work."""
-    use_learned_boilerplate(learned)
+    """Extract in input order; in worker processes when jobs > 1 and there is enough work.
+
+    `learned`: boilerplate line hashes; `outlet_table`: the archive's own outlets.csv."""
+    _init_worker(learned, outlet_table)
     raws = iter(raws)
     head = list(islice(raws, POOL_THRESHOLD)) if jobs > 1 else []
     if jobs <= 1 or len(head) < POOL_THRESHOLD:
@@ -297,7 +300,7 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
     context.set_forkserver_preload(["archive.ingest"])
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=use_learned_boilerplate, initargs=(learned,)) as pool:
+                             initializer=_init_worker, initargs=(learned, outlet_table)) as pool:
         submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
             submitted.append((raw, pool.submit(prepare, raw)))
@@ -312,10 +315,13 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int]
 _learned = boilerplate.Predicate(frozenset())
 
 
-def use_learned_boilerplate(hashes: frozenset[int]) -> None:
-    """Set the boilerplate `prepare` applies (in each worker process, at its start)."""
+def _init_worker(hashes: frozenset[int], outlet_table: Path | None) -> None:
+    """Give a worker process (or this one) what the archive knows: its learned boilerplate
+    and its own outlet names, which live in each process separately."""
     global _learned
     _learned = boilerplate.Predicate(hashes)
+    if outlet_table is not None:
+        outlets.load_user_table(outlet_table)
 
 
 def prepare(raw: RawDocument) -> Prepared | str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive import outlets
 from archive.config import InstancePaths, resolve_instance
 from archive.db import open_database, session_factory
 from archive.index import SearchIndex
@@ -48,6 +49,16 @@ class Archive:
                                     migrate=not readonly)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: SearchIndex | None = None
+        if not readonly:
+            # Raises OutletTableError (naming file and line) for a broken table: better now
+            # than as a failure of every article later.
+            outlets.load_user_table(self.outlet_table)
+            outlets.known_outlet("")
+
+    @property
+    def outlet_table(self) -> Path:
+        """This archive's own additions to the outlet table (need not exist)."""
+        return self.paths.root / "outlets.csv"
 
     @property
     def index(self) -> SearchIndex:

@@ -53,7 +53,7 @@ def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
                 .order_by(Article.id)).all()
         raws = [RawDocument(uri, content, fmt, dict(supplied or {}))
                 for _, uri, content, fmt, supplied in rows]
-        extracted = extract_all(raws, jobs, learned)
+        extracted = extract_all(raws, jobs, learned, archive.outlet_table)
         results = {row[0]: result for row, (_, result) in zip(rows, extracted, strict=True)}
         changed_ids = _apply(archive, results, report, outlets, dry_run)
         if changed_ids and not dry_run:

@@ -242,3 +242,22 @@ def test_check_finds_drift_and_repair_mends_it(run, examples_archive, instance_d
     assert "body changed" not in after.output
     found = json.loads(run("search", "edited", "--json").output)
     assert [hit["id"] for hit in found["hits"]] == [2]
+
+
+def test_the_archives_own_outlet_table_names_outlets(run, instance_dir, write_file):
+    instance_dir.mkdir(parents=True)
+    (instance_dir / "outlets.csv").write_text("domain,name\nbugle.example,The Riverside Bugle\n")
+    page = write_file("page.jsonl", json.dumps({
+        "title": "Bridge opens", "text": "The bridge opened on Saturday to a large crowd.",
+        "url": "https://www.bugle.example/2024/bridge"}) + "\n")
+    assert run("ingest", str(page)).exit_code == 0
+    found = json.loads(run("search", "bridge", "--json").output)
+    assert found["hits"][0]["outlet"] == "The Riverside Bugle"
+
+
+def test_a_broken_outlet_table_is_a_clear_error(run, instance_dir):
+    instance_dir.mkdir(parents=True)
+    (instance_dir / "outlets.csv").write_text("no,header,here\n\"unclosed\n")
+    result = run("ingest", str(EXAMPLES))
+    assert result.exit_code == 1
+    assert "outlets.csv" in result.output and "Traceback" not in result.output

@@ -14,26 +14,21 @@ TOPICS = ["the new bridge", "the school budget", "the flood defences", "the libr
           "the bus timetable", "the market square", "the harbour dredging"]
 
 
+PARAGRAPHS = (
+    "Councillors spent the evening arguing about {topic}, with residents filling the public "
+    "gallery and several speakers asking for the decision to be delayed until the summer.",
+    "The leader of the council said a final vote on {topic} would take place next month, "
+    "after officials publish a report on the costs and the timetable for the work.",
+    "Opposition members said the plan for {topic} had been rushed and that the town could "
+    "not afford another overspend like the one on the swimming pool last year.",
+)
+
+
 def _dump(topic: str, number: int) -> str:
-    return f"""Riverside Bugle
-Home
-News
-
-Council debates {topic}
-
-By Staff Reporter
-March {number + 1}, 2024
-
-Councillors spent the evening arguing about {topic}, with residents filling the public gallery and several speakers asking for the decision to be delayed until the summer.
-
-{TAGLINE}
-
-The leader of the council said a final vote on {topic} would take place next month, after officials publish a report on the costs and the timetable for the work.
-
-Opposition members said the plan for {topic} had been rushed and that the town could not afford another overspend like the one on the swimming pool last year.
-
-© 2024 Riverside Bugle
-"""
+    first, second, third = (p.format(topic=topic) for p in PARAGRAPHS)
+    return (f"Riverside Bugle\nHome\nNews\n\nCouncil debates {topic}\n\nBy Staff Reporter\n"
+            f"March {number + 1}, 2024\n\n{first}\n\n{TAGLINE}\n\n{second}\n\n{third}\n\n"
+            "© 2024 Riverside Bugle\n")
 
 
 def test_recurring_lines_are_learned_and_reclean_removes_them(tmp_path):
@@ -50,10 +45,9 @@ def test_recurring_lines_are_learned_and_reclean_removes_them(tmp_path):
     from archive.config import InstancePaths
     from archive.instance import Archive
 
-    with Archive(InstancePaths(tmp_path / "instance")) as archive:
-        with archive.sessions() as session:
-            assert boilerplate.line_hash(TAGLINE) in boilerplate.learned(session)
-            bodies = list(session.scalars(select(Article.body)))
+    with Archive(InstancePaths(tmp_path / "instance")) as archive, archive.sessions() as session:
+        assert boilerplate.line_hash(TAGLINE) in boilerplate.learned(session)
+        bodies = list(session.scalars(select(Article.body)))
     carrying = sum(TAGLINE in body for body in bodies)
     assert carrying, "the cleaner alone kept the tagline, so there is something to learn"
 

@@ -352,6 +352,12 @@ def test_hostile_queries_never_fail(web_client: FlaskClient, query: str) -> None
     assert "<script>alert" not in body
     if response.status_code == 400:
         assert 'role="alert"' in body
+    # Every other page that takes a query answers in the same way.
+    for path in ("/explain", "/search.atom", "/export.csv", "/export.jsonl", "/api/search"):
+        other = web_client.get(path, query_string={"q": query})
+        assert other.status_code == response.status_code, (path, query)
+        if not path.startswith("/export"):  # exports carry article text as it is, as data
+            assert "<script>alert" not in page_text(other), path
 
 
 def test_malformed_query_shows_the_search_page_with_the_reason(web_client: FlaskClient) -> None:
