@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
@@ -66,22 +67,59 @@ def _record(article: Article, outlet: str | None, uri: str, ingested_at: Any) ->
     }
 
 
-def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
-    count = 0
+def jsonl_chunks(records: Iterable[dict[str, Any]], batch: int = 200) -> Iterator[str]:
+    """JSON Lines text, a batch of records at a time (for streaming responses)."""
+    lines: list[str] = []
     for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        if len(lines) >= batch:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
+
+
+def csv_chunks(records: Iterable[dict[str, Any]], batch: int = 200) -> Iterator[str]:
+    """CSV text (header first, then a batch of rows at a time), cells guarded against
+    spreadsheet formula injection."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for rows, record in enumerate(records, start=1):
+        writer.writerow({key: _cell(value) for key, value in record.items()})
+        if rows % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    return _write(jsonl_chunks, records, out)
 
 
 def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
-    writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    count = 0
-    for record in records:
-        writer.writerow({key: _cell(value) for key, value in record.items()})
-        count += 1
-    return count
+    return _write(csv_chunks, records, out)
+
+
+def _write(chunks, records: Iterable[dict[str, Any]], out: TextIO) -> int:  # noqa: ANN001
+    counted = _Counted(records)
+    for chunk in chunks(counted):
+        out.write(chunk)
+    return counted.count
+
+
+class _Counted:
+    """An iterable that counts what passes through it."""
+
+    def __init__(self, items: Iterable[dict[str, Any]]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for item in self._items:
+            self.count += 1
+            yield item
 
 
 def _cell(value: Any) -> Any:

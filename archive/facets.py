@@ -78,6 +78,7 @@ class DocColumns:
         epoch_months = ((years - 1970) * 12 + months - 1).astype("datetime64[M]")
         self.day_number = (epoch_months.astype("datetime64[D]").astype(np.int64) + days - 1)
         self._undated_last = np.where(dated, self.date, _LAST)
+        self._first_copies: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.live)
@@ -105,6 +106,12 @@ class DocColumns:
         if end:
             mask &= (self.date <= day_key(end)) & (self.date > UNKNOWN)
         return mask
+
+    def first_copies(self) -> np.ndarray:
+        """One document per story in the whole index (computed once per generation)."""
+        if self._first_copies is None:
+            self._first_copies = self.story_representatives(self.live)
+        return self._first_copies
 
     def story_representatives(self, selected: np.ndarray) -> np.ndarray:
         """One document per story among `selected`: its earliest-dated copy."""
@@ -152,8 +159,9 @@ class DocColumns:
     # --- histogram -----------------------------------------------------------------------
 
     def histogram(self, selected: np.ndarray, start: dt.date | None = None,
-                  end: dt.date | None = None) -> Histogram:
-        """Counts per day, week or month (chosen from the span), with archive totals."""
+                  end: dt.date | None = None, *, stories: bool = False) -> Histogram:
+        """Counts per day, week or month (chosen from the span), with archive totals (of
+        stories, when `selected` holds one copy per story)."""
         dated = selected & (self.date > UNKNOWN)
         undated = int((selected & (self.date == UNKNOWN)).sum())
         if not dated.any() and not (start and end):
@@ -164,7 +172,8 @@ class DocColumns:
         span = last - first + 1
         granularity: Granularity = "day" if span <= 92 else "week" if span <= 730 else "month"
         bucket = self._bucket_of(granularity)
-        all_dated = self.live & (self.date > UNKNOWN)
+        population = self.first_copies() if stories else self.live
+        all_dated = population & (self.date > UNKNOWN)
         low, high = bucket(np.array([first]))[0], bucket(np.array([last]))[0]
         in_range = (bucket(self.day_number) >= low) & (bucket(self.day_number) <= high)
         size = int(high - low + 1)

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 from whoosh import highlight, index, qparser, query
-from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
+from whoosh.analysis import STOP_WORDS, StandardAnalyzer, StemmingAnalyzer
 from whoosh.codec import whoosh3
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
@@ -49,9 +49,12 @@ FUZZY_PREFIX = 1
 QUERY_FIELDS = {"title": "title", "body": "body", "byline": "byline", "outlet": "outlet_text",
                 "date": "date"}
 # "word~" with no number asks for the usual 2 differences (Whoosh would allow only 1).
+_WORDS = re.compile(r"\w", re.UNICODE)
 _BARE_FUZZY = re.compile(r"(?<=\w)~(?![\d.])")
 _DATE_CLAUSE = re.compile(
-    r"\bdate:(?:\[\s*(?P<start>[\d-]*)\s+(?i:to)\s+(?P<end>[\d-]*)\s*\]|(?P<single>\d{4}(?:-\d{2}){0,2}))")
+    r"\bdate:(?:\[\s*(?P<start>[\d-]*)\s*\b(?i:to)\b\s*(?P<end>[\d-]*)\s*\]"
+    r"|(?P<single>\d{4}(?:-\d{2}){0,2})(?![\w-]))")
+_BAD_DATE_CLAUSE = re.compile(r"\bdate:(?!\[\d+ TO \d+\])(\S*)")
 
 
 def _remember_columns() -> None:
@@ -130,7 +133,8 @@ class Fragment(list):
 
     cut_start: bool = False
     cut_end: bool = False
-    end: int = 0  # offset in the text where the passage ends
+    start: int = 0  # offsets of the passage in the text
+    end: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +305,8 @@ class SearchIndex:
             )
             if request.histogram:
                 hits.histogram = columns.histogram(selected, request.date_from,
-                                                   request.date_to)
+                                                   request.date_to,
+                                                   stories=request.one_per_story)
         return hits
 
     def _page(self, searcher: Searcher, columns: DocColumns, parsed: query.Query | None,
@@ -348,6 +353,10 @@ class SearchIndex:
                 raise QueryError(f"'{fuzzy.text}~{fuzzy.maxdist}': at most 2 letters may differ")
         if parsed is query.NullQuery:
             raise QueryError("the query has no words to search for")
+        if isinstance(parsed, query.Not) or (isinstance(parsed, query.And) and all(
+                isinstance(c, query.Not) for c in parsed.children())):
+            raise QueryError("the query only says what to leave out: add a word to look for "
+                             "(e.g. 'harbour -ferry')")
         if isinstance(parsed, query.Every) or (
                 isinstance(parsed, query.Or) and all(isinstance(c, query.Every)
                                                      for c in parsed.children())):
@@ -373,12 +382,14 @@ class SearchIndex:
                 count = searcher.doc_count()
                 return Explanation("everything", [Clause("all", "", text or "*", "*", count)],
                                    count)
-            clauses = [self._clause(searcher, leaf, negated)
+            typed = _typed_words(text)
+            clauses = [self._clause(searcher, leaf, negated, typed)
                        for leaf, negated in _clauses(parsed)]
             total = sum(1 for _ in searcher.docs_for_query(parsed))
         return Explanation(str(parsed), clauses, total)
 
-    def _clause(self, searcher: Searcher, node: query.Query, negated: bool) -> Clause:
+    def _clause(self, searcher: Searcher, node: query.Query, negated: bool,
+                typed_words: dict[str, str]) -> Clause:
         reader = searcher.reader()
         matches = sum(1 for _ in searcher.docs_for_query(node))
         # A word searched in title and body at once is one clause to the user.
@@ -389,7 +400,8 @@ class SearchIndex:
             for fieldname in (getattr(g, "fieldname", "") or "" for g in group)))
         expansions: tuple[str, ...] = ()
         if isinstance(leaf, query.Phrase):
-            kind, typed, searched = "phrase", " ".join(leaf.words), " ".join(leaf.words)
+            typed = " ".join(typed_words.get(word, word) for word in leaf.words)
+            kind, searched = "phrase", " ".join(leaf.words)
             if leaf.slop > 1:
                 kind, searched = f"words within {leaf.slop}", f'"{searched}"~{leaf.slop}'
         elif isinstance(leaf, query.FuzzyTerm):
@@ -405,7 +417,8 @@ class SearchIndex:
             kind, typed = "date range", f"{_day(leaf.start)} to {_day(leaf.end)}"
             searched = typed
         elif isinstance(leaf, query.Term):
-            kind, typed, searched = "term", _text(leaf.text), _text(leaf.text)
+            kind, searched = "term", _text(leaf.text)
+            typed = typed_words.get(searched, searched)
         else:
             kind, typed, searched = leaf.__class__.__name__.lower(), str(leaf), str(leaf)
         return Clause(kind, shown, typed, searched, matches, negated, expansions)
@@ -427,7 +440,7 @@ class SearchIndex:
         fragments = highlight.highlight(text, terms, _analyzer(), fragmenter, _PieceFormatter(),
                                         top=top, order=highlight.FIRST)
         for fragment in fragments:
-            fragment.cut_end = fragment.cut_end and fragment.end < len(text.rstrip())
+            _reach_the_edges(fragment, text)
         return fragments
 
     def _highlight_terms(self, parsed: query.Query, field: str) -> set[str]:
@@ -514,7 +527,8 @@ class SearchIndex:
             sample_size += 1
             seen = set()
             for token in analyzer(body, keeporiginal=True):
-                if token.text not in seen and len(token.text) > 2 and not token.text.isdigit():
+                if (token.text not in seen and len(token.text) > 2 and not token.text.isdigit()
+                        and token.text not in STOP_WORDS):
                     seen.add(token.text)
                     surface.setdefault(token.text, Counter())[token.original.lower()] += 1
             in_sample.update(seen)
@@ -665,6 +679,8 @@ class _ColumnCache:
         for sub in parts:
             reader = sub.reader()
             segment = reader.segment()
+            if segment is None:  # an index with no documents yet
+                continue
             key = segment.segment_id()
             seen.add(key)
             if key not in self._segments:
@@ -717,17 +733,22 @@ def _fields(doc: IndexDoc) -> dict[str, object]:
 
 
 def _rewrite_dates(text: str) -> str:
-    """date:[2022-03-01 TO 2022-03-31], date:2022 and date:2022-03 as YYYYMMDD ranges."""
+    """date:[2022-03-01 TO 2022-03-31], date:2022 and date:2022-03 as YYYYMMDD ranges;
+    anything else after date: is an error, not silently a word."""
 
     def to_range(match: re.Match[str]) -> str:
         if match["single"]:
             start, end = _bounds(match["single"])
         else:
-            start = _bounds(match["start"])[0] if match["start"] else 0
+            start = _bounds(match["start"])[0] if match["start"] else 1  # 0 means undated
             end = _bounds(match["end"])[1] if match["end"] else 99991231
         return f"date:[{start} TO {end}]"
 
-    return _DATE_CLAUSE.sub(to_range, text)
+    rewritten = _DATE_CLAUSE.sub(to_range, text)
+    if bad := _BAD_DATE_CLAUSE.search(rewritten):
+        raise QueryError(f"'date:{bad[1]}' is not a date: write date:2022, date:2022-03, "
+                         "date:2022-03-31 or date:[2022-03-01 TO 2022-03-31]")
+    return rewritten
 
 
 def _bounds(value: str) -> tuple[int, int]:
@@ -779,6 +800,17 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _reach_the_edges(fragment: Fragment, text: str) -> None:
+    """A passage that stops only punctuation short of either end of the text takes that
+    punctuation in ("... at night." not "... at night …"; a leading "=" kept)."""
+    if fragment.cut_start and not _WORDS.search(text, 0, fragment.start):
+        fragment.insert(0, (text[:fragment.start], False))
+        fragment.cut_start = False
+    if not _WORDS.search(text, fragment.end):
+        fragment.append((text[fragment.end:].rstrip(), False))
+        fragment.cut_end = False
+
+
 class _PieceFormatter(highlight.Formatter):
     """Returns Fragments of (text, is_match) pieces, so escaping stays with the caller."""
 
@@ -797,9 +829,14 @@ class _PieceFormatter(highlight.Formatter):
             out.append((fragment.text[position:fragment.endchar], False))
             out.cut_start = fragment.startchar > 0
             out.cut_end = True
-            out.end = fragment.endchar
+            out.start, out.end = fragment.startchar, fragment.endchar
             pieces.append(out)
         return pieces
+
+
+def _typed_words(text: str) -> dict[str, str]:
+    """Each stem of a query string with the word the user typed for it."""
+    return {token.text: token.original for token in _analyzer()(text, keeporiginal=True)}
 
 
 def _is_field_group(node: query.Query) -> bool:

@@ -232,7 +232,7 @@ def research_app_for_schemathesis(tmp_path_factory: pytest.TempPathFactory) -> I
 
 # Enough cases to try every parameter in odd combinations; about 15 s in all.
 @schema.parametrize()
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: Any, research_app_for_schemathesis: Flask
                                                ) -> None:

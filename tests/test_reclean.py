@@ -75,7 +75,7 @@ def test_an_input_the_cleaner_now_rejects_keeps_its_article(tmp_path, monkeypatc
     path.write_text(_dump("the old mill", 1), encoding="utf-8")
     runner.invoke(main, ["--instance", instance, "ingest", str(path)], catch_exceptions=False)
 
-    def rejecting(raws, jobs, learned):  # a cleaner regression, simulated
+    def rejecting(raws, jobs, learned, outlet_table=None):  # a cleaner regression, simulated
         return ((raw, "no article text found") for raw in raws)
 
     monkeypatch.setattr(reclean, "extract_all", rejecting)

@@ -147,3 +147,8 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
         fast = {int(d) for d in np.unique(_matching(searcher, parsed))} & live
         assert fast == set(searcher.docs_for_query(parsed)), text
     index.close()
+
+
+def test_an_empty_index_searches_without_error(archive):
+    page = search(archive, SearchRequest("anything", histogram=True))
+    assert page.total == 0 and page.hits == [] and page.outlet_counts == []

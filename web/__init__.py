@@ -1,4 +1,5 @@
-"""The read-only web UI: search pages and article pages over one archive instance."""
+"""The read-only web UI and JSON API over one archive instance: search, explain, help, articles,
+exports, the Atom feed and /api/."""
 
 from __future__ import annotations
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import itertools
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from flask import Blueprint, Response, render_template, request, url_for
 from sqlalchemy import select
 
-from archive.export import export_records, write_csv, write_jsonl
+from archive.export import csv_chunks, export_records, jsonl_chunks
 from archive.index import QueryError
 from archive.instance import Archive
 from archive.models import Article
@@ -25,7 +23,6 @@ from web.search import SORT_LABELS, query_problem
 
 bp = Blueprint("feeds", __name__)
 # Rows handed to the core's writer at a time: small enough to start the download at once.
-EXPORT_BATCH = 200
 FEED_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 cannot carry even when escaped (most control characters).
@@ -53,43 +50,12 @@ def _export(extension: str, content_type: str) -> Response | tuple[str, int]:
     except QueryError as exc:
         return _query_failure(archive, state, exc)
     rows = itertools.chain(first, records)
-    body = _csv_chunks(rows) if extension == "csv" else _jsonl_chunks(rows)
+    body = csv_chunks(rows) if extension == "csv" else jsonl_chunks(rows)
     response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{export_filename(state, extension)}"')
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _csv_chunks(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """write_csv (which guards cells against formula injection) one batch at a time."""
-    header: str | None = None
-    for batch in _batches(records):
-        buffer = io.StringIO()
-        write_csv(batch, buffer)
-        text = buffer.getvalue()
-        if header is None:
-            header = text[:text.index("\r\n") + 2]
-            yield text
-        else:
-            yield text[len(header):]  # each call writes the header again
-    if header is None:  # no match at all: still a valid file, with its header
-        buffer = io.StringIO()
-        write_csv([], buffer)
-        yield buffer.getvalue()
-
-
-def _jsonl_chunks(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    for batch in _batches(records):
-        buffer = io.StringIO()
-        write_jsonl(batch, buffer)
-        yield buffer.getvalue()
-
-
-def _batches(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    iterator = iter(records)
-    while batch := list(itertools.islice(iterator, EXPORT_BATCH)):
-        yield batch
 
 
 def export_filename(state: SearchState, extension: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from archive.index import UNKNOWN_YEAR, Fragment, QueryError
+from archive.index import UNKNOWN_YEAR, QueryError
 from archive.instance import Archive
 from archive.search import SearchPage, explain, search, significant_terms
 from web.access import current_archive
@@ -163,11 +163,6 @@ def month_facets(state: SearchState, page: SearchPage) -> list[Facet]:
             for month in sorted(counts)]
 
 
-@bp.app_template_filter("plain")
-def plain(fragment: Fragment) -> str:
-    return "".join(text for text, _ in fragment)
-
-
 @bp.app_template_global("count_label")
 def count_label(number: int, one: str, many: str | None = None) -> str:
     return f"{number:,} {one if number == 1 else (many or one + 's')}"
@@ -185,7 +180,7 @@ QUERY_EXAMPLES: dict[str, list[tuple[str, str]]] = {
     ],
     "Phrases and nearness": [
         ('"night shift"', "the exact phrase"),
-        ('"lavrov china"~5', "both words within 5 words of each other, in any order"),
+        ('"lavrov china"~5', "both words, at most 5 words apart"),
     ],
     "Fields": [
         ("title:strike", "only in the headline"),
