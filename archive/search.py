@@ -106,14 +106,15 @@ def _load_hits(archive: Archive, text: str, ids: list[int]) -> list[Hit]:
         ).all()
         copies = _copies(session, {row.story_id for row in rows if row.story_id})
     by_id = {row.id: row for row in rows}
+    marker = archive.index.highlighter(text)
     hits = []
     for article_id in ids:  # the index's rank order
         row = by_id.get(article_id)
         if row is None:
             continue  # removed from the database since it was indexed; `archive check` says so
         title = row.title or "(untitled)"
-        marked_title = archive.index.highlight(text, "title", title, top=1, whole=True)
-        snippet = archive.index.highlight(text, "body", row.body)
+        marked_title = marker.passages("title", title, whole=True)
+        snippet = marker.passages("body", row.body)
         hits.append(Hit(
             id=row.id,
             title=marked_title[0] if marked_title else Fragment([(title, False)]),

@@ -94,3 +94,12 @@ def test_migrations_downgrade_and_upgrade_again(tmp_path):
         assert "articles" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_the_schema_head_constant_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    from archive.db import SCHEMA_HEAD
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert script.get_current_head() == SCHEMA_HEAD

@@ -152,3 +152,26 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
 def test_an_empty_index_searches_without_error(archive):
     page = search(archive, SearchRequest("anything", histogram=True))
     assert page.total == 0 and page.hits == [] and page.outlet_counts == []
+
+
+def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
+    import numpy as np
+
+    from archive.index import IndexDoc, SearchIndex, _coded_column, _numeric_column
+
+    index = SearchIndex(tmp_path / "index")
+    for batch in range(3):
+        index.add([IndexDoc(batch * 1000 + n, "t", "body words", ["A", "B", None, "Ünï"][n % 4],
+                            dt.date(2020, 1 + n % 12, 1 + n % 28) if n % 5 else None,
+                            ["en", "fr", None][n % 3], story=(batch * 1000 + n) // 2 or 1)
+                   for n in range(300)])
+    index.delete([5, 1005])
+    for sub, _ in index._current_searcher().subsearchers:
+        reader = sub.reader()
+        for name in ("date", "story"):
+            assert _numeric_column(reader, name).tolist() == list(reader.column_reader(name))
+        for name in ("outlet", "language"):
+            table: dict[str, int] = {}
+            codes = _coded_column(reader, name, table)
+            assert [list(table)[c] for c in codes] == list(reader.column_reader(name))
+    index.close()

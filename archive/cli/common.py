@@ -1,0 +1,77 @@
+"""What every command shares: opening the archive, the writer lock, progress, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from archive.db import DatabaseError
+from archive.instance import Archive, ArchiveBusy, is_storage_full
+from archive.outlets import OutletTableError
+
+
+@contextmanager
+def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive]:
+    try:
+        archive = Archive(ctx.obj, create=create)
+    except (DatabaseError, OutletTableError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+@contextmanager
+def writing(archive: Archive, wait: bool) -> Iterator[None]:
+    try:
+        with archive.writing(wait=wait):
+            yield
+    except ArchiveBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        if not is_storage_full(exc):
+            raise
+        raise click.ClickException(
+            f"the disk holding {archive.paths.root} is full. Everything up to the last "
+            "completed batch is stored and searchable; free some space and run the same "
+            "command again to continue.") from None
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, driven by (done, total) calls; silent unless on a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    started = time.monotonic()
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True,
+                           show_eta=True) as bar:
+        def step(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.label = f"{label} ({rate:.0f} files/s)"
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield step
+
+
+
+
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2022-03-31") from None

@@ -1,0 +1,117 @@
+"""Keeping an archive in shape: reindex, check, stats, sql, db upgrade."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from archive import maintenance, sql, stats
+from archive.cli.common import open_archive, progress_bar, writing
+from archive.db import DatabaseError, open_database, upgrade
+
+
+@click.command("reindex")
+@click.option("--wait", is_flag=True, help="Wait for a running ingest instead of stopping.")
+@click.pass_context
+def reindex_command(ctx: click.Context, wait: bool) -> None:
+    """Rebuild the search index from the database (the database is never changed)."""
+    with (open_archive(ctx, create=False) as archive, writing(archive, wait),
+          progress_bar("Indexing") as step):
+        count = maintenance.reindex(archive, step)
+    click.echo(f"Indexed {count} article{'s' * (count != 1)}.")
+
+
+@click.command("check")
+@click.option("--repair", is_flag=True, help="Make the index match the database.")
+@click.pass_context
+def check_command(ctx: click.Context, repair: bool) -> None:
+    """Verify that the database and the search index hold the same articles, and that every
+    stored raw input and body still matches its hash."""
+    with open_archive(ctx, create=False) as archive, writing(archive, wait=False):
+        report = maintenance.check(archive)
+        click.echo(f"Database: {report.articles} articles; index: {report.indexed} documents.")
+        problems = [("in the database but not in the index", report.missing_from_index),
+                    ("in the index but not in the database", report.unknown_to_database),
+                    ("stored but not yet marked indexed (the next ingest or --repair "
+                     "finishes them)", report.not_marked),
+                    ("articles whose body changed since it was hashed (repair re-hashes and "
+                     "re-indexes them)", report.stale_body_hashes),
+                    ("raw inputs whose bytes no longer match their sha256 (damaged: restore "
+                     "the database from a backup)", report.damaged_sources)]
+        for label, ids in problems:
+            if ids:
+                preview = ", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else "")
+                click.echo(f"  {len(ids)} {label}: {preview}")
+        if report.consistent:
+            click.echo("Consistent.")
+            return
+        if not repair:
+            click.echo("Run `archive check --repair` to fix the index.")
+            ctx.exit(1)
+        maintenance.repair(archive, report)
+        after = maintenance.check(archive)
+    if after.damaged_sources:
+        click.echo(f"Index repaired, but {len(after.damaged_sources)} damaged raw input(s) "
+                   "cannot be: restore the database from a backup.")
+    else:
+        click.echo("Repaired." if after.consistent else "Repair incomplete; try `archive "
+                   "reindex`.")
+    if not after.consistent:
+        ctx.exit(1)
+
+
+@click.command("stats")
+@click.pass_context
+def stats_command(ctx: click.Context) -> None:
+    """Counts of articles by outlet and by year."""
+    with open_archive(ctx, create=False) as archive:
+        found = stats.collect(archive)
+    click.echo(f"{found.articles} articles from {found.sources} sources in {ctx.obj.root} "
+               f"({found.runs} ingest runs; {found.last_run_errors} failures in the last).")
+    click.echo("\nBy outlet:")
+    for name, count in found.outlets:
+        click.echo(f"  {count:>8}  {name or '(unknown outlet)'}")
+    click.echo("\nBy year:")
+    for year, count in found.years:
+        click.echo(f"  {count:>8}  {year or '(date unknown)'}")
+
+
+@click.command("sql")
+@click.argument("statement")
+@click.option("--format", "format_", type=click.Choice(sql.FORMATS), default="table",
+              show_default=True)
+@click.pass_context
+def sql_command(ctx: click.Context, statement: str, format_: str) -> None:
+    """Run a read-only SQL query on the archive's database (see docs/schema.md).
+
+    \b
+    Examples:
+      archive sql "SELECT * FROM articles_per_outlet_month"
+      archive sql "SELECT rowid, snippet(articles_fts, 2, '[', ']', '…', 10)
+                   FROM articles_fts WHERE articles_fts MATCH 'tram' ORDER BY rank"
+    """
+    try:
+        columns, rows = sql.run_query(ctx.obj.database, statement)
+    except sql.SQLError as exc:
+        raise click.ClickException(str(exc)) from None
+    sql.WRITERS[format_](columns, rows, sys.stdout)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade_command(ctx: click.Context) -> None:
+    """Apply schema migrations (other commands do this by themselves on a new archive)."""
+    paths = ctx.find_root().obj
+    try:
+        engine = open_database(paths)
+        upgrade(engine)
+        engine.dispose()
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Database {paths.database} is at the newest schema.")
