@@ -79,9 +79,14 @@ class DocColumns:
         self.day_number = (epoch_months.astype("datetime64[D]").astype(np.int64) + days - 1)
         self._undated_last = np.where(dated, self.date, _LAST)
         self._first_copies: np.ndarray | None = None
+        # Per-document field lengths, for ranking (filled by the index).
+        self.field_lengths: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.live)
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        return self.field_lengths[fieldname]
 
     # --- masks ---------------------------------------------------------------------------
 

@@ -8,9 +8,12 @@ Whoosh parses queries, finds matching documents and ranks the page of results.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import math
 import os
+import pickle
 import re
 import shutil
 import threading
@@ -23,13 +26,15 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from whoosh import columns, index, qparser, query
+from whoosh import columns, formats, index, qparser, query, reading
 from whoosh.analysis import STOP_WORDS, StandardAnalyzer, StemmingAnalyzer
 from whoosh.codec import whoosh3
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import IndexWriter
 
 from archive.facets import Codes, DocColumns, Histogram, day_key
@@ -81,6 +86,39 @@ def _remember_columns() -> None:
 
 
 _remember_columns()
+
+
+def _open_readers_safely() -> None:
+    """Whoosh 2.7 opens a reader per segment in a list comprehension: when a writer in
+    another process deletes a segment half-way (it retries then), the readers already
+    opened are never closed, and the old searcher's readers are closed even though the new
+    one failed. This opens all or nothing and leaves the old readers alone on failure."""
+    if getattr(index.FileIndex._reader, "safe", False):
+        return
+
+    def _reader(cls, storage, schema, segments, generation, reuse=None):  # noqa: ANN001, ANN202
+        if not segments:
+            return reading.EmptyReader(schema)
+        opened = []
+        try:
+            for segment in segments:
+                opened.append(reading.SegmentReader(storage, schema, segment,
+                                                    generation=generation))
+        except BaseException:
+            for reader in opened:
+                reader.close()
+            raise
+        if reuse is not None:
+            for old, _ in reuse.leaf_readers():  # nothing is shared with the new reader
+                old.close()
+        return opened[0] if len(opened) == 1 else reading.MultiReader(opened,
+                                                                       generation=generation)
+
+    _reader.safe = True  # type: ignore[attr-defined]
+    index.FileIndex._reader = classmethod(_reader)
+
+
+_open_readers_safely()
 
 
 class QueryError(ValueError):
@@ -294,7 +332,8 @@ class SearchIndex:
         with self._lock:
             searcher = self._current_searcher()
             columns = self._columns_for(searcher)
-            found = columns.select(None if parsed is None else _matching(searcher, parsed))
+            postings = _Postings(searcher)
+            found = columns.select(None if parsed is None else _matching(postings, parsed))
             matched = columns.story_representatives(found) if request.one_per_story else found
             outlet_ok = columns.outlet_mask(request.outlets)
             language_ok = columns.language_mask(request.languages)
@@ -303,7 +342,7 @@ class SearchIndex:
             undated_range = matched & outlet_ok & language_ok
             hits = SearchHits(
                 total=int(selected.sum()),
-                ids=self._page(searcher, columns, parsed, found, selected, request),
+                ids=self._page(postings, columns, parsed, selected, request),
                 outlet_counts=columns.count_outlets(matched & language_ok & date_ok),
                 year_counts=columns.count_years(undated_range),
                 month_counts=columns.count_months(undated_range),
@@ -315,26 +354,17 @@ class SearchIndex:
                                                    stories=request.one_per_story)
         return hits
 
-    def _page(self, searcher: Searcher, columns: DocColumns, parsed: query.Query | None,
-              found: np.ndarray, selected: np.ndarray, request: SearchRequest) -> list[int]:
+    def _page(self, postings: _Postings, columns: DocColumns, parsed: query.Query | None,
+              selected: np.ndarray, request: SearchRequest) -> list[int]:
         end = request.offset + request.limit
         if request.sort == "relevance" and parsed is not None:
-            # Whoosh checks each scored match against a Python set: hand it the smaller of
-            # "allowed" and "excluded", or nothing when no filter removed any match.
-            excluded = found & ~selected
-            excluded_count = int(excluded.sum())
-            if excluded_count == 0:
-                options = {}
-            elif excluded_count < int(selected.sum()):
-                options = {"mask": set(np.flatnonzero(excluded).tolist())}
-            else:
-                options = {"filter": set(np.flatnonzero(selected).tolist())}
-            results = searcher.search(parsed, limit=end, **options)
-            docnums = [hit.docnum for hit in results[request.offset:end]]
+            ranked = _rank(postings, columns, parsed, np.flatnonzero(selected), end)
+            docnums = ranked[request.offset:end].tolist()
         else:
             ordered = columns.by_date(selected, newest_first=request.sort != "oldest")
             docnums = ordered[request.offset:end].tolist()
-        return [int(searcher.stored_fields(docnum)["id"]) for docnum in docnums]
+        stored = postings.searcher.stored_fields
+        return [int(stored(docnum)["id"]) for docnum in docnums]
 
     def parse(self, text: str) -> query.Query | None:
         """The query for a user's search string; None means "everything"."""
@@ -580,60 +610,235 @@ class SearchIndex:
         return self._columns
 
 
-def _matching(searcher: Searcher, parsed: query.Query) -> np.ndarray:
+class _Postings:
+    """Term posting lists of one searcher as arrays (document numbers and weights), read
+    straight from Whoosh's posting blocks and kept for the length of one search."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self._lists: dict[tuple[str, str | bytes], tuple[np.ndarray, np.ndarray]] = {}
+        self._value_lists: dict[tuple[str, str | bytes], list[bytes]] = {}
+
+    def docs(self, fieldname: str, text: str | bytes) -> np.ndarray:
+        return self.get(fieldname, text)[0]
+
+    def positions(self, fieldname: str, text: str | bytes, wanted: np.ndarray
+                  ) -> list[list[int]]:
+        """Word positions of the term in each of `wanted` (documents that contain it)."""
+        docs, _ = self.get(fieldname, text)
+        values = self._values(fieldname, text)
+        return [_decode_positions(values[i]) for i in np.searchsorted(docs, wanted)]
+
+    def _values(self, fieldname: str, text: str | bytes) -> list[bytes]:
+        key = (fieldname, text)
+        if key not in self._value_lists:
+            found: list[bytes] = []
+            for sub, _ in self.searcher.subsearchers or [(self.searcher, 0)]:
+                reader = sub.reader()
+                if (fieldname, text) not in reader:
+                    continue
+                matcher = _leaf(reader.postings(fieldname, text))
+                if not isinstance(matcher, whoosh3.W3LeafMatcher):
+                    while matcher.is_active():
+                        found.append(matcher.value())
+                        matcher.next()
+                    continue
+                while not matcher._atend:
+                    if matcher._data is None:
+                        matcher._read_data()
+                    found.extend(matcher._data[2])
+                    matcher._next_block()
+            self._value_lists[key] = found
+        return self._value_lists[key]
+
+    def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+        key = (fieldname, text)
+        if key not in self._lists:
+            self._lists[key] = self._read(fieldname, text)
+        return self._lists[key]
+
+    def _read(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+        parts = self.searcher.subsearchers or [(self.searcher, 0)]
+        docs, weights = [], []
+        for sub, offset in parts:
+            reader = sub.reader()
+            if (fieldname, text) not in reader:
+                continue
+            matcher = _leaf(reader.postings(fieldname, text))
+            if not isinstance(matcher, whoosh3.W3LeafMatcher):
+                while matcher.is_active():
+                    docs.append(np.array([matcher.id() + offset]))
+                    weights.append(np.array([matcher.weight()]))
+                    matcher.next()
+                continue
+            # Each block stores document numbers as deltas and weights as an array, one
+            # number for all, or nothing for all ones (Whoosh's on-disk format 3).
+            while not matcher._atend:
+                if matcher._data is None:
+                    matcher._read_data()
+                ids, block_weights = matcher._data[0], matcher._data[1]
+                docs.append(np.cumsum(np.asarray(ids, dtype=np.int64)) + offset)
+                if block_weights is None or isinstance(block_weights, float):
+                    weights.append(np.full(len(ids), block_weights or 1.0))
+                else:
+                    weights.append(np.asarray(block_weights, dtype=np.float64))
+                matcher._next_block()
+        if not docs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(docs), np.concatenate(weights)
+
+
+def _leaf(matcher):  # noqa: ANN001, ANN202 - Whoosh matchers
+    """The on-disk posting reader under Whoosh's wrapper that hides deleted documents (they
+    are masked out later, with every other filter)."""
+    while not isinstance(matcher, whoosh3.W3LeafMatcher) and hasattr(matcher, "child"):
+        matcher = matcher.child
+    return matcher
+
+
+def _matching(postings: _Postings, parsed: query.Query) -> np.ndarray:
     """Document numbers matching a query, as a sorted array.
 
-    Term lists are read straight from their posting blocks into numpy, and AND, OR and NOT
-    become array operations: far faster than walking Whoosh's matchers one document at a
-    time. Phrases, ranges and anything else fall back to Whoosh's own matching."""
+    Term lists come from their posting blocks as arrays, and AND, OR and NOT become array
+    operations: far faster than walking Whoosh's matchers one document at a time. Phrases,
+    ranges and anything else fall back to Whoosh's own matching."""
+    searcher = postings.searcher
     kind = type(parsed)
     if kind is query.Term:
-        return _term_docnums(searcher, parsed.fieldname, parsed.text)
+        return postings.docs(parsed.fieldname, parsed.text)
     if kind in (query.Prefix, query.Wildcard, query.FuzzyTerm):
-        reader = searcher.reader()
-        arrays = [_term_docnums(searcher, parsed.fieldname, text)
-                  for text in parsed._btexts(reader)]
+        arrays = [postings.docs(parsed.fieldname, text)
+                  for text in parsed._btexts(searcher.reader())]
         return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
     if kind is query.Or:
-        arrays = [_matching(searcher, child) for child in parsed.children()]
+        arrays = [_matching(postings, child) for child in parsed.children()]
         return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
     if kind is query.And:
         children = list(parsed.children())
         wanted = [c for c in children if not isinstance(c, query.Not)]
         unwanted = [c.query for c in children if isinstance(c, query.Not)]
         if wanted:
-            result = _matching(searcher, wanted[0])
+            result = _matching(postings, wanted[0])
             for child in wanted[1:]:
                 if not len(result):
                     break
-                result = np.intersect1d(result, _matching(searcher, child), assume_unique=True)
+                result = np.intersect1d(result, _matching(postings, child), assume_unique=True)
             for child in unwanted:
-                result = np.setdiff1d(result, _matching(searcher, child), assume_unique=True)
+                result = np.setdiff1d(result, _matching(postings, child), assume_unique=True)
             return result
     if kind is query.AndNot:
-        return np.setdiff1d(_matching(searcher, parsed.a), _matching(searcher, parsed.b),
+        return np.setdiff1d(_matching(postings, parsed.a), _matching(postings, parsed.b),
                             assume_unique=True)
+    if kind is query.Phrase and _has_positions(searcher, parsed.fieldname):
+        return _phrase_docnums(postings, parsed)
     return np.fromiter(searcher.docs_for_query(parsed), dtype=np.int64)
 
 
-def _term_docnums(searcher: Searcher, fieldname: str, text: str | bytes) -> np.ndarray:
-    parts = searcher.subsearchers or [(searcher, 0)]
-    arrays = []
-    for sub, offset in parts:
-        reader = sub.reader()
-        if (fieldname, text) not in reader:
+def _has_positions(searcher: Searcher, fieldname: str) -> bool:
+    return isinstance(searcher.schema[fieldname].format, formats.Positions)
+
+
+def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
+    """Documents with the phrase's words in order, each at most `slop` positions after the
+    one before (1: side by side). Candidates come from intersecting the words' document
+    arrays; only they have their positions decoded."""
+    words = phrase.words
+    candidates = postings.docs(phrase.fieldname, words[0])
+    for word in words[1:]:
+        if not len(candidates):
+            return candidates
+        candidates = np.intersect1d(candidates, postings.docs(phrase.fieldname, word),
+                                    assume_unique=True)
+    if len(words) == 1 or not len(candidates):
+        return candidates
+    places = [postings.positions(phrase.fieldname, word, candidates) for word in words]
+    slop = max(phrase.slop, 1)
+    keep = [i for i in range(len(candidates))
+            if _in_sequence([p[i] for p in places], slop)]
+    return candidates[keep]
+
+
+def _in_sequence(positions: list[list[int]], slop: int) -> bool:
+    """Whether some start position has each next word 1..slop positions after the last."""
+    if slop == 1:
+        # Anchor on the rarest word ("the growth": on "growth"), look the others up.
+        anchor = min(range(len(positions)), key=lambda k: len(positions[k]))
+        return any(all(_contains(positions[k], place - anchor + k)
+                       for k in range(len(positions)) if k != anchor)
+                   for place in positions[anchor])
+    for start in positions[0]:
+        current = start
+        for following in positions[1:]:
+            index = bisect.bisect_right(following, current)
+            if index == len(following) or following[index] - current > slop:
+                break
+            current = following[index]
+        else:
+            return True
+    return False
+
+
+def _contains(ordered: list[int], value: int) -> bool:
+    index = bisect.bisect_left(ordered, value)
+    return index < len(ordered) and ordered[index] == value
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    # Whoosh's Positions format: a 4-byte count, then the pickled list of deltas (whose
+    # final STOP opcode Whoosh may have trimmed).
+    pickled = value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b"."
+    return list(itertools.accumulate(pickle.loads(pickled)))
+
+
+# BM25 as Whoosh computes it (whoosh.scoring.BM25F with its defaults), over arrays.
+_B, _K1 = 0.75, 1.2
+
+
+def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
+          candidates: np.ndarray, count: int) -> np.ndarray:
+    """The `count` best of `candidates` (sorted document numbers) by BM25 over the query's
+    positive terms; ties in document order."""
+    searcher = postings.searcher
+    reader = searcher.reader()
+    scores = np.zeros(len(candidates))
+    size = max(searcher.doc_count_all(), 1)
+    for fieldname, text in _scored_terms(parsed, reader):
+        docs, weights = postings.get(fieldname, text)
+        if not len(docs):
             continue
-        matcher = reader.postings(fieldname, text)
-        if not isinstance(matcher, whoosh3.W3LeafMatcher):
-            arrays.append(np.fromiter(matcher.all_ids(), dtype=np.int64) + offset)
+        where = np.searchsorted(candidates, docs)
+        inside = where < len(candidates)
+        inside[inside] = candidates[where[inside]] == docs[inside]
+        idf = math.log(size / (searcher.doc_frequency(fieldname, text) + 1)) + 1
+        lengths = columns.lengths(fieldname)[docs[inside]]
+        average = searcher.avg_field_length(fieldname) or 1.0
+        tf = weights[inside]
+        scores[where[inside]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths
+                                                                       / average))
+    best = np.arange(len(candidates))
+    if count < len(candidates):
+        # The `count` best, ties at the cut taken in document order, so that every page is
+        # a slice of one and the same ranking.
+        cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+        above = np.flatnonzero(scores > cut)
+        level = np.flatnonzero(scores == cut)
+        best = np.concatenate([above, level[:count - len(above)]])
+    best = best[np.lexsort((best, -scores[best]))]
+    return candidates[best]
+
+
+def _scored_terms(parsed: query.Query, reader) -> set[tuple[str, str | bytes]]:  # noqa: ANN001
+    terms = set()
+    for node, negated in _clauses(parsed):
+        if negated:
             continue
-        # Each block stores its document numbers as deltas (Whoosh's on-disk format 3).
-        while not matcher._atend:
-            if matcher._data is None:
-                matcher._read_data()
-            arrays.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)) + offset)
-            matcher._next_block()
-    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+        for leaf in node.leaves():
+            if isinstance(leaf, query.NumericRange):
+                continue
+            for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+                if fieldname in ("title", "body", "byline", "outlet_text"):
+                    terms.add((fieldname, text))
+    return terms
 
 
 def _storage(path: Path) -> FileStorage:
@@ -657,12 +862,19 @@ def _surface_form(stem: str, body: str, analyzer: StemmingAnalyzer) -> str | Non
     return None
 
 
+# Fields whose per-document lengths ranking needs.
+_RANKED_FIELDS = ("title", "body", "byline", "outlet_text")
+# Whoosh stores field lengths as one byte each; this table turns bytes back into lengths.
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
 @dataclass(slots=True)
 class _SegmentColumns:
     outlets: np.ndarray  # codes into _ColumnCache.outlet_names
     dates: np.ndarray
     languages: np.ndarray
     stories: np.ndarray
+    lengths: dict[str, np.ndarray]
 
 
 class _ColumnCache:
@@ -698,13 +910,18 @@ class _ColumnCache:
             arrays = [getattr(piece, name) for piece in pieces]
             return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
-        return DocColumns(
+        found = DocColumns(
             live=np.concatenate(lives) if lives else np.zeros(0, dtype=bool),
             outlets=Codes(joined("outlets", np.int32), list(self.outlet_codes)),
             dates=joined("dates", np.int64),
             languages=Codes(joined("languages", np.int32), list(self.language_codes)),
             stories=joined("stories", np.int64),
         )
+        for name in _RANKED_FIELDS:
+            arrays = [piece.lengths[name] for piece in pieces]
+            found.field_lengths[name] = (np.concatenate(arrays) if arrays
+                                         else np.zeros(0, dtype=np.float32))
+        return found
 
     def _read(self, reader) -> _SegmentColumns:  # noqa: ANN001 - a Whoosh SegmentReader
         return _SegmentColumns(
@@ -712,6 +929,7 @@ class _ColumnCache:
             dates=_numeric_column(reader, "date"),
             languages=_coded_column(reader, "language", self.language_codes),
             stories=_numeric_column(reader, "story"),
+            lengths={name: _length_column(reader, name) for name in _RANKED_FIELDS},
         )
 
 
@@ -733,6 +951,21 @@ def _numeric_column(reader, name: str) -> np.ndarray:  # noqa: ANN001 - a Segmen
             values = np.concatenate([values, np.full(size - stored, column._default)])
         return values
     return np.array(list(reader.column_reader(name)) if size else [], dtype=np.int64)
+
+
+def _length_column(reader, fieldname: str) -> np.ndarray:  # noqa: ANN001 - a SegmentReader
+    """Each document's length in a field (as Whoosh's one-byte approximation stores it)."""
+    size = reader.doc_count_all()
+    column = reader._perdoc._cached_reader(whoosh3._lenfield(fieldname),
+                                           whoosh3.LENGTHS_COLUMN) if size else None
+    if isinstance(column, columns.NumericColumn.Reader) and column._fixedlen == 1:
+        stored = min(column._count, size)
+        data = np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)
+        if stored < size:
+            data = np.concatenate([data, np.zeros(size - stored, dtype=np.uint8)])
+        return _LENGTH_OF_BYTE[data]
+    return np.array([reader.doc_field_length(d, fieldname, 0) for d in range(size)],
+                    dtype=np.float32)
 
 
 def _coded_column(reader, name: str, table: dict[str, int]) -> np.ndarray:  # noqa: ANN001

@@ -128,7 +128,7 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
     """The array-based matcher must find exactly what Whoosh's own matchers find."""
     import numpy as np
 
-    from archive.index import IndexDoc, SearchIndex, _matching
+    from archive.index import IndexDoc, SearchIndex, _matching, _Postings
 
     index = SearchIndex(tmp_path / "index")
     words = ["harbour", "strike", "council", "bridge", "ferry", "budget", "storm", "market"]
@@ -142,9 +142,11 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
     live = {docnum for docnum in searcher.reader().all_doc_ids()}
     for text in ["harbour", "harbour strike", "harbour OR ferry", "harbour -strike",
                  "market NOT budget", "brid*", "storn~", '"council bridge"', "title:ferry",
-                 "(storm OR ferry) market -budget", "date:2021"]:
+                 "(storm OR ferry) market -budget", "date:2021", '"bridge ferry"',
+                 '"harbour strike council"', '"storm market"~3', '"market storm"~2',
+                 'title:"ferry news"']:
         parsed = index.parse(text)
-        fast = {int(d) for d in np.unique(_matching(searcher, parsed))} & live
+        fast = {int(d) for d in np.unique(_matching(_Postings(searcher), parsed))} & live
         assert fast == set(searcher.docs_for_query(parsed)), text
     index.close()
 
@@ -155,7 +157,6 @@ def test_an_empty_index_searches_without_error(archive):
 
 
 def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
-    import numpy as np
 
     from archive.index import IndexDoc, SearchIndex, _coded_column, _numeric_column
 

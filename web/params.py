@@ -180,10 +180,12 @@ def parse_state(args: MultiDict[str, str], *, max_per_page: int = PER_PAGE) -> S
     """The state a query string asks for; raises BadParameter naming what is wrong.
 
     per_page is read only where max_per_page allows more than the default (the API)."""
-    q = _clean(args.get("q", ""))
-    if len(q) > MAX_QUERY_CHARS:
-        raise BadParameter("q", f"the query is {len(q):,} characters long; the limit is "
+    raw = args.get("q", "")
+    # Measured as sent (as the OpenAPI document's maxLength is), before spaces are folded.
+    if len(raw) > MAX_QUERY_CHARS:
+        raise BadParameter("q", f"the query is {len(raw):,} characters long; the limit is "
                                 f"{MAX_QUERY_CHARS:,}")
+    q = _clean(raw)
     # Names are kept as given ("" is the unknown outlet), control characters aside.
     outlets = _values(args, "outlet", MAX_OUTLETS, MAX_OUTLET_CHARS)
     languages = _values(args, "language", MAX_LANGUAGES, MAX_LANGUAGE_CHARS)
