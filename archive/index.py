@@ -280,7 +280,12 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        if bulk:
+            writer.commit()  # its own segments, unmerged; merged below when a tier fills
+            if _tiers_to_merge(self._index._segments()):
+                self._writer().commit(mergetype=_merge_full_tiers)
+        else:
+            writer.commit(mergetype=_merge_full_tiers)
         return count
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -300,10 +305,13 @@ class SearchIndex:
         self._create()
 
     def merge_segments(self, *, everything: bool = False) -> int:
-        """Merge small segments (or, with everything, all of them into one); returns how
-        many segments are left. Fewer segments make searches and opening faster."""
+        """Merge full tiers of segments (or, with everything, all of them into one); returns
+        how many segments are left. Fewer segments make searches and opening faster."""
         writer = self._writer()
-        writer.commit(optimize=everything, merge=True)
+        if everything:
+            writer.commit(optimize=True)
+        else:
+            writer.commit(mergetype=_merge_full_tiers)
         return len(self._index._segments())
 
     def segment_count(self) -> int:
@@ -839,6 +847,34 @@ def _scored_terms(parsed: query.Query, reader) -> set[tuple[str, str | bytes]]: 
                 if fieldname in ("title", "body", "byline", "outlet_text"):
                     terms.add((fieldname, text))
     return terms
+
+
+# Segments are grouped in tiers by size (powers of MERGE_FACTOR documents); a tier holding
+# MERGE_FACTOR segments is merged into one of the next tier. Each document is rewritten a
+# few times over an archive's life, and merges stay proportionate: Whoosh's own policy
+# (MERGE_SMALL) every so often rewrote most of the index in the middle of a bulk load.
+MERGE_FACTOR = 8
+
+
+def _tier(segment) -> int:  # noqa: ANN001 - a Whoosh segment
+    return int(math.log(max(segment.doc_count(), 1), MERGE_FACTOR))
+
+
+def _tiers_to_merge(segments: list) -> list[list]:
+    tiers: dict[int, list] = {}
+    for segment in segments:
+        tiers.setdefault(_tier(segment), []).append(segment)
+    return [group for group in tiers.values() if len(group) >= MERGE_FACTOR]
+
+
+def _merge_full_tiers(writer, segments: list) -> list:  # noqa: ANN001 - Whoosh's merge policy
+    merging = {id(segment) for group in _tiers_to_merge(segments) for segment in group}
+    for segment in segments:
+        if id(segment) in merging:
+            reader = reading.SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+    return [segment for segment in segments if id(segment) not in merging]
 
 
 def _storage(path: Path) -> FileStorage:

@@ -46,10 +46,11 @@ from archive.stories import match_batch, resolve, stories_of, story_keys
 
 # Rows per database transaction: a crash loses at most this much work.
 BATCH_SIZE = 500
-# Stored rows are indexed in bigger batches (Whoosh commits are costly), but at least every
-# few seconds, so that searches see new articles soon.
+# Stored rows are indexed in big batches (Whoosh commits are costly, and every commit adds
+# segments), but soon enough that searches see new articles within seconds to a minute.
 INDEX_EVERY_ROWS = 5000
-INDEX_EVERY_SECONDS = 5.0
+INDEX_SOON_ROWS, INDEX_SOON_SECONDS = 500, 5.0
+INDEX_LATEST_SECONDS = 60.0
 # Below this many documents, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
 # Raw documents looked up in the database at once, to skip those stored before.
@@ -271,8 +272,10 @@ class _BackgroundIndexer:
                 ids = []
             finished = ids is None
             waiting.extend(ids or [])
+            waited = time.monotonic() - last
             due = (len(waiting) >= INDEX_EVERY_ROWS
-                   or time.monotonic() - last >= INDEX_EVERY_SECONDS)
+                   or (len(waiting) >= INDEX_SOON_ROWS and waited >= INDEX_SOON_SECONDS)
+                   or waited >= INDEX_LATEST_SECONDS)
             if waiting and (finished or due) and self._error is None:
                 try:
                     index_rows(self._archive, waiting, replace=False)

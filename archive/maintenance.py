@@ -18,8 +18,6 @@ from archive.stories import key_rows, match_batch, resolve, stories_of, story_ke
 INDEX_BATCH = 5000
 # Articles whose stories are computed per transaction after an upgrade.
 STORY_BATCH = 1000
-# An index with more segments than this is merged after a bulk load.
-MAX_SEGMENTS = 8
 Progress = Callable[[int, int], None]
 
 
@@ -93,11 +91,21 @@ def reindex(archive: Archive, progress: Progress | None = None) -> int:
     return len(ids)
 
 
+def optimize(archive: Archive) -> int:
+    """After a big load: the index merged into one segment, SQLite's full-text index merged
+    and its query planner statistics refreshed. Returns the index's segment count."""
+    segments = tidy_index(archive, everything=True)
+    with archive.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+            connection.exec_driver_sql("PRAGMA optimize")
+    return segments
+
+
 def tidy_index(archive: Archive, *, everything: bool = False) -> int:
-    """Merge the index's segments after bulk loads; returns how many are left."""
-    if everything or archive.index.segment_count() > MAX_SEGMENTS:
-        return archive.index.merge_segments(everything=everything)
-    return archive.index.segment_count()
+    """Merge full tiers of index segments (or everything into one); returns how many are
+    left."""
+    return archive.index.merge_segments(everything=everything)
 
 
 def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:

@@ -90,18 +90,24 @@ def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]])
                 .where(Article.id.in_(candidate_ids[start:start + _CHUNK]))):
             stored_grams[article_id] = shingles(body)
     batch_by_key: dict[int, list[int]] = defaultdict(list)
-    batch_grams: list[set[str]] = []
+    batch_grams: dict[int, set[str]] = {}
+
+    def grams_of(position: int) -> set[str]:
+        # Only articles with a candidate are compared: most have none, and shingling every
+        # body was a tenth of an ingest's main thread.
+        if position not in batch_grams:
+            batch_grams[position] = shingles(articles[position][0])
+        return batch_grams[position]
+
     matches: list[Match] = []
-    for position, (body, keys) in enumerate(articles):
-        grams = shingles(body) if keys else set()
-        batch_grams.append(grams)
+    for position, (_, keys) in enumerate(articles):
         best: tuple[float, Match] = (MIN_SIMILARITY, None)
         for article_id in {i for key in keys for i in stored_by_key.get(key, ())}:
-            score = similarity(grams, stored_grams.get(article_id, set()))
+            score = similarity(grams_of(position), stored_grams.get(article_id, set()))
             if score >= best[0]:
                 best = (score, ("stored", article_id))
         for other in {p for key in keys for p in batch_by_key.get(key, ())}:
-            score = similarity(grams, batch_grams[other])
+            score = similarity(grams_of(position), grams_of(other))
             if score >= best[0]:
                 best = (score, ("batch", other))
         matches.append(best[1])

@@ -261,3 +261,9 @@ def test_a_broken_outlet_table_is_a_clear_error(run, instance_dir):
     result = run("ingest", str(EXAMPLES))
     assert result.exit_code == 1
     assert "outlets.csv" in result.output and "Traceback" not in result.output
+
+
+def test_optimize_merges_the_index_and_search_still_works(run, examples_archive):
+    result = run("optimize")
+    assert result.exit_code == 0 and "the index has 1 segment." in result.output
+    assert json.loads(run("search", "tram", "--json").output)["total"] == 3

@@ -176,3 +176,16 @@ def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
             codes = _coded_column(reader, name, table)
             assert [list(table)[c] for c in codes] == list(reader.column_reader(name))
     index.close()
+
+
+def test_segments_merge_by_tiers_and_lose_nothing(tmp_path):
+    from archive.index import MERGE_FACTOR, IndexDoc, SearchIndex
+
+    index = SearchIndex(tmp_path / "index")
+    for batch in range(MERGE_FACTOR * 2 + 1):  # one small segment per commit
+        index.add([IndexDoc(batch * 10 + n, "t", f"harbour report {batch}", "X", None, "en")
+                   for n in range(3)])
+        assert index.segment_count() <= MERGE_FACTOR + 1  # a tier merges at the next commit
+    assert index.doc_count() == (MERGE_FACTOR * 2 + 1) * 3
+    assert index.search(SearchRequest("harbour", limit=1)).total == index.doc_count()
+    index.close()

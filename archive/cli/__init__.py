@@ -24,6 +24,7 @@ COMMANDS = {
     "export": "archive.cli.searching:export_command",
     "reindex": "archive.cli.upkeep:reindex_command",
     "check": "archive.cli.upkeep:check_command",
+    "optimize": "archive.cli.upkeep:optimize_command",
     "stats": "archive.cli.upkeep:stats_command",
     "sql": "archive.cli.upkeep:sql_command",
     "db": "archive.cli.upkeep:db_group",
