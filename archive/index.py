@@ -18,7 +18,7 @@ import re
 import shutil
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -236,6 +236,7 @@ class SearchIndex:
         self._columns: DocColumns | None = None
         self._columns_of: Searcher | None = None
         self._column_cache = _ColumnCache()
+        self._postings: _Postings | None = None
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
@@ -340,7 +341,7 @@ class SearchIndex:
         with self._lock:
             searcher = self._current_searcher()
             columns = self._columns_for(searcher)
-            postings = _Postings(searcher)
+            postings = self._postings_for(searcher)
             found = columns.select(None if parsed is None else _matching(postings, parsed))
             matched = columns.story_representatives(found) if request.one_per_story else found
             outlet_ok = columns.outlet_mask(request.outlets)
@@ -593,6 +594,7 @@ class SearchIndex:
             self._columns = None
             self._columns_of = None
             self._column_cache = _ColumnCache()
+            self._postings = None
 
     def _current_searcher(self) -> Searcher:
         # A writer in another process may be replacing the table of contents at this very
@@ -611,6 +613,11 @@ class SearchIndex:
                 time.sleep(0.05 * (attempt + 1))
         return self._index.searcher()
 
+    def _postings_for(self, searcher: Searcher) -> _Postings:
+        if self._postings is None or self._postings.searcher is not searcher:
+            self._postings = _Postings(searcher)
+        return self._postings
+
     def _columns_for(self, searcher: Searcher) -> DocColumns:
         if self._columns is None or self._columns_of is not searcher:
             self._columns = self._column_cache.columns(searcher)
@@ -618,14 +625,30 @@ class SearchIndex:
         return self._columns
 
 
+# Posting lists kept between searches, per searcher: the common words of phrases ("the",
+# "of") recur in query after query, and reading theirs is most of such a query's time.
+POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+
+
 class _Postings:
     """Term posting lists of one searcher as arrays (document numbers and weights), read
-    straight from Whoosh's posting blocks and kept for the length of one search."""
+    straight from Whoosh's posting blocks; the most recently used are kept."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, budget: int = POSTINGS_CACHE_BYTES) -> None:
         self.searcher = searcher
-        self._lists: dict[tuple[str, str | bytes], tuple[np.ndarray, np.ndarray]] = {}
-        self._value_lists: dict[tuple[str, str | bytes], list[bytes]] = {}
+        self._lists: OrderedDict[tuple[str, str | bytes], tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict())
+        self._value_lists: OrderedDict[tuple[str, str | bytes], list[bytes]] = OrderedDict()
+        self._budget = budget
+        self._used = 0
+
+    def _remember(self, store: OrderedDict, key: tuple, value: object, size: int) -> None:
+        store[key] = value
+        self._used += size
+        while self._used > self._budget and (self._lists or self._value_lists):
+            oldest = self._lists if self._lists else self._value_lists
+            _, dropped = oldest.popitem(last=False)
+            self._used -= _footprint(dropped)
 
     def docs(self, fieldname: str, text: str | bytes) -> np.ndarray:
         return self.get(fieldname, text)[0]
@@ -639,7 +662,9 @@ class _Postings:
 
     def _values(self, fieldname: str, text: str | bytes) -> list[bytes]:
         key = (fieldname, text)
-        if key not in self._value_lists:
+        if key in self._value_lists:
+            self._value_lists.move_to_end(key)
+        else:
             found: list[bytes] = []
             for sub, _ in self.searcher.subsearchers or [(self.searcher, 0)]:
                 reader = sub.reader()
@@ -656,14 +681,17 @@ class _Postings:
                         matcher._read_data()
                     found.extend(matcher._data[2])
                     matcher._next_block()
-            self._value_lists[key] = found
+            self._remember(self._value_lists, key, found, _footprint(found))
         return self._value_lists[key]
 
     def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         key = (fieldname, text)
-        if key not in self._lists:
-            self._lists[key] = self._read(fieldname, text)
-        return self._lists[key]
+        if key in self._lists:
+            self._lists.move_to_end(key)
+            return self._lists[key]
+        found = self._read(fieldname, text)
+        self._remember(self._lists, key, found, _footprint(found))
+        return found
 
     def _read(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         parts = self.searcher.subsearchers or [(self.searcher, 0)]
@@ -694,6 +722,13 @@ class _Postings:
         if not docs:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(docs), np.concatenate(weights)
+
+
+def _footprint(value: object) -> int:
+    """Roughly how many bytes a cached posting list holds."""
+    if isinstance(value, tuple):
+        return sum(array.nbytes for array in value)
+    return sum(len(item) + 40 for item in value)  # type: ignore[union-attr]
 
 
 def _leaf(matcher):  # noqa: ANN001, ANN202 - Whoosh matchers

@@ -45,7 +45,8 @@ ARCHIVE = [sys.executable, "-m", "archive.cli"]
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
-def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int) -> dict:
+def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int,
+          reuse: bool = False) -> dict:
     files = workdir / f"corpus-{fmt}-{n}"
     if not files.exists():
         started = time.perf_counter()
@@ -53,13 +54,15 @@ def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int) ->
         print(f"generated {n} articles as {fmt} in {time.perf_counter() - started:.0f} s",
               flush=True)
     instance = workdir / f"instance-{fmt}-{n}"
-    shutil.rmtree(instance, ignore_errors=True)
-    started = time.perf_counter()
-    result = subprocess.run([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs",
-                             str(jobs), str(files)], capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"ingest failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    seconds = float("nan")
+    if not (reuse and (instance / "archive.db").exists()):
+        shutil.rmtree(instance, ignore_errors=True)
+        started = time.perf_counter()
+        result = subprocess.run([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs",
+                                 str(jobs), str(files)], capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            sys.exit(f"ingest failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     with sqlite3.connect(instance / "archive.db") as db:
         added = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         text_bytes = db.execute("SELECT sum(length(CAST(body AS BLOB)) + "
@@ -133,6 +136,7 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
         _wait_for(base + "q=test", server)
         first_answer = time.perf_counter() - opened
         latencies, totals = [], []
+        by_kind: dict[str, list[float]] = {}
         for round_number in range(rounds + 1):  # the first round warms caches up
             for query in mix:
                 params = {"q": query["q"], "per_page": "10"}
@@ -146,6 +150,7 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
                 elapsed = (time.perf_counter() - started) * 1000
                 if round_number:
                     latencies.append(elapsed)
+                    by_kind.setdefault(query["kind"], []).append(elapsed)
                 else:
                     totals.append(answer["total"])
         memory = _peak_memory_mb(server.pid)
@@ -154,7 +159,8 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
         server.wait(timeout=30)
         server.stderr.close()
     return {**_percentiles(latencies), "peak_memory_mb": memory,
-            "first_answer_s": round(first_answer, 2), "totals": totals}
+            "first_answer_s": round(first_answer, 2), "totals": totals,
+            "by_kind": {kind: _percentiles(values) for kind, values in by_kind.items()}}
 
 
 def _wait_for(url: str, server: subprocess.Popen) -> None:
@@ -183,6 +189,7 @@ def time_fts(instance: Path, mix: list[dict], rounds: int) -> dict:
     db = sqlite3.connect(instance / "archive.db")
     outlet_ids = dict(db.execute("SELECT name, id FROM outlets"))
     latencies, totals = [], []
+    by_kind: dict[str, list[float]] = {}
     for round_number in range(rounds + 1):
         for query in mix:
             where = ["articles_fts MATCH ?"]
@@ -206,10 +213,12 @@ def time_fts(instance: Path, mix: list[dict], rounds: int) -> dict:
             elapsed = (time.perf_counter() - started) * 1000
             if round_number:
                 latencies.append(elapsed)
+                by_kind.setdefault(query["kind"], []).append(elapsed)
             else:
                 totals.append(sum(n for _, n in outlets))
     db.close()
-    return {**_percentiles(latencies), "totals": totals}
+    return {**_percentiles(latencies), "totals": totals,
+            "by_kind": {kind: _percentiles(values) for kind, values in by_kind.items()}}
 
 
 def time_cli(instance: Path, mix: list[dict], runs: int = 20) -> dict:
@@ -243,11 +252,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-search", action="store_true", help="time the ingest only")
+    parser.add_argument("--reuse", action="store_true",
+                        help="search the archive a previous run built, without ingesting")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="archive-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     figures = {"n": args.n, "format": args.format, "machine": _machine(),
-               "build": build(args.n, workdir, args.format, args.text_from, args.jobs)}
+               "build": build(args.n, workdir, args.format, args.text_from, args.jobs,
+                              args.reuse)}
     instance = Path(figures["build"]["instance"])
     if not args.skip_search:
         mix = query_mix(instance)
