@@ -33,6 +33,7 @@ from archive.instance import Archive
 from archive.maintenance import index_rows, tidy_index
 from archive.maintenance import prepare as prepare_archive
 from archive.models import IngestError, IngestRun, utcnow
+from archive.processes import die_with_parent, forked_children_die_with_parent
 from archive.readers import (
     DEFAULT_MAX_BYTES,
     BadRecord,
@@ -100,6 +101,7 @@ Progress = Callable[[int, int], None]
 def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = None, *,
            progress: Progress | None = None) -> IngestSummary:
     """Ingest files and folders; the caller holds `archive.writing()`."""
+    _children_die_with_this_process()
     options = options or IngestOptions()
     started = time.monotonic()
     summary = IngestSummary(run_id=_start_run(archive, paths, options))
@@ -126,6 +128,16 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
     return summary
+
+
+_registered = False
+
+
+def _children_die_with_this_process() -> None:
+    global _registered
+    if not _registered:
+        forked_children_die_with_parent()
+        _registered = True
 
 
 class _Run:
@@ -297,13 +309,13 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
         for raw in chain(head, raws):
             yield raw, prepare(raw)
         return
-    # forkserver: workers start from a clean process that has imported the extractors once,
-    # not from a fork of this one with its open database connections and threads.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.ingest"])
+    # spawn: workers start from a clean interpreter, not from a fork of this process with its
+    # open database connections and threads; no server process outlives the run.
+    context = multiprocessing.get_context("spawn")
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=_init_worker, initargs=(learned, outlet_table)) as pool:
+                             initializer=_init_worker,
+                             initargs=(learned, outlet_table, True)) as pool:
         submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
             submitted.append((raw, pool.submit(prepare, raw)))
@@ -318,10 +330,13 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
 _learned = boilerplate.Predicate(frozenset())
 
 
-def _init_worker(hashes: frozenset[int], outlet_table: Path | None) -> None:
+def _init_worker(hashes: frozenset[int], outlet_table: Path | None,
+                 worker: bool = False) -> None:
     """Give a worker process (or this one) what the archive knows: its learned boilerplate
     and its own outlet names, which live in each process separately."""
     global _learned
+    if worker:
+        die_with_parent()
     _learned = boilerplate.Predicate(hashes)
     if outlet_table is not None:
         outlets.load_user_table(outlet_table)

@@ -116,3 +116,44 @@ def test_a_second_ingest_is_refused_while_one_runs(tmp_path):
     finally:
         first.kill()
         first.wait()
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_killed_ingest_leaves_no_worker_processes_behind(tmp_path):
+    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+    _write_corpus(corpus)
+    process = subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
+                                str(instance), "ingest", "--jobs", "2", str(corpus)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2:  # the extraction workers have started
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    workers = _children(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "workers outlived the killed ingest"

@@ -128,7 +128,8 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
     """The array-based matcher must find exactly what Whoosh's own matchers find."""
     import numpy as np
 
-    from archive.index import IndexDoc, SearchIndex, _matching, _Postings
+    from archive.index import IndexDoc, SearchIndex
+    from archive.index.postings import _matching, _Postings
 
     index = SearchIndex(tmp_path / "index")
     words = ["harbour", "strike", "council", "bridge", "ferry", "budget", "storm", "market"]
@@ -158,7 +159,8 @@ def test_an_empty_index_searches_without_error(archive):
 
 def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
 
-    from archive.index import IndexDoc, SearchIndex, _coded_column, _numeric_column
+    from archive.index import IndexDoc, SearchIndex
+    from archive.index.columns import _coded_column, _numeric_column
 
     index = SearchIndex(tmp_path / "index")
     for batch in range(3):

@@ -1,0 +1,276 @@
+"""Matching and ranking over posting lists read straight into arrays."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import pickle
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import formats, query
+from whoosh.codec import whoosh3
+from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE
+
+from archive.facets import DocColumns
+from archive.index.parsing import _clauses
+
+# Posting lists kept between searches, per searcher: the common words of phrases ("the",
+# "of") recur in query after query, and reading theirs is most of such a query's time.
+POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class _Postings:
+    """Term posting lists of one searcher as arrays (document numbers and weights), read
+    straight from Whoosh's posting blocks; the most recently used are kept."""
+
+    def __init__(self, searcher: Searcher, budget: int = POSTINGS_CACHE_BYTES) -> None:
+        self.searcher = searcher
+        self._lists: OrderedDict[tuple[str, str | bytes], tuple[np.ndarray, np.ndarray]] = (
+            OrderedDict())
+        self._value_lists: OrderedDict[tuple[str, str | bytes], list[bytes]] = OrderedDict()
+        self._budget = budget
+        self._used = 0
+
+    def _remember(self, store: OrderedDict, key: tuple, value: object, size: int) -> None:
+        store[key] = value
+        self._used += size
+        while self._used > self._budget and (self._lists or self._value_lists):
+            oldest = self._lists if self._lists else self._value_lists
+            _, dropped = oldest.popitem(last=False)
+            self._used -= _footprint(dropped)
+
+    def docs(self, fieldname: str, text: str | bytes) -> np.ndarray:
+        return self.get(fieldname, text)[0]
+
+    def positions(self, fieldname: str, text: str | bytes, wanted: np.ndarray
+                  ) -> list[list[int]]:
+        """Word positions of the term in each of `wanted` (documents that contain it)."""
+        docs, _ = self.get(fieldname, text)
+        values = self._values(fieldname, text)
+        return [_decode_positions(values[i]) for i in np.searchsorted(docs, wanted)]
+
+    def _values(self, fieldname: str, text: str | bytes) -> list[bytes]:
+        key = (fieldname, text)
+        if key in self._value_lists:
+            self._value_lists.move_to_end(key)
+        else:
+            found: list[bytes] = []
+            for sub, _ in self.searcher.subsearchers or [(self.searcher, 0)]:
+                reader = sub.reader()
+                if (fieldname, text) not in reader:
+                    continue
+                matcher = _leaf(reader.postings(fieldname, text))
+                if not isinstance(matcher, whoosh3.W3LeafMatcher):
+                    while matcher.is_active():
+                        found.append(matcher.value())
+                        matcher.next()
+                    continue
+                while not matcher._atend:
+                    if matcher._data is None:
+                        matcher._read_data()
+                    found.extend(matcher._data[2])
+                    matcher._next_block()
+            self._remember(self._value_lists, key, found, _footprint(found))
+        return self._value_lists[key]
+
+    def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+        key = (fieldname, text)
+        if key in self._lists:
+            self._lists.move_to_end(key)
+            return self._lists[key]
+        found = self._read(fieldname, text)
+        self._remember(self._lists, key, found, _footprint(found))
+        return found
+
+    def _read(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+        parts = self.searcher.subsearchers or [(self.searcher, 0)]
+        docs, weights = [], []
+        for sub, offset in parts:
+            reader = sub.reader()
+            if (fieldname, text) not in reader:
+                continue
+            matcher = _leaf(reader.postings(fieldname, text))
+            if not isinstance(matcher, whoosh3.W3LeafMatcher):
+                while matcher.is_active():
+                    docs.append(np.array([matcher.id() + offset]))
+                    weights.append(np.array([matcher.weight()]))
+                    matcher.next()
+                continue
+            # Each block stores document numbers as deltas and weights as an array, one
+            # number for all, or nothing for all ones (Whoosh's on-disk format 3).
+            while not matcher._atend:
+                if matcher._data is None:
+                    matcher._read_data()
+                ids, block_weights = matcher._data[0], matcher._data[1]
+                docs.append(np.cumsum(np.asarray(ids, dtype=np.int64)) + offset)
+                if block_weights is None or isinstance(block_weights, float):
+                    weights.append(np.full(len(ids), block_weights or 1.0))
+                else:
+                    weights.append(np.asarray(block_weights, dtype=np.float64))
+                matcher._next_block()
+        if not docs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(docs), np.concatenate(weights)
+
+
+def _footprint(value: object) -> int:
+    """Roughly how many bytes a cached posting list holds."""
+    if isinstance(value, tuple):
+        return sum(array.nbytes for array in value)
+    return sum(len(item) + 40 for item in value)  # type: ignore[union-attr]
+
+
+def _leaf(matcher):  # noqa: ANN001, ANN202 - Whoosh matchers
+    """The on-disk posting reader under Whoosh's wrapper that hides deleted documents (they
+    are masked out later, with every other filter)."""
+    while not isinstance(matcher, whoosh3.W3LeafMatcher) and hasattr(matcher, "child"):
+        matcher = matcher.child
+    return matcher
+
+
+def _matching(postings: _Postings, parsed: query.Query) -> np.ndarray:
+    """Document numbers matching a query, as a sorted array.
+
+    Term lists come from their posting blocks as arrays, and AND, OR and NOT become array
+    operations: far faster than walking Whoosh's matchers one document at a time. Phrases,
+    ranges and anything else fall back to Whoosh's own matching."""
+    searcher = postings.searcher
+    kind = type(parsed)
+    if kind is query.Term:
+        return postings.docs(parsed.fieldname, parsed.text)
+    if kind in (query.Prefix, query.Wildcard, query.FuzzyTerm):
+        arrays = [postings.docs(parsed.fieldname, text)
+                  for text in parsed._btexts(searcher.reader())]
+        return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
+    if kind is query.Or:
+        arrays = [_matching(postings, child) for child in parsed.children()]
+        return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
+    if kind is query.And:
+        children = list(parsed.children())
+        wanted = [c for c in children if not isinstance(c, query.Not)]
+        unwanted = [c.query for c in children if isinstance(c, query.Not)]
+        if wanted:
+            result = _matching(postings, wanted[0])
+            for child in wanted[1:]:
+                if not len(result):
+                    break
+                result = np.intersect1d(result, _matching(postings, child), assume_unique=True)
+            for child in unwanted:
+                result = np.setdiff1d(result, _matching(postings, child), assume_unique=True)
+            return result
+    if kind is query.AndNot:
+        return np.setdiff1d(_matching(postings, parsed.a), _matching(postings, parsed.b),
+                            assume_unique=True)
+    if kind is query.Phrase and _has_positions(searcher, parsed.fieldname):
+        return _phrase_docnums(postings, parsed)
+    return np.fromiter(searcher.docs_for_query(parsed), dtype=np.int64)
+
+
+def _has_positions(searcher: Searcher, fieldname: str) -> bool:
+    return isinstance(searcher.schema[fieldname].format, formats.Positions)
+
+
+def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
+    """Documents with the phrase's words in order, each at most `slop` positions after the
+    one before (1: side by side). Candidates come from intersecting the words' document
+    arrays; only they have their positions decoded."""
+    words = phrase.words
+    candidates = postings.docs(phrase.fieldname, words[0])
+    for word in words[1:]:
+        if not len(candidates):
+            return candidates
+        candidates = np.intersect1d(candidates, postings.docs(phrase.fieldname, word),
+                                    assume_unique=True)
+    if len(words) == 1 or not len(candidates):
+        return candidates
+    places = [postings.positions(phrase.fieldname, word, candidates) for word in words]
+    slop = max(phrase.slop, 1)
+    keep = [i for i in range(len(candidates))
+            if _in_sequence([p[i] for p in places], slop)]
+    return candidates[keep]
+
+
+def _in_sequence(positions: list[list[int]], slop: int) -> bool:
+    """Whether some start position has each next word 1..slop positions after the last."""
+    if slop == 1:
+        # Anchor on the rarest word ("the growth": on "growth"), look the others up.
+        anchor = min(range(len(positions)), key=lambda k: len(positions[k]))
+        return any(all(_contains(positions[k], place - anchor + k)
+                       for k in range(len(positions)) if k != anchor)
+                   for place in positions[anchor])
+    for start in positions[0]:
+        current = start
+        for following in positions[1:]:
+            index = bisect.bisect_right(following, current)
+            if index == len(following) or following[index] - current > slop:
+                break
+            current = following[index]
+        else:
+            return True
+    return False
+
+
+def _contains(ordered: list[int], value: int) -> bool:
+    index = bisect.bisect_left(ordered, value)
+    return index < len(ordered) and ordered[index] == value
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    # Whoosh's Positions format: a 4-byte count, then the pickled list of deltas (whose
+    # final STOP opcode Whoosh may have trimmed).
+    pickled = value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b"."
+    return list(itertools.accumulate(pickle.loads(pickled)))
+
+
+# BM25 as Whoosh computes it (whoosh.scoring.BM25F with its defaults), over arrays.
+_B, _K1 = 0.75, 1.2
+
+
+def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
+          candidates: np.ndarray, count: int) -> np.ndarray:
+    """The `count` best of `candidates` (sorted document numbers) by BM25 over the query's
+    positive terms; ties in document order."""
+    searcher = postings.searcher
+    reader = searcher.reader()
+    scores = np.zeros(len(candidates))
+    size = max(searcher.doc_count_all(), 1)
+    for fieldname, text in _scored_terms(parsed, reader):
+        docs, weights = postings.get(fieldname, text)
+        if not len(docs):
+            continue
+        where = np.searchsorted(candidates, docs)
+        inside = where < len(candidates)
+        inside[inside] = candidates[where[inside]] == docs[inside]
+        idf = math.log(size / (searcher.doc_frequency(fieldname, text) + 1)) + 1
+        lengths = columns.lengths(fieldname)[docs[inside]]
+        average = searcher.avg_field_length(fieldname) or 1.0
+        tf = weights[inside]
+        scores[where[inside]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths
+                                                                       / average))
+    best = np.arange(len(candidates))
+    if count < len(candidates):
+        # The `count` best, ties at the cut taken in document order, so that every page is
+        # a slice of one and the same ranking.
+        cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+        above = np.flatnonzero(scores > cut)
+        level = np.flatnonzero(scores == cut)
+        best = np.concatenate([above, level[:count - len(above)]])
+    best = best[np.lexsort((best, -scores[best]))]
+    return candidates[best]
+
+
+def _scored_terms(parsed: query.Query, reader) -> set[tuple[str, str | bytes]]:  # noqa: ANN001
+    terms = set()
+    for node, negated in _clauses(parsed):
+        if negated:
+            continue
+        for leaf in node.leaves():
+            if isinstance(leaf, query.NumericRange):
+                continue
+            for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+                if fieldname in ("title", "body", "byline", "outlet_text"):
+                    terms.add((fieldname, text))
+    return terms
