@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,5 +70,15 @@ class ExtractionError(Exception):
     """The input cannot become an article; the message says why, for the user."""
 
 
+# Chinese, Japanese and Korean are written without spaces between words.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
 def word_count(text: str) -> int:
-    return len(text.split())
+    """Words of `text`: runs of non-space characters, where every two characters of a script
+    written without spaces (Chinese, Japanese, Korean) count as one word."""
+    count = 0
+    for token in text.split():
+        unspaced = len(_UNSPACED.findall(token))
+        count += 1 if unspaced < 2 else (unspaced + 1) // 2
+    return count

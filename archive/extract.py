@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 from archive.dates import parse_date
 from archive.decode import decode
-from archive.document import Extracted, ExtractionError, RawDocument
+from archive.document import Extracted, ExtractionError, RawDocument, word_count
 from archive.htmlpage import extract_html
 from archive.language import detect_language
 from archive.record import extract_record
@@ -42,7 +42,7 @@ def extract(raw: RawDocument, *, is_boilerplate: Callable[[str], bool] | None = 
         article = extract_text_dump(text, raw.hints, is_boilerplate=is_boilerplate)
     else:
         article = extractor(text, raw.hints)
-    if len(article.body.split()) < MIN_BODY_WORDS:
+    if word_count(article.body) < MIN_BODY_WORDS:
         raise ExtractionError("no article text found (the page has no body after cleaning)")
     article = _apply_supplied(article, raw.hints)
     language = article.language or detect_language(article.body)

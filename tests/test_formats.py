@@ -265,3 +265,23 @@ def test_a_bad_manifest_names_the_parameter(tmp_path):
                                        str(manifest), str(EXAMPLES)])
     assert result.exit_code == 2
     assert "--meta" in result.output and "needs a header row with a 'path' column" in result.output
+
+
+def test_a_short_article_in_an_unspaced_script_is_not_mistaken_for_an_empty_page(
+        tmp_path, ingest_paths, archive):
+    page = ('<html><head><meta charset="shift_jis"><title>港の再開</title></head><body><article>'
+            '<h1>港の再開</h1><p>東京の港は月曜日に再開されました。労働者たちは決定を歓迎しました。'
+            '関係者によると、再開は予定より早かったということです。</p></article></body></html>')
+    path = tmp_path / "jp.html"
+    path.write_bytes(page.encode("shift_jis"))
+    summary = ingest_paths(path)
+    assert (summary.added, summary.failures) == (1, [])
+    assert search(archive, SearchRequest("")).hits[0].word_count > 20
+
+
+def test_word_counts_for_scripts_written_without_spaces():
+    from archive.document import word_count
+
+    assert word_count("Dock workers walked out") == 4
+    assert word_count("東京の港は月曜日に再開されました") == 8  # 16 characters
+    assert word_count("Tokyo 東京の港 reopened") == 4

@@ -11,7 +11,7 @@ from archive.document import RawDocument
 # A single document over this size is refused unread: no article is that long, and reading
 # one would hold it all in memory. Containers (WARC, JSON Lines, zip) may be larger; the
 # limit then applies to each record in them.
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_BYTES = 50_000_000
 # A compressed input that expands more than this many times over is treated as a
 # decompression bomb. Text compresses about 3-10 times; bombs thousands of times.
 MAX_EXPANSION = 200

@@ -41,8 +41,11 @@ def warc_records(uri: str, stream: BinaryIO, max_bytes: int, hints: dict[str, st
                 raise ArchiveLoadFailed(f"the record for {url or 'a page'} is cut off")
             yield RawDocument(where, payload, "html", {**hints, **_page_hints(record, url)})
     except Exception as exc:  # noqa: BLE001 - warcio fails on damage in many ways
-        # A truncated or corrupt archive: what was read so far stands.
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        # A truncated or corrupt archive: what was read so far stands. warcio's own errors
+        # describe the damage; anything else is an internal slip on damaged headers.
+        message = str(exc).strip()
+        detail = (message.splitlines()[0] if isinstance(exc, ArchiveLoadFailed | OSError)
+                  and message else "damaged record headers")
         if captures == 0:
             raise ReadError(f"not a readable WARC file ({detail})") from None
         raise ReadError(f"damaged WARC file: stopped after {captures} records ({detail})"
