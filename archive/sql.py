@@ -51,6 +51,10 @@ def _authorize(refused: list[str], action: int, arg1: str | None, arg2: str | No
     if action in _READING or (action == sqlite3.SQLITE_PRAGMA and (
             arg2 is None or (arg1 or "").lower() in _READ_PRAGMAS)):
         return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and arg1 in ("sqlite_master", "sqlite_schema"):
+        # Full-text tables re-read their schema this way when first used in a query; the
+        # read-only connection keeps anything from being written.
+        return sqlite3.SQLITE_OK
     name = _ACTION_NAMES.get(action, "this statement")
     refused.append(f"{name} {arg1}" if arg1 and action == sqlite3.SQLITE_PRAGMA else name)
     return sqlite3.SQLITE_DENY
