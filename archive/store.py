@@ -161,7 +161,3 @@ def unindexed_ids(session: Session) -> list[int]:
 
 def all_ids(session: Session) -> Iterator[int]:
     return iter(session.scalars(select(Article.id).order_by(Article.id)))
-
-
-def article_count(session: Session) -> int:
-    return session.scalar(select(func.count(Article.id))) or 0

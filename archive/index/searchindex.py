@@ -50,7 +50,6 @@ from archive.index.schema import (
 from archive.index.types import (
     Clause,
     Explanation,
-    Fragment,
     IndexDoc,
     IndexMissing,
     QueryError,
@@ -324,12 +323,6 @@ class SearchIndex:
                         for fieldname, term in leaf.expanded_terms(reader, phrases=True):
                             terms.setdefault(fieldname, set()).add(_text(term))
         return Highlighter({name: frozenset(found) for name, found in terms.items()})
-
-    def highlight(self, text_query: str, field: str, text: str, *, top: int = 3,
-                  maxchars: int = 220, whole: bool = False) -> list[Fragment]:
-        """The best passages of `text` for the query, matches marked; [] if none match."""
-        return self.highlighter(text_query).passages(field, text, top=top, maxchars=maxchars,
-                                                     whole=whole)
 
     def more_like(self, article_id: int, body: str, *, limit: int = 5) -> list[int]:
         """Ids of articles most like this one (its own story's copies left out)."""
