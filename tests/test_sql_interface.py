@@ -187,3 +187,28 @@ def test_datasette_reads_the_archive(sample):
         server.terminate()
         server.wait(timeout=10)
         server.stderr.close()
+
+
+def test_db_upgrade_computes_stories_for_articles_stored_before_them(tmp_path):
+    from alembic import command
+
+    from archive.db import alembic_config, make_engine
+
+    instance = tmp_path / "instance"
+    runner = CliRunner()
+    runner.invoke(main, ["--instance", str(instance), "ingest", str(EXAMPLES)])
+    engine = make_engine(f"sqlite:///{instance / 'archive.db'}")
+    config = alembic_config(str(engine.url))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0002")  # an archive from before stories
+    finally:
+        engine.dispose()
+    result = runner.invoke(main, ["--instance", str(instance), "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Then grouped 8 article(s) into stories." in result.output
+    with sqlite3.connect(instance / "archive.db") as db:
+        copies = db.execute("SELECT count(*) FROM articles GROUP BY story_id "
+                            "HAVING count(*) > 1").fetchall()
+    assert copies == [(2,)]

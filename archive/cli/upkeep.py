@@ -116,8 +116,11 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 @click.pass_context
-def db_upgrade_command(ctx: click.Context) -> None:
-    """Apply schema migrations (other commands do this by themselves on a new archive)."""
+@click.option("--wait", is_flag=True, help="Wait for a running ingest instead of stopping.")
+def db_upgrade_command(ctx: click.Context, wait: bool) -> None:
+    """Apply schema migrations, then bring the data up to them (e.g. group stored articles
+    into stories, rebuild an index of an older format). Other writing commands do this by
+    themselves."""
     paths = ctx.find_root().obj
     try:
         engine = open_database(paths)
@@ -125,4 +128,7 @@ def db_upgrade_command(ctx: click.Context) -> None:
         engine.dispose()
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
+    with open_archive(ctx.find_root()) as archive, writing(archive, wait):
+        for done in maintenance.prepare(archive):
+            click.echo(f"Then {done}.")
     click.echo(f"Database {paths.database} is at the newest schema.")
