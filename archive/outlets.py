@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 USER_TABLE_ENV = "ARCHIVE_OUTLETS"
 _ALIAS_SEPARATOR = "|"
 _SPACE = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 class OutletTableError(ValueError):
@@ -63,6 +64,19 @@ def known_outlet(name: str) -> str | None:
     if "." in key and " " not in key:
         return outlet_for_url(key)
     return None
+
+
+def matching_key(name: str) -> str:
+    """What two spellings of one outlet share within an archive: "The Northport Gazette",
+    "NORTHPORT GAZETTE" and "northportgazette.example" all give "northportgazette". A bare
+    domain keeps its first label only, so "bbc.co.uk" gives "bbc"."""
+    key = _name_key(name)
+    if "." in key and " " not in key:
+        key = _domain_key(key).split(".")[0]
+        key = key.removeprefix("the") if len(key) > 4 else key
+    else:
+        key = key.removeprefix("the ")
+    return _NOT_ALNUM.sub("", key)
 
 
 def load_user_table(path: str | os.PathLike[str]) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from archive.document import Extracted, RawDocument, word_count
 from archive.index import IndexDoc
 from archive.models import Article, IngestError, Outlet, Source, StoryKey, utcnow
+from archive.outlets import matching_key
 
 # SQLite allows a limited number of parameters per statement.
 CHUNK = 500
@@ -45,27 +46,43 @@ def _known(session: Session, column, digests: Sequence[str]) -> set[str]:  # noq
 
 
 class OutletCache:
-    """Outlet ids by name, created on first use within the session's transaction."""
+    """Outlet ids by name, created on first use within the session's transaction. A name
+    that only differs in case, spacing, a leading "The" or by being the outlet's bare
+    domain joins the outlet stored first, so one outlet's articles are not split across
+    facets."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
+        self._by_key: dict[str, int] | None = None
 
     def id_for(self, session: Session, name: str | None) -> int | None:
         if not name:
             return None
         if name not in self._ids:
-            outlet_id = session.scalar(select(Outlet.id).where(Outlet.name == name))
-            if outlet_id is None:
-                outlet = Outlet(name=name)
-                session.add(outlet)
-                session.flush()
-                outlet_id = outlet.id
-            self._ids[name] = outlet_id
+            self._ids[name] = self._find(session, name) or self._create(session, name)
         return self._ids[name]
+
+    def _find(self, session: Session, name: str) -> int | None:
+        if self._by_key is None:
+            self._by_key = {}
+            for outlet_id, stored in session.execute(select(Outlet.id, Outlet.name)
+                                                     .order_by(Outlet.id)):
+                self._by_key.setdefault(matching_key(stored), outlet_id)
+        exact = session.scalar(select(Outlet.id).where(Outlet.name == name))
+        return exact or self._by_key.get(matching_key(name))
+
+    def _create(self, session: Session, name: str) -> int:
+        outlet = Outlet(name=name)
+        session.add(outlet)
+        session.flush()
+        assert self._by_key is not None
+        self._by_key.setdefault(matching_key(name), outlet.id)
+        return outlet.id
 
     def forget(self) -> None:
         """After a rollback, ids handed out inside it may not exist."""
         self._ids.clear()
+        self._by_key = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,6 +255,21 @@ def test_the_archives_own_outlet_table_names_outlets(run, instance_dir, write_fi
     assert found["hits"][0]["outlet"] == "The Riverside Bugle"
 
 
+def test_an_outlets_domain_and_its_name_are_one_outlet(run, write_file):
+    # The sample's text dump names "The Northport Gazette"; its wire feed row only gives
+    # the domain northportgazette.example. Split, the outlet facet would count it twice.
+    assert run("ingest", str(EXAMPLES)).exit_code == 0
+    later = write_file("later.jsonl", json.dumps({
+        "title": "Pier reopens", "text": "The pier reopened on Saturday after repairs.",
+        "source_domain": "NorthportGazette.example"}) + "\n")
+    assert run("ingest", str(later)).exit_code == 0
+    found = json.loads(run("search", "northport OR pier", "--json").output)
+    gazette = [hit for hit in found["hits"] if "Gazette" in (hit["outlet"] or "")]
+    assert {hit["outlet"] for hit in found["hits"]} >= {"The Northport Gazette"}
+    assert "northportgazette.example" not in {hit["outlet"] for hit in found["hits"]}
+    assert len(gazette) == 3
+
+
 def test_a_broken_outlet_table_is_a_clear_error(run, instance_dir):
     instance_dir.mkdir(parents=True)
     (instance_dir / "outlets.csv").write_text("no,header,here\n\"unclosed\n")

@@ -13,6 +13,7 @@ from archive.outlets import (
     OutletTableError,
     known_outlet,
     load_user_table,
+    matching_key,
     outlet_for_url,
     reset_tables,
 )
@@ -143,3 +144,22 @@ def test_no_shipped_name_or_alias_points_at_two_outlets():
             if alias.strip():
                 owners[alias.strip().casefold()].add(row["name"])
     assert {alias: names for alias, names in owners.items() if len(names) > 1} == {}
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("The Northport Gazette", "northportgazette.example"),
+    ("NORTHPORT GAZETTE", "The Northport  Gazette"),
+    ("The Hill", "www.thehill.com"),
+    ("BBC", "bbc.co.uk"),
+])
+def test_spellings_of_one_outlet_share_a_matching_key(one: str, other: str):
+    assert matching_key(one) == matching_key(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("The Northport Gazette", "The Northport Herald"),
+    ("Northport Gazette", "northport.example"),
+    ("Daily News", "dailymail.co.uk"),
+])
+def test_different_outlets_keep_different_matching_keys(one: str, other: str):
+    assert matching_key(one) != matching_key(other)
