@@ -255,6 +255,16 @@ def test_the_archives_own_outlet_table_names_outlets(run, instance_dir, write_fi
     assert found["hits"][0]["outlet"] == "The Riverside Bugle"
 
 
+def test_ingest_into_a_log_file_reports_progress_in_plain_lines(run, monkeypatch):
+    # Not a terminal: no bar, but a long run must still say how far it got.
+    monkeypatch.setattr("archive.cli.common.PROGRESS_LINE_SECONDS", 0.0)
+    result = run("ingest", str(EXAMPLES))
+    assert result.exit_code == 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Ingesting:")]
+    assert lines and lines[-1].startswith("Ingesting: 6 of 6 files (")
+    assert "\r" not in result.stderr
+
+
 def test_an_outlets_domain_and_its_name_are_one_outlet(run, write_file):
     # The sample's text dump names "The Northport Gazette"; its wire feed row only gives
     # the domain northportgazette.example. Split, the outlet facet would count it twice.

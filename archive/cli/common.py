@@ -50,11 +50,12 @@ def default_jobs() -> int:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr, driven by (done, total) calls; silent unless on a terminal."""
-    if not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
+    """Progress on stderr, driven by (done, total) calls: a bar on a terminal, otherwise (a
+    log file, cron) a plain line every half minute once a run takes that long."""
     started = time.monotonic()
+    if not sys.stderr.isatty():
+        yield _progress_lines(label, started)
+        return
     with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True,
                            show_eta=True) as bar:
         def step(done: int, total: int) -> None:
@@ -66,6 +67,24 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield step
 
 
+PROGRESS_LINE_SECONDS = 30.0
+
+
+def _progress_lines(label: str, started: float) -> Callable[[int, int], None]:
+    next_line = started + PROGRESS_LINE_SECONDS
+
+    def step(done: int, total: int) -> None:
+        nonlocal next_line
+        now = time.monotonic()
+        if now < next_line:
+            return
+        next_line = now + PROGRESS_LINE_SECONDS
+        rate = done / (now - started)
+        left = f", about {(total - done) / rate / 60:.0f} min left" if rate and done < total else ""
+        print(f"{label}: {done} of {total} files ({rate:.1f} files/s{left})", file=sys.stderr,
+              flush=True)
+
+    return step
 
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
