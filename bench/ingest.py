@@ -1,6 +1,6 @@
 """Ingest throughput, end to end through the `archive` command, for one job and for two.
 
-    python bench/ingest.py [--articles 11000] [--text-from ../shared/corpus] [--repeat 1]
+    python bench/ingest.py [--articles 11400] [--text-from ../shared/corpus] [--repeat 1]
 
 Generates a corpus of mixed-format files (text dumps, ~170 KB HTML pages, JSON Lines; at
 least 10,000 files for the default size) with bench/corpus.py, then ingests it into a fresh
@@ -43,7 +43,7 @@ def ingest_once(files: Path, jobs: int, workdir: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=11_000)
+    parser.add_argument("--articles", type=int, default=11_400)
     parser.add_argument("--text-from", type=Path)
     parser.add_argument("--html-kb", type=int, default=170)
     parser.add_argument("--repeat", type=int, default=1)
