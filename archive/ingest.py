@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -33,7 +34,11 @@ from archive.instance import Archive
 from archive.maintenance import index_rows, tidy_index
 from archive.maintenance import prepare as prepare_archive
 from archive.models import IngestError, IngestRun, utcnow
-from archive.processes import die_with_parent, forked_children_die_with_parent
+from archive.processes import (
+    die_with_parent,
+    forked_children_die_with_parent,
+    leave_interrupts_to_parent,
+)
 from archive.readers import (
     DEFAULT_MAX_BYTES,
     BadRecord,
@@ -78,6 +83,8 @@ class IngestSummary:
     # What was brought up to date first (stories after an upgrade, an interrupted run ...).
     maintenance: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Stopped on request (Ctrl-C) after storing and indexing what was already read.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -99,8 +106,11 @@ Progress = Callable[[int, int], None]
 
 
 def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = None, *,
-           progress: Progress | None = None) -> IngestSummary:
-    """Ingest files and folders; the caller holds `archive.writing()`."""
+           progress: Progress | None = None, stop: threading.Event | None = None
+           ) -> IngestSummary:
+    """Ingest files and folders; the caller holds `archive.writing()`. Setting `stop` ends
+    the run early but cleanly: what was read is stored and indexed, the rest is left for
+    the next run (which skips what is stored)."""
     _children_die_with_this_process()
     options = options or IngestOptions()
     started = time.monotonic()
@@ -112,17 +122,23 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     indexer = _BackgroundIndexer(archive)
     try:
         documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
-        for raw, result in extract_all(documents, options.jobs, learned, archive.outlet_table):
-            if isinstance(result, str):
-                run.errors.append((raw.uri, result))
-            else:
-                run.pending.append((raw, result))
-            if len(run.pending) + len(run.errors) >= BATCH_SIZE:
-                indexer.submit(run.flush())
+        with closing(extract_all(documents, options.jobs, learned,
+                                 archive.outlet_table)) as extracted:
+            for raw, result in extracted:
+                if isinstance(result, str):
+                    run.errors.append((raw.uri, result))
+                else:
+                    run.pending.append((raw, result))
+                if len(run.pending) + len(run.errors) >= BATCH_SIZE:
+                    indexer.submit(run.flush())
+                if stop is not None and stop.is_set():
+                    summary.interrupted = True
+                    break
         indexer.submit(run.flush())
     finally:
         indexer.close()  # waits for what was submitted; raises what indexing raised
-    tidy_index(archive)
+    if not summary.interrupted:  # a merge can take minutes: not while the user waits to stop
+        tidy_index(archive)
     with archive.sessions() as session, session.begin():
         boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
@@ -337,6 +353,7 @@ def _init_worker(hashes: frozenset[int], outlet_table: Path | None,
     global _learned
     if worker:
         die_with_parent()
+        leave_interrupts_to_parent()
     _learned = boilerplate.Predicate(hashes)
     if outlet_table is not None:
         outlets.load_user_table(outlet_table)
@@ -376,7 +393,8 @@ def _start_run(archive: Archive, paths: list[str], options: IngestOptions) -> in
 def _finish_run(archive: Archive, summary: IngestSummary) -> None:
     with archive.sessions() as session, session.begin():
         session.execute(update(IngestRun).where(IngestRun.id == summary.run_id).values(
-            status="completed", finished_at=utcnow(), articles_added=summary.added,
+            status="interrupted" if summary.interrupted else "completed",
+            finished_at=utcnow(), articles_added=summary.added,
             duplicates_skipped=summary.duplicates, files_failed=len(summary.failures)))
 
 

@@ -28,7 +28,18 @@ def die_with_parent() -> None:
         os._exit(0)
 
 
+def leave_interrupts_to_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's process group: a helper ignores it so
+    that its parent can finish the batch in hand and stop cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _forked_helper() -> None:
+    die_with_parent()
+    leave_interrupts_to_parent()
+
+
 def forked_children_die_with_parent() -> None:
-    """Apply die_with_parent to every child this process forks from now on (Whoosh forks
-    its indexing processes itself)."""
-    os.register_at_fork(after_in_child=die_with_parent)
+    """Make every child this process forks from now on a helper (Whoosh forks its indexing
+    processes itself): it dies with its parent and leaves Ctrl-C to it."""
+    os.register_at_fork(after_in_child=_forked_helper)

@@ -99,6 +99,46 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_point
     assert check.returncode == 0 and "Consistent." in check.stdout
 
 
+def _as_in_a_terminal() -> None:
+    # A shell's background jobs ignore SIGINT and children inherit that: undo it, so the
+    # ingest receives Ctrl-C as it would at a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path):
+    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+    _write_corpus(corpus)
+    command = [sys.executable, "-m", "archive.cli", "--instance", str(instance), "ingest",
+               "--jobs", "2", str(corpus)]
+    # Its own process group, signalled as a whole: the terminal sends Ctrl-C to the ingest
+    # and to every worker it started.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True,
+                               preexec_fn=_as_in_a_terminal)
+    deadline = time.monotonic() + 120
+    while not _stored(instance):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 130, err
+    assert "Interrupted" in err and "Traceback" not in out + err
+    with sqlite3.connect(instance / "archive.db") as connection:
+        stored, unindexed = connection.execute(
+            "SELECT count(*), sum(indexed_at IS NULL) FROM articles").fetchone()
+        status = connection.execute("SELECT status FROM ingest_runs").fetchone()[0]
+    assert 0 < stored < ARTICLES and unindexed == 0 and status == "interrupted"
+    assert f"Added {stored} articles" in out
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"Added {ARTICLES - stored} articles" in again.stdout
+    check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
+                            "check"], capture_output=True, text=True)
+    assert "Consistent." in check.stdout
+
+
 def test_a_second_ingest_is_refused_while_one_runs(tmp_path):
     corpus, instance = tmp_path / "corpus", tmp_path / "instance"
     _write_corpus(corpus)

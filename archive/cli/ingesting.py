@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -74,11 +79,38 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
             raise click.UsageError("give files or folders to ingest (or --retry-failed)")
         options = IngestOptions(hints=hints, manifest=per_file, jobs=jobs,
                                 max_bytes=int(max_size * 1e6))
-        with progress_bar("Ingesting") as step:
-            summary = ingest(archive, list(paths), options, progress=step)
+        with progress_bar("Ingesting") as step, stop_on_interrupt() as stop:
+            summary = ingest(archive, list(paths), options, progress=step, stop=stop)
     _print_summary(summary)
+    if summary.interrupted:
+        click.echo("Interrupted: what was read so far is stored and searchable. Run the same "
+                   "command again to go on (stored inputs are skipped).", err=True)
+        ctx.exit(INTERRUPTED_EXIT)
     if not summary.ok:
         ctx.exit(1)
+
+
+INTERRUPTED_EXIT = 130  # what shells report for a command ended by Ctrl-C
+
+
+@contextmanager
+def stop_on_interrupt() -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the run to stop after the batch in hand; a second one leaves at
+    once (still safe: the database only ever holds whole batches)."""
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nStopping after the current batch (Ctrl-C again to quit at once).",
+                   err=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _print_summary(summary: IngestSummary) -> None:
