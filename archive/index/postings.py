@@ -73,7 +73,9 @@ class _Postings:
                         matcher._read_data()
                     found.extend(matcher._data[2])
                     matcher._next_block()
+            # A list larger than the whole cache is not kept: use it once from here.
             self._remember(self._value_lists, key, found, _footprint(found))
+            return found
         return self._value_lists[key]
 
     def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
