@@ -52,37 +52,36 @@ class OutletCache:
     facets."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
+        self._by_name: dict[str, int] = {}
         self._by_key: dict[str, int] | None = None
 
     def id_for(self, session: Session, name: str | None) -> int | None:
         if not name:
             return None
-        if name not in self._ids:
-            self._ids[name] = self._find(session, name) or self._create(session, name)
-        return self._ids[name]
-
-    def _find(self, session: Session, name: str) -> int | None:
-        if self._by_key is None:
+        if self._by_key is None:  # read once: this process is the archive's only writer
             self._by_key = {}
             for outlet_id, stored in session.execute(select(Outlet.id, Outlet.name)
                                                      .order_by(Outlet.id)):
-                self._by_key.setdefault(matching_key(stored), outlet_id)
-        exact = session.scalar(select(Outlet.id).where(Outlet.name == name))
-        return exact or self._by_key.get(matching_key(name))
-
-    def _create(self, session: Session, name: str) -> int:
-        outlet = Outlet(name=name)
-        session.add(outlet)
-        session.flush()
-        assert self._by_key is not None
-        self._by_key.setdefault(matching_key(name), outlet.id)
-        return outlet.id
+                self._by_name[stored] = outlet_id
+                self._by_key.setdefault(_outlet_key(stored), outlet_id)
+        if name not in self._by_name:
+            key = _outlet_key(name)
+            if key not in self._by_key:
+                outlet = Outlet(name=name)
+                session.add(outlet)
+                session.flush()
+                self._by_key[key] = outlet.id
+            self._by_name[name] = self._by_key[key]
+        return self._by_name[name]
 
     def forget(self) -> None:
         """After a rollback, ids handed out inside it may not exist."""
-        self._ids.clear()
+        self._by_name.clear()
         self._by_key = None
+
+
+def _outlet_key(name: str) -> str:
+    return matching_key(name) or name  # names of punctuation only stay apart
 
 
 @dataclass(frozen=True, slots=True)
