@@ -14,11 +14,15 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 USER_TABLE_ENV = "ARCHIVE_OUTLETS"
+# (file, whether it is reference data rather than hand-checked rows)
+_SHIPPED_TABLES = (("outlets_reference.csv", True), ("outlets.csv", False))
+_ROLES_TABLE = "not_publishers.csv"
 _ALIAS_SEPARATOR = "|"
 _SPACE = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -32,6 +36,11 @@ class OutletTableError(ValueError):
 class _Tables:
     by_domain: dict[str, str] = field(default_factory=dict)
     by_name: dict[str, str] = field(default_factory=dict)
+
+
+# Leading articles that a masthead may be written with or without ("Le Monde", "Monde").
+_ARTICLES = re.compile(r"^(?:(?:the|le|la|les|el|los|las|il|lo|der|die|das|de|het|o|a|os|as)"
+                       r"\s+|l['’])(?=\w)", re.I)
 
 
 _lock = threading.Lock()
@@ -64,6 +73,29 @@ def known_outlet(name: str) -> str | None:
     if "." in key and " " not in key:
         return outlet_for_url(key)
     return None
+
+
+def publisher_role(name: str) -> str | None:
+    """What a name is when it is never a page's own publisher: "parent" (a media group),
+    "wire", "photo" (an agency), "platform" or "vendor"; None for any other name."""
+    return _roles().get(_name_key(name))
+
+
+@lru_cache(maxsize=1)
+def _roles() -> dict[str, str]:
+    table = resources.files("archive") / "data" / _ROLES_TABLE
+    roles: dict[str, str] = {}
+    with table.open(encoding="utf-8") as handle:
+        rows = csv.reader(line for line in handle if line.strip() and not line.startswith("#"))
+        header = next(rows, None)
+        if header != ["name", "kind"]:
+            raise OutletTableError(f"{_ROLES_TABLE}: the first row must be 'name,kind'")
+        for row in rows:
+            if len(row) >= 2 and row[0].strip():
+                key = _name_key(row[0])
+                roles[key] = row[1].strip()
+                roles.setdefault(_ARTICLES.sub("", key), row[1].strip())
+    return roles
 
 
 def matching_key(name: str) -> str:
@@ -118,9 +150,12 @@ def _current() -> _Tables:
 
 def _build() -> _Tables:
     tables = _Tables()
-    shipped = resources.files("archive") / "data" / "outlets.csv"
-    with shipped.open(encoding="utf-8") as handle:
-        _merge(tables, _parse(handle, "the shipped outlet table"))
+    # The reference table first, so the hand-written one wins where both name a domain.
+    for table, reference in _SHIPPED_TABLES:
+        shipped = resources.files("archive") / "data" / table
+        with shipped.open(encoding="utf-8") as handle:
+            _merge(tables, _parse(handle, f"the shipped outlet table {table}"),
+                   bare_aliases=not reference)
     sources = list(_user_files)
     if env := os.environ.get(USER_TABLE_ENV):
         env_path = Path(env)
@@ -164,14 +199,20 @@ def _parse(lines: Iterable[str], source: str) -> list[tuple[str, str, list[str]]
     return rows
 
 
-def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]]) -> None:
+def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]], *,
+           bare_aliases: bool = True) -> None:
+    """Add rows; `bare_aliases`: also know each name without its leading article, which only
+    checked rows may do ("News" must not become the name of an outlet called "Le News")."""
     for domain, name, aliases in rows:
         tables.by_domain[domain] = name
         for alias in (name, *aliases, domain):
             key = _name_key(alias)
             tables.by_name[key] = name
-            # "Detroit News" for "The Detroit News", unless that is another outlet's name
-            tables.by_name.setdefault(key.removeprefix("the "), name)
+            # "Detroit News" for "The Detroit News", "Monde" for "Le Monde", unless that is
+            # another outlet's name
+            bare = _ARTICLES.sub("", key)
+            if bare_aliases and bare != key and (len(bare) >= 5 or key.startswith("the ")):
+                tables.by_name.setdefault(bare, name)
 
 
 def _domain_key(value: str) -> str:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exists, insert, select
 
 from archive import boilerplate, store
 from archive.document import RawDocument, word_count
@@ -19,7 +19,7 @@ from archive.extract import CLEANER_VERSION
 from archive.ingest import Prepared, extract_all
 from archive.instance import Archive
 from archive.maintenance import index_rows
-from archive.models import Article, Outlet, Source, StoryKey
+from archive.models import Article, BoilerplateLine, Outlet, Source, StoryKey
 from archive.stories import key_rows
 
 BATCH = 500
@@ -34,6 +34,9 @@ class RecleanReport:
     field_changes: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[int, str]] = field(default_factory=list)  # (article id, reason)
     examples: list[tuple[int, list[str]]] = field(default_factory=list)  # first few changes
+    # Outlets no article names any more (junk an older extractor stored), removed from the
+    # archive, or that would be with dry_run.
+    outlets_removed: list[str] = field(default_factory=list)
 
 
 def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
@@ -61,7 +64,23 @@ def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
         report.articles += len(rows)
         if progress:
             progress(min(start + BATCH, len(ids)), len(ids))
+    if not dry_run:
+        report.outlets_removed = _remove_unused_outlets(archive)
     return report
+
+
+def _remove_unused_outlets(archive: Archive) -> list[str]:
+    """Drop outlets that no article names, so the outlet facet loses them; their learned
+    boilerplate goes with them (it was learned from pages that were never theirs)."""
+    with archive.sessions() as session, session.begin():
+        unused = select(Outlet.id).where(~exists().where(Article.outlet_id == Outlet.id))
+        names = list(session.scalars(select(Outlet.name).where(Outlet.id.in_(unused))
+                                     .order_by(Outlet.name)))
+        if names:
+            session.execute(delete(BoilerplateLine)
+                            .where(BoilerplateLine.outlet_id.in_(unused)))
+            session.execute(delete(Outlet).where(Outlet.id.in_(unused)))
+    return names
 
 
 def _apply(archive: Archive, results: dict[int, Prepared | str], report: RecleanReport,

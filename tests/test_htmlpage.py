@@ -285,3 +285,19 @@ def test_hostile_title_and_attributes_cost_no_more_than_a_normal_page():
     assert time.monotonic() - started < 2
     assert article.title == "Ferry board adds two evening sailings"
     assert "two evening sailings in summer" in article.body
+
+
+def test_the_page_keeps_its_article_where_the_table_drops_it(tmp_path, monkeypatch):
+    """Reference data often files "The Republic" as "Republic": the page's own spelling wins."""
+    table = tmp_path / "outlets.csv"
+    table.write_text("domain,name\nrepublicherald.example,Republic Herald\n"
+                     "therepublic.example,Republic\n", encoding="utf-8")
+    monkeypatch.setenv("ARCHIVE_OUTLETS", str(table))
+    reset_tables()
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head='<meta property="og:site_name" content="The Republic">'
+             '<link rel="canonical" href="https://www.therepublic.example/ferries">')
+    article = extract_html(html, {})
+    assert article.outlet == "The Republic"
+    assert "as the page spells it" in rule(article, "outlet")

@@ -84,3 +84,37 @@ def test_an_input_the_cleaner_now_rejects_keeps_its_article(tmp_path, monkeypatc
     assert "#1 kept as stored: the current cleaner says no article text found" in result.output
     found = runner.invoke(main, ["--instance", instance, "search", "mill"])
     assert "1 articles found" not in found.output and "1 article found" in found.output
+
+
+def test_reclean_replaces_a_junk_outlet_and_drops_it_from_the_facet(tmp_path):
+    """An archive made by an older extractor holds outlets like "Topics": reclean puts each
+    article under what the current extractor finds and removes outlets no article names."""
+    from archive.config import InstancePaths
+    from archive.instance import Archive
+    from archive.models import Outlet
+
+    runner = CliRunner()
+    instance = str(tmp_path / "instance")
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for number, topic in enumerate(TOPICS[:3]):
+        (folder / f"{number}.txt").write_text(_dump(topic, number), encoding="utf-8")
+    result = runner.invoke(main, ["--instance", instance, "ingest", str(folder)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with Archive(InstancePaths(tmp_path / "instance")) as archive, \
+            archive.sessions() as session, session.begin():
+        junk = Outlet(name="Topics")
+        session.add(junk)
+        session.flush()
+        first = session.scalars(select(Article).order_by(Article.id)).first()
+        first.outlet_id = junk.id
+    done = runner.invoke(main, ["--instance", instance, "reclean"], catch_exceptions=False)
+    assert "outlet: 1" in done.output
+    assert "1 outlet(s) no article names any more, removed: Topics." in done.output
+    with Archive(InstancePaths(tmp_path / "instance")) as archive, archive.sessions() as session:
+        names = set(session.scalars(select(Outlet.name)))
+    assert "Topics" not in names
+    facets = runner.invoke(main, ["--instance", instance, "stats"], catch_exceptions=False)
+    assert "Topics" not in facets.output
+    assert runner.invoke(main, ["--instance", instance, "check"]).exit_code == 0

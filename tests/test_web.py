@@ -880,11 +880,18 @@ def test_extraction_view_marks_removed_lines_and_where_values_came_from(
     kept = [n for n, c in classes.items() if c != "removed"]
     assert kept  # the article's own lines
     for name, source in provenance["fields"].items():
-        line = source["line"] + 1
         row = re.search(rf'<th scope="row">{name}</th>(.*?)</tr>', body, re.S)
         assert row and escape(source["rule"]) in row.group(1)
+        if source.get("candidates"):  # what was weighed, and how sure the choice was
+            assert "considered</summary>" in row.group(1)
+            assert escape(source["candidates"][0]["value"]) in row.group(1)
+            assert f"confidence {source['confidence']:.2f}" in row.group(1)
+        if source["line"] is None:
+            continue
+        line = source["line"] + 1
         assert f'href="#raw-line-{line}">line {line}</a>' in row.group(1)
         assert f'<span class="badge">{name}</span>' in lines[str(line)]
+    assert provenance["fields"]["title"].get("candidates")
     title_line = provenance["fields"]["title"]["line"] + 1
     assert escape(title) in lines[str(title_line)]
     clean = body[body.index('id="clean-heading"'):]

@@ -39,22 +39,26 @@ from archive.textdump.clean import clean_lines  # noqa: E402
 from archive.textdump.features import FEATURES, line_matrix  # noqa: E402
 from archive.textdump.meta import find_metadata  # noqa: E402
 from archive.textdump.model import (  # noqa: E402
+    ACCEPT_CONTEXT,
     MODEL_FILE,
     STAGE2_FEATURES,
+    Acceptor,
     LineModel,
     LogisticLayer,
     Ranker,
     TreeLayer,
+    ranking_context,
     sigmoid,
     stage2_context,
 )
-from archive.textdump.outlet import OUTLET_FEATURES  # noqa: E402
-from archive.textdump.title import TITLE_FEATURES  # noqa: E402
+from archive.textdump.outlet import OUTLET_ACCEPT, OUTLET_FEATURES  # noqa: E402
+from archive.textdump.title import TITLE_ACCEPT, TITLE_FEATURES  # noqa: E402
 
 TOKEN = re.compile(r"\w+")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "archive" / "data" / MODEL_FILE
 L2 = 3.0  # ridge penalty on standardised weights; the data weigh one unit per page
 RANKER_L2 = 1.0  # ridge penalty of the rankers; each page's choice weighs one unit
+ACCEPT_L2 = 10.0  # the acceptors learn from a few dozen wrong winners: lean on their priors
 
 
 @dataclass
@@ -103,18 +107,34 @@ def aligned_fraction(lines: list[str], body: str) -> list[float]:
     return [matched[i] / counts[i] if counts[i] else 0.0 for i in range(len(lines))]
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> LogisticLayer:
-    """Weighted, ridge-penalised logistic regression by Newton's method."""
+def prior_weights(features: tuple[str, ...], prior: dict[str, float] | None,
+                  scale: np.ndarray) -> np.ndarray:
+    """Weights known before any data, per unit of each raw feature, on the standardised
+    scale: the ridge pulls towards them rather than towards zero."""
+    prior = prior or {}
+    unknown = set(prior) - set(features)
+    if unknown:
+        raise ValueError(f"priors for unknown features: {sorted(unknown)}")
+    return np.array([prior.get(f, 0.0) for f in features]) * scale
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float,
+                 prior: np.ndarray | None = None) -> LogisticLayer:
+    """Weighted, ridge-penalised logistic regression by Newton's method; `prior` (raw units,
+    one per column) is where the ridge pulls the weights, zero by default."""
     mean = np.average(x, axis=0, weights=w)
     scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
     scale[scale < 1e-6] = 1.0
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    beta = np.zeros(z.shape[1])
+    centre = np.zeros(z.shape[1])
+    if prior is not None:
+        centre[:-1] = prior * scale
+    beta = centre.copy()
     penalty = np.full(z.shape[1], l2)
     penalty[-1] = 0.0
     for _ in range(50):
         p = sigmoid(z @ beta)
-        grad = z.T @ (w * (p - y)) + penalty * beta
+        grad = z.T @ (w * (p - y)) + penalty * (beta - centre)
         hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         beta -= step
@@ -248,25 +268,93 @@ def field_ok(name: str, expected: dict, value: str | None) -> bool:
     return value[:10] in {g[:10] for g in gold}
 
 
-def ranker_groups(cases: list[Case], model: LineModel, name: str
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each page's candidates for one field (features, 1.0 where the candidate is right)."""
-    groups = []
+def candidate_groups(cases: list[Case], model: LineModel, name: str
+                     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Each page's candidates for one field (features, 1.0 where the candidate is right);
+    None for a page with no candidate or no expected value."""
+    groups: list[tuple[np.ndarray, np.ndarray] | None] = []
     for case in cases:
         lines = case.text.split("\n")
         trace: dict = {}
         find_metadata(lines, clean_lines(lines, model=model), {}, model, trace)
-        if name not in trace:
+        if name not in trace or not case.expected.get(name):
+            groups.append(None)
             continue
         values, x = trace[name]
         y = np.array([float(field_ok(name, case.expected, v)) for v in values])
-        if y.any():  # a page whose right answer is no candidate teaches nothing
-            groups.append((x, y))
+        groups.append((x, y))
     return groups
 
 
+def ranker_groups(cases: list[Case], model: LineModel, name: str
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The pages that can teach a ranker: those whose right answer is among the candidates."""
+    return [g for g in candidate_groups(cases, model, name) if g is not None and g[1].any()]
+
+
+# What is known about outlet names before any page is read, in raw feature units (log counts
+# and flags): the ridge pulls the learned weights towards these instead of towards zero, so
+# a cue that the training pages rarely show still counts on sites that show it. A word the
+# page also writes in lower case ("Talk", "Task") is a label, an author is a person, a name
+# with a legal form or company words is an owner, a wire service is credited on other
+# sites' pages; a name in the outlet table, or spelt by the page's own address, is a site.
+OUTLET_PRIOR = {"common_word": -3.0, "person": -2.0, "wire": -1.5, "legal_form": -1.0,
+                "corporate_word": -1.5, "lowercase": -1.0, "known": 1.5, "known_domain": 1.0,
+                "top_domain": 1.0}
+OUTLET_ACCEPT_PRIOR = {"common_word": -2.0, "person": -2.0, "wire": -1.0,
+                       "corporate_word": -1.0, "lowercase": -1.0, "known": 1.5,
+                       "known_domain": 0.5, "top_domain": 0.5}
+TITLE_ACCEPT_PRIOR = {"breadcrumb": -2.0, "caption": -1.0}
+
+# How many right answers one wrong answer costs: a wrong outlet puts junk into the facet
+# of every search, so the outlet needs three to one odds; a wrong title is seen and read past
+# at once, a missing one leaves a result unnamed, so a title is refused only when hopeless.
+ACCEPT_COST = {"title": 0.25, "outlet": 3.0}
+ACCEPTING = True  # --no-accept: always store the ranker's winner (to measure what abstaining buys)
+
+
+def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list[Case],
+                 features: tuple[str, ...], accept: tuple[str, ...], cost: float,
+                 l2: float, ranker_prior: dict[str, float] | None = None,
+                 prior: dict[str, float] | None = None,
+                 inner_folds: int = 5) -> Acceptor | None:
+    """Learn when a ranker's winner is right from winners on pages its ranker never saw
+    (inner folds grouped by site); the cut maximises right answers minus `cost` per wrong
+    one on those pages."""
+    subset = [features.index(n) for n in accept]
+    rows, labels = [], []
+    for fold in group_folds(cases, inner_folds):
+        held = set(fold)
+        train_groups = [g for i, g in enumerate(groups)
+                        if i not in held and g is not None and g[1].any()]
+        if not train_groups:
+            continue
+        ranker = fit_ranker(train_groups, features, l2, ranker_prior)
+        for i in fold:
+            if groups[i] is None:
+                continue
+            x, y = groups[i]
+            scores = ranker.scores(x)
+            best = int(np.argmax(scores))
+            rows.append(np.concatenate([ranking_context(scores), x[best, subset]]))
+            labels.append(float(y[best]))
+    if len(set(labels)) < 2:
+        return None
+    x_acc, y_acc = np.array(rows), np.array(labels)
+    centre = np.array([(prior or {}).get(n, 0.0) for n in (*ACCEPT_CONTEXT, *accept)])
+    layer = fit_logistic(x_acc, y_acc, np.ones(len(y_acc)), ACCEPT_L2, centre)
+    p = sigmoid(layer.logits(x_acc))
+    best_cut, best_gain = 0.0, float("-inf")
+    for cut in np.unique(np.concatenate([[0.0], p])):
+        taken = p >= cut
+        gain = float(y_acc[taken].sum() - cost * (1 - y_acc[taken]).sum())
+        if gain > best_gain:
+            best_cut, best_gain = float(cut), gain
+    return Acceptor((*ACCEPT_CONTEXT, *accept), layer, best_cut)
+
+
 def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str, ...],
-               l2: float = RANKER_L2) -> Ranker:
+               l2: float = RANKER_L2, prior: dict[str, float] | None = None) -> Ranker:
     """Conditional logit: maximise each page's probability of its right candidates.
 
     Fisher scoring (Newton's method with the expected Hessian, which is never indefinite)
@@ -277,9 +365,10 @@ def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str,
     scale = x_all.std(axis=0)
     scale[scale < 1e-6] = 1.0
     zs = [((x - mean) / scale, y) for x, y in groups]
+    centre = prior_weights(features, prior, scale)
 
     def loss_grad_fisher(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        total, grad = 0.5 * l2 * float((w - centre) @ (w - centre)), l2 * (w - centre)
         fisher = l2 * np.eye(len(w))
         for z, y in zs:
             s = z @ w
@@ -292,7 +381,7 @@ def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str,
             fisher += (centred * p[:, None]).T @ centred
         return total, grad, fisher
 
-    w = np.zeros(len(features))
+    w = centre.copy()
     loss, grad, fisher = loss_grad_fisher(w)
     for _ in range(100):
         step = np.linalg.solve(fisher, grad)
@@ -318,10 +407,22 @@ def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2) -> 
     The outlet's cues depend on where the headline and byline are, so the headline ranker is
     fitted first and used while collecting the outlet's candidates.
     """
-    title = fit_ranker(ranker_groups(cases, model, "title"), TITLE_FEATURES, l2)
-    model = dataclasses.replace(model, title_ranker=title, outlet_ranker=None)
-    outlet = fit_ranker(ranker_groups(cases, model, "outlet"), OUTLET_FEATURES, l2)
-    return dataclasses.replace(model, outlet_ranker=outlet)
+    model = dataclasses.replace(model, title_ranker=None, outlet_ranker=None,
+                                title_accept=None, outlet_accept=None)
+    groups = candidate_groups(cases, model, "title")
+    title = fit_ranker([g for g in groups if g is not None and g[1].any()], TITLE_FEATURES, l2)
+    title_accept = fit_acceptor(groups, cases, TITLE_FEATURES, TITLE_ACCEPT,
+                                ACCEPT_COST["title"], l2, prior=TITLE_ACCEPT_PRIOR)
+    model = dataclasses.replace(model, title_ranker=title)
+    groups = candidate_groups(cases, model, "outlet")
+    outlet = fit_ranker([g for g in groups if g is not None and g[1].any()], OUTLET_FEATURES, l2,
+                        OUTLET_PRIOR)
+    outlet_accept = fit_acceptor(groups, cases, OUTLET_FEATURES, OUTLET_ACCEPT,
+                                 ACCEPT_COST["outlet"], l2, OUTLET_PRIOR, OUTLET_ACCEPT_PRIOR)
+    if not ACCEPTING:
+        title_accept = outlet_accept = None
+    return dataclasses.replace(model, outlet_ranker=outlet, title_accept=title_accept,
+                               outlet_accept=outlet_accept)
 
 
 def evaluate_fields(cases: list[Case], models: list[LineModel]) -> dict[str, tuple[float, float]]:
@@ -345,6 +446,18 @@ def evaluate_fields(cases: list[Case], models: list[LineModel]) -> dict[str, tup
     return out
 
 
+def write_predictions(cases: list[Case], models: list[LineModel], path: Path) -> None:
+    """Each page's extraction by the model that never saw its site, as the scorer reads it."""
+    with path.open("w", encoding="utf-8") as out:
+        for case, model in zip(cases, models, strict=True):
+            result = extract_text_dump(case.text, {}, model=model)
+            date = result.published
+            record = {"id": case.id, "body": result.body, "title": result.title,
+                      "date": date.iso() if date else None,
+                      "outlet": result.outlet}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def _fields_line(figures: dict[str, tuple[float, float]]) -> str:
     return "  ".join(f"{name} {all_:.3f} (visible {vis:.3f})"
                      for name, (all_, vis) in figures.items())
@@ -361,9 +474,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="layer kinds of stage one and two: logistic or trees")
     ap.add_argument("--threshold", type=float, default=0.6, help="article probability cut")
     ap.add_argument("--per-case", action="store_true", help="list each page's CV figures")
+    ap.add_argument("--cv-pred", type=Path,
+                    help="write each page's cross-validated prediction here (JSON Lines, "
+                         "for the evaluation scorer's --pred)")
     ap.add_argument("--ranker-l2", type=float, default=RANKER_L2,
                     help="ridge penalty of the headline and outlet rankers")
+    ap.add_argument("--no-accept", action="store_true",
+                    help="store every ranker's winner, however uncertain (for comparison)")
     args = ap.parse_args(argv)
+    global ACCEPTING
+    ACCEPTING = not args.no_accept
 
     cases = load_cases(args.cases)
     kinds = tuple(args.stages.split(","))
@@ -383,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"grouped {args.folds}-fold CV by site: body F1 {cv['f1']:.3f}  "
           f"precision {cv['precision']:.3f}  recall {cv['recall']:.3f}")
     print(f"  {_fields_line(evaluate_fields(cases, per_case))}")  # type: ignore[arg-type]
+    if args.cv_pred:
+        write_predictions(cases, per_case, args.cv_pred)  # type: ignore[arg-type]
     final = train(cases, args.l2, kinds, args.threshold)
     final = with_rankers(final, cases, args.ranker_l2)
     fit = evaluate(cases, [final] * len(cases))

@@ -172,6 +172,10 @@ class FieldSource:
     rule: str
     line: int | None  # 1-based
     supplied: str | None
+    confidence: float | None = None
+    # Values the extractor weighed, best first, with each one's share of the ranking.
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +235,15 @@ def extraction_view(article: ArticleView, content: bytes, encoding: str | None,
         line = line if isinstance(line, int) and line >= 0 else None
         if line is not None and line < len(lines):
             lines[line].fields.append(name)
+        confidence = source.get("confidence")
+        considered = [(str(c.get("value", "")), float(c.get("share") or 0.0))
+                      for c in source.get("candidates") or [] if isinstance(c, dict)]
         fields.append(FieldSource(
             name=name, value=_stored_value(article, name), rule=str(source.get("rule", "")),
             line=line + 1 if line is not None else None,
-            supplied=str(source["value"]) if "value" in source else None))
+            supplied=str(source["value"]) if "value" in source else None,
+            confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            candidates=considered, refused=bool(source.get("refused"))))
     return ExtractionView(decoded_as, encoding, problem, lines,
                           truncated=len(kept) < len(all_lines), removed_passages=passages,
                           fields=fields, removed_lines=removed_count)

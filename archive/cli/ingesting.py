@@ -211,6 +211,11 @@ def reclean_command(ctx: click.Context, dry_run: bool, jobs: int, wait: bool) ->
                + (f" ({fields})" if fields else "") + ".")
     for article_id, fields in report.examples:
         click.echo(f"  #{article_id}: {', '.join(fields)}")
+    if report.outlets_removed:
+        shown = ", ".join(report.outlets_removed[:10])
+        more = len(report.outlets_removed) - 10
+        click.echo(f"{len(report.outlets_removed)} outlet(s) no article names any more, removed: "
+                   f"{shown}" + (f" and {more} more" if more > 0 else "") + ".")
     for article_id, reason in report.failures:
         click.echo(f"  #{article_id} kept as stored: the current cleaner says {reason}",
                    err=True)

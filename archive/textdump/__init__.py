@@ -26,7 +26,7 @@ def extract_text_dump(text: str, hints: Mapping[str, str], *,
     cleaned = clean_lines(lines, is_boilerplate, model=model)
     meta = find_metadata(lines, cleaned, hints, model)
     removed = cleaned.removed_spans()
-    title_line = meta.sources.get("title", {}).get("line")
+    title_line = meta.headline_line()
     above = [i for i in cleaned.kept if title_line is not None and i < title_line]
     if len(above) <= _MAX_ABOVE_HEADLINE:
         # Breadcrumbs and section labels the classifier let through sit above the headline.

@@ -22,7 +22,7 @@ from archive.textdump.lexicon import (
     UPDATED,
     find_date,
 )
-from archive.textdump.model import LineModel, Ranker, shipped_model
+from archive.textdump.model import ACCEPT_CONTEXT, Acceptor, LineModel, Ranker, shipped_model
 from archive.textdump.outlet import (
     CUE_NAMES,
     OUTLET_FEATURES,
@@ -37,6 +37,7 @@ from archive.textdump.title import (
     LineFlags,
     candidate_lines,
     restore_case,
+    strip_trail,
     title_features,
 )
 
@@ -60,6 +61,9 @@ _BYLINE_TAIL = re.compile(
 _TITLE_TAIL = re.compile(r"\s+[|–—-]\s+|\s*::\s*|\s+:\s+")
 
 _SENTENCE = TITLE_FEATURES.index("sentence")
+_WIRE = OUTLET_FEATURES.index("wire")
+# Candidates listed in provenance, best first.
+_SHOWN_CANDIDATES = 5
 
 
 def _hand_ranker(features: tuple[str, ...], weights: dict[str, float]) -> Ranker:
@@ -97,6 +101,27 @@ class DumpMetadata:
         setattr(self, name, value)
         self.sources["date" if name == "published" else name] = {"rule": rule, "line": line}
 
+    def headline_line(self) -> int | None:
+        """Where the headline stands, stored or refused: bylines and dates sit by it."""
+        source = self.sources.get("title", {})
+        line = source.get("line")
+        return line if line is not None else source.get("candidate_line")
+
+    def weighed(self, name: str, confidence: float, candidates: list[tuple[str, float]]) -> None:
+        """Note how sure the choice of `name` was and what else was considered."""
+        self.sources[name].update(
+            confidence=round(confidence, 3),
+            candidates=[{"value": value, "share": round(share, 3)}
+                        for value, share in candidates[:_SHOWN_CANDIDATES]])
+
+    def refused(self, name: str, best: str, line: int | None, confidence: float,
+                candidates: list[tuple[str, float]]) -> None:
+        """Store nothing for `name`: its best candidate is more likely wrong than right."""
+        self.sources[name] = {
+            "rule": f"left unknown: the best candidate, {best!r}, is too uncertain",
+            "line": None, "refused": True, "candidate_line": line}
+        self.weighed(name, confidence, candidates)
+
 
 def find_metadata(lines: list[str], cleaned: CleanedLines, hints: Mapping[str, str],
                   model: LineModel | None = None,
@@ -113,13 +138,13 @@ def find_metadata(lines: list[str], cleaned: CleanedLines, hints: Mapping[str, s
     head = _head_lines(stripped, first)
     model = model or shipped_model()
     _find_title(stripped, first, cleaned, meta, model.title_ranker or DEFAULT_TITLE_RANKER,
-                trace)
-    anchor = meta.sources.get("title", {}).get("line")
+                model.title_accept, trace)
+    anchor = meta.headline_line()
     _find_byline(stripped, head, first, anchor, meta)
     _find_date(stripped, head, first, anchor, cleaned, meta, _day_first(stripped, cleaned))
-    _find_outlet(stripped, cleaned, meta, hints, model.outlet_ranker or DEFAULT_OUTLET_RANKER,
-                 trace)
-    _strip_site_tail(meta)
+    site = _find_outlet(stripped, cleaned, meta, hints,
+                        model.outlet_ranker or DEFAULT_OUTLET_RANKER, model.outlet_accept, trace)
+    _strip_site_tail(meta, site)
     return meta
 
 
@@ -140,8 +165,26 @@ def _head_lines(stripped: list[str], first: int) -> list[int]:
 
 # --- title -------------------------------------------------------------------------------
 
+def _weigh(scores: np.ndarray, row: np.ndarray, values: list[str], features: tuple[str, ...],
+           acceptor: Acceptor | None) -> tuple[float, list[tuple[str, float]]]:
+    """The acceptor's confidence in the best candidate (the ranker's share of it where there
+    is no acceptor), and every candidate with its share, best first."""
+    shares = np.exp(scores - scores.max())
+    shares /= shares.sum()
+    order = np.argsort(-scores, kind="stable")
+    considered: list[tuple[str, float]] = []
+    for k in order:
+        if all(values[k] != seen for seen, _ in considered):
+            considered.append((values[k], float(shares[k])))
+    if acceptor is None:
+        return float(shares[order[0]]), considered
+    subset = [features.index(name) for name in acceptor.features[len(ACCEPT_CONTEXT):]]
+    return acceptor.confidence(scores, row[subset]), considered
+
+
 def _find_title(stripped: list[str], first: int, cleaned: CleanedLines, meta: DumpMetadata,
-                ranker: Ranker, trace: dict[str, Any] | None) -> None:
+                ranker: Ranker, acceptor: Acceptor | None,
+                trace: dict[str, Any] | None) -> None:
     flags = LineFlags(stripped, cleaned)
     candidates = candidate_lines(flags, first)
     if not candidates:
@@ -149,14 +192,21 @@ def _find_title(stripped: list[str], first: int, cleaned: CleanedLines, meta: Du
     page = "\n".join(stripped)
     page_lower = page.lower()
     x = title_features(flags, candidates, first, page_lower)
-    texts = [restore_case(" ".join(stripped[i].split()), page, page_lower) for i in candidates]
+    texts = [restore_case(" ".join(strip_trail(stripped[i]).split()), page, page_lower)
+             for i in candidates]
     if trace is not None:
         trace["title"] = (texts, x)
-    best = int(np.argmax(ranker.scores(x)))
+    scores = ranker.scores(x)
+    best = int(np.argmax(scores))
     index = candidates[best]
     if index in cleaned.kept and x[best, _SENTENCE]:
         return  # the article's first sentence: this page printed no headline
+    confidence, considered = _weigh(scores, x[best], texts, TITLE_FEATURES, acceptor)
+    if acceptor is not None and confidence < acceptor.threshold:
+        meta.refused("title", texts[best], index, confidence, considered)
+        return
     meta.found("title", texts[best], index, "headline-like line above the article")
+    meta.weighed("title", confidence, considered)
     if index in cleaned.kept and index == first:
         meta.consumed.add(index)
 
@@ -299,38 +349,52 @@ def _day_first(stripped: list[str], cleaned: CleanedLines) -> bool:
 # --- outlet ------------------------------------------------------------------------------
 
 def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
-                 hints: Mapping[str, str], ranker: Ranker, trace: dict[str, Any] | None) -> None:
+                 hints: Mapping[str, str], ranker: Ranker, acceptor: Acceptor | None,
+                 trace: dict[str, Any] | None) -> str | None:
+    """Find the outlet; return the site's best-supported name even when too uncertain to
+    store (it still tells a "Headline | Site" tail from the headline)."""
     url = hints.get("url")
     if url and (name := outlet_for_url(url)):
         meta.found("outlet", name, None, "outlet table, by domain of the supplied url")
-        return
+        return name
     near = tuple(meta.sources[k]["line"] for k in ("byline", "date")
                  if k in meta.sources and meta.sources[k]["line"] is not None)
     ctx = OutletContext(stripped, frozenset(cleaned.kept),
                         cleaned.kept[0] if cleaned.kept else cleaned.main_start, near,
-                        meta.sources.get("title", {}).get("line"), meta.byline)
+                        meta.headline_line(), meta.byline)
     candidates = outlet_candidates(ctx)
     if not candidates:
-        return
+        return None
     x = feature_matrix(candidates)
+    if len(candidates) == 1:
+        # A wire service named by a page that names no other site is the agency's own page
+        # ("MOSCOW, March 3. /TASS/"); a syndicated copy names its host site too.
+        x[:, _WIRE] = 0.0
     names = [c.name() for c in candidates]
     if trace is not None:
         trace["outlet"] = (names, x)
-    best = int(np.argmax(ranker.scores(x)))
+    scores = ranker.scores(x)
+    best = int(np.argmax(scores))
     chosen = candidates[best]
+    line = min(chosen.lines) if chosen.lines else None
+    confidence, considered = _weigh(scores, x[best], names, OUTLET_FEATURES, acceptor)
+    if acceptor is not None and confidence < acceptor.threshold:
+        meta.refused("outlet", names[best], line, confidence, considered)
+        return names[best]
     present = dict(zip(ranker.features, x[best].tolist(), strict=True))
     support = sorted(((v, f) for f, v in ranker.contributions(x[best]).items()
                       if v > 0 and present[f] > 0 and f in CUE_NAMES), reverse=True)
     cues = ", ".join(CUE_NAMES[f] for _, f in support[:3]) or "best of the names it uses"
-    meta.found("outlet", names[best], min(chosen.lines) if chosen.lines else None,
-               f"site names itself: {cues}")
+    meta.found("outlet", names[best], line, f"site names itself: {cues}")
+    meta.weighed("outlet", confidence, considered)
+    return names[best]
 
 
-def _strip_site_tail(meta: DumpMetadata) -> None:
+def _strip_site_tail(meta: DumpMetadata, site: str | None) -> None:
     """"Headline | Site": the site's name is not part of the headline."""
-    if not meta.title or not meta.outlet:
+    if not meta.title or not site:
         return
-    key = outlet_key(meta.outlet)
+    key = outlet_key(site)
     for match in _TITLE_TAIL.finditer(meta.title):
         if outlet_key(meta.title[match.end():]) == key:
             meta.title = meta.title[: match.start()].rstrip()

@@ -124,6 +124,45 @@ class Ranker:
                    np.asarray(data["scale"], dtype=float), np.asarray(data["weights"], dtype=float))
 
 
+# What an acceptor sees of a ranked field besides the winner's own features: how sure the
+# ranker is (its softmax share and its lead over the runner-up) and how crowded the field is.
+ACCEPT_CONTEXT = ("share", "lead", "log_candidates")
+
+
+def ranking_context(scores: np.ndarray) -> np.ndarray:
+    """The ranker's certainty about its best candidate, as the acceptor's first features."""
+    order = np.argsort(-scores)
+    top = float(scores[order[0]])
+    shares = np.exp(scores - top)
+    lead = top - float(scores[order[1]]) if len(scores) > 1 else 10.0
+    return np.array([1.0 / float(shares.sum()), min(lead, 10.0), np.log(len(scores))])
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptor:
+    """Whether a ranker's winner is right: a probability, and the cut below which the archive
+    stores nothing rather than a guess (fitted on pages the ranker was not trained on)."""
+
+    features: tuple[str, ...]
+    layer: LogisticLayer
+    threshold: float
+
+    def confidence(self, scores: np.ndarray, row: np.ndarray) -> float:
+        x = np.concatenate([ranking_context(scores), row])[None, :]
+        return float(sigmoid(self.layer.logits(x))[0])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "layer": self.layer.to_json(),
+                "threshold": round(self.threshold, 6)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], features: tuple[str, ...]) -> Acceptor:
+        expected = (*ACCEPT_CONTEXT, *features)
+        if tuple(data["features"]) != expected:
+            raise ValueError("an acceptor was trained on other features; retrain the model")
+        return cls(expected, LogisticLayer.from_json(data["layer"]), float(data["threshold"]))
+
+
 def layer_from_json(data: dict[str, Any]) -> Layer:
     if data.get("kind") == "trees":
         return TreeLayer.from_json(data)
@@ -137,6 +176,8 @@ class LineModel:
     threshold: float = 0.5
     title_ranker: Ranker | None = None
     outlet_ranker: Ranker | None = None
+    title_accept: Acceptor | None = None
+    outlet_accept: Acceptor | None = None
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Probability that each row (a non-empty line) belongs to the article."""
@@ -154,6 +195,10 @@ class LineModel:
             data["title_ranker"] = self.title_ranker.to_json()
         if self.outlet_ranker is not None:
             data["outlet_ranker"] = self.outlet_ranker.to_json()
+        for name, acceptor in (("title_accept", self.title_accept),
+                               ("outlet_accept", self.outlet_accept)):
+            if acceptor is not None:
+                data[name] = acceptor.to_json()
         return data
 
     @classmethod
@@ -161,15 +206,19 @@ class LineModel:
         if list(data["features"]) != list(FEATURES) or \
                 list(data["stage2_features"]) != list(STAGE2_FEATURES):
             raise ValueError("the line model was trained on other features; retrain it")
-        from archive.textdump.outlet import OUTLET_FEATURES
-        from archive.textdump.title import TITLE_FEATURES
+        from archive.textdump.outlet import OUTLET_ACCEPT, OUTLET_FEATURES
+        from archive.textdump.title import TITLE_ACCEPT, TITLE_FEATURES
 
         title = data.get("title_ranker")
         outlet = data.get("outlet_ranker")
+        title_accept = data.get("title_accept")
+        outlet_accept = data.get("outlet_accept")
         return cls(layer_from_json(data["stage1"]), layer_from_json(data["stage2"]),
                    float(data.get("threshold", 0.5)),
                    Ranker.from_json(title, TITLE_FEATURES) if title else None,
-                   Ranker.from_json(outlet, OUTLET_FEATURES) if outlet else None)
+                   Ranker.from_json(outlet, OUTLET_FEATURES) if outlet else None,
+                   Acceptor.from_json(title_accept, TITLE_ACCEPT) if title_accept else None,
+                   Acceptor.from_json(outlet_accept, OUTLET_ACCEPT) if outlet_accept else None)
 
 
 @lru_cache(maxsize=1)

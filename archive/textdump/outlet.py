@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archive.outlets import known_outlet, outlet_for_url
+from archive.outlets import known_outlet, outlet_for_url, publisher_role
 from archive.textdump.clean import furniture_reason, word_total
 from archive.textdump.lexicon import (
     BYLINE,
@@ -36,7 +36,13 @@ OUTLET_FEATURES = (
     "top_domain", "known_domain", "byline_tail", "staff", "self_declared", "parent", "known",
     "wire", "furniture_mentions", "article_mentions", "abbreviation", "dateline",
     "company_line", "byline_word", "outlet_list", "one_word", "all_caps", "lowercase",
+    "common_word", "person",
 )
+# What the acceptor weighs of the winner besides the ranker's certainty: kinds of evidence
+# that hold on sites never seen (the outlet table, the site's own address, a formal notice)
+# and the marks of a guess (a dictionary word, a person, a company, a wire).
+OUTLET_ACCEPT = ("known", "top_domain", "known_domain", "copyright", "self_declared",
+                 "one_word", "common_word", "person", "wire", "corporate_word", "lowercase")
 # Cues counted per candidate; the ranker sees log(1 + count).
 _COUNTED = (
     "copyright", "bare_copyright", "lead_phrase", "trail_phrase", "prefix_recur", "standalone",
@@ -45,7 +51,7 @@ _COUNTED = (
     "dateline", "company_line", "byline_word", "outlet_list",
 )
 # Cues that are there or not.
-_FLAGS = ("legal_form", "corporate_word", "top_domain", "parent")
+_FLAGS = ("legal_form", "corporate_word", "top_domain", "parent", "common_word", "person")
 # What each cue is, in provenance.
 CUE_NAMES = {
     "copyright": "copyright line", "bare_copyright": "'© NAME' line",
@@ -185,7 +191,7 @@ _LEGAL_FORM = re.compile(
 _CORPORATE_WORD = re.compile(
     r"(?i)\b(?:Publishing|Publications|Communications|"
     r"Interactive|Networks?|Enterprises|Newspapers|Services|Broadcasting|Media|Digital|"
-    r"Ventures|Partners)\b"
+    r"Ventures|Partners|Group|Holdings|Corporation)\b"
 )
 _NOT_A_NAME = re.compile(
     r"(?i)^(?:the\s+)?(?:top news|news|home|us|our team|more|all|this|the|page|site|main menu|"
@@ -211,7 +217,26 @@ _GENERIC = frozenset(
     "advertising homepage front main start welcome login register trending popular featured "
     "special specials exclusive exclusives archive archives last next previous recent new "
     "more read weather horoscope horoscopes markets sport holidays recipes copyright rights "
-    "holder holders owner owners reserved".split()
+    "holder holders owner owners reserved topics topic tickets ticket talk following followed "
+    "follow discover explore subscribe subscribers member members membership".split()
+) | frozenset(
+    # Section and menu labels of sites in other languages: economy, politics, culture, sport,
+    # society, world, home, domestic and foreign news, opinion, science, health, technology,
+    # travel, recipes, video, photos, login, subscription, search, contact, editorial office.
+    "economia economía économie wirtschaft ekonomika экономика економіка gospodarka "
+    "politica política politique politik politika политика політика polityka "
+    "cultura culture kultur kultura культура sport sports deportes esporte esportes desporto "
+    "спорт sociedad société gesellschaft società sociedade společnost общество суспільство "
+    "mundo mondo welt svět мир світ świat nacional national nazionale domácí zahraničí "
+    "internacional internazionale ausland inland opinión opinião meinung názory мнения "
+    "ciencia ciência wissenschaft scienza věda наука salud saúde santé gesundheit salute "
+    "zdraví здоровье tecnología tecnologia technologie tecnologie технологии viajes voyages "
+    "reisen viaggi cestování recetas recettes rezepte ricette recepty видео vídeo vidéo "
+    "fotos photos fotografie фото connexion anmelden accedi přihlášení войти abonnement "
+    "abonnieren suscripción assinatura předplatné подписка recherche suche cerca hledat "
+    "buscar поиск kontakt contacto contatti kontakty контакты redakce rédaction redaktion "
+    "redacción redazione редакция actualités actualidad notizie nachrichten novinky новости "
+    "accueil inicio início startseite úvod главная головна".split()
 )
 _NAME_STOP = frozenset(STOP_WORDS) - {"de", "du", "da", "do", "of", "von", "van", "la", "le",
                                       "el", "il", "di", "del", "des", "y", "e", "&"}
@@ -451,18 +476,59 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
     _prefix_recurrence(ctx, votes, nonempty)
     _domains(ctx, votes)
     votes.merge_known()
-    candidates = list(votes.candidates.values())
+    _merge_short_forms(votes)
+    candidates = [c for c in votes.candidates.values() if not _never_publisher(c)]
     _abbreviations(candidates)
     _mentions(ctx, candidates)
+    _people(ctx, candidates)
     return candidates
+
+
+def _never_publisher(candidate: Candidate) -> bool:
+    """A media group, a photo agency, a platform or a vendor named on the page: never the
+    page's own masthead (wire services are, on their own sites, so they stay, marked)."""
+    role = next((r for s in candidate.spellings if (r := publisher_role(s))), None)
+    if role == "wire":
+        candidate.cues["wire_role"] = 1.0
+    return role is not None and role != "wire" and not candidate.canonical()
+
+
+def _merge_short_forms(votes: _Collector) -> None:
+    """"Ars" beside "Ars Technica" from the table: the site's short name for itself."""
+    known = [c for c in votes.candidates.values() if c.canonical()]
+    for candidate in list(votes.candidates.values()):
+        if candidate.canonical() or " " in candidate.key:
+            continue
+        spelling = candidate.best_spelling()
+        if len(spelling) < 3 or not spelling[:1].isupper():
+            continue
+        owners = [k for k in known if k is not candidate and
+                  (k.canonical() or "").split(" ")[0].casefold() == spelling.casefold() and
+                  (k.cues.get("known_domain") or k.cues.get("top_domain"))]
+        if len(owners) == 1:
+            owner = owners[0]
+            votes.merge(candidate, owner.key, owner.canonical() or owner.best_spelling())
+
+
+def _people(ctx: OutletContext, candidates: list[Candidate]) -> None:
+    """Mark names the page gives as an author's: a byline is a person, rarely the site."""
+    bylines = [ctx.byline or ""]
+    bylines += [m["name"] for line in ctx.stripped[max(0, ctx.first - _NEAR):ctx.first + 4]
+                if len(line) <= 80 and (m := BYLINE.match(line))]
+    people = " | ".join(b.casefold() for b in bylines if b)
+    if not people:
+        return
+    for candidate in candidates:
+        spelling = candidate.best_spelling().casefold()
+        if len(spelling) >= 3 and _count_words(people, spelling):
+            candidate.cues["person"] = 1.0
 
 
 def _mark_company(candidate: Candidate, text: str) -> None:
     """Note a legal form in the text ("Inc.") and company words left in the name ("Media")."""
     if _LEGAL_FORM.search(text):
         candidate.cues["legal_form"] = 1.0
-    name = clean_name(text, cut=False)
-    if name and _CORPORATE_WORD.search(name):
+    if _CORPORATE_WORD.search(text):  # before the legal tail ("Leaf Group Ltd.") is cut off
         candidate.cues["corporate_word"] = 1.0
 
 
@@ -709,9 +775,16 @@ def _initials(name: str) -> Iterable[str]:
 def _mentions(ctx: OutletContext, candidates: list[Candidate]) -> None:
     furniture = "\n".join(s for i, s in enumerate(ctx.stripped) if s and i not in ctx.kept)
     article = "\n".join(ctx.stripped[i] for i in sorted(ctx.kept))
+    page = f"{furniture}\n{article}"
     furniture, article = furniture.casefold(), article.casefold()
     for candidate in candidates:
-        spelling = max(candidate.spellings, key=candidate.spellings.__getitem__).casefold()
+        written = max(candidate.spellings, key=candidate.spellings.__getitem__)
+        # "Talk", "Following", "Task": a word the page also writes in lower case is a label
+        # or a word of the text, not a name.
+        if " " not in written and not written.islower() and not written.isupper() and \
+                re.search(rf"(?<![\w./@-]){re.escape(written.lower())}(?![\w@/-]|\.\w)", page):
+            candidate.cues["common_word"] = 1.0
+        spelling = written.casefold()
         candidate.cues["furniture_mentions"] = float(_count_words(furniture, spelling))
         candidate.cues["article_mentions"] = float(_count_words(article, spelling))
         if tld := _TLD_TAIL.search(spelling):
@@ -745,7 +818,7 @@ def candidate_features(candidate: Candidate) -> list[float]:
         row[_F[name]] = float(cues.get(name, 0.0) > 0)
     spelling = candidate.best_spelling()
     row[_F["known"]] = float(candidate.canonical() is not None)
-    row[_F["wire"]] = float(candidate.key in _WIRES)
+    row[_F["wire"]] = float(candidate.key in _WIRES or "wire_role" in cues)
     row[_F["one_word"]] = float(" " not in spelling)
     row[_F["all_caps"]] = float(all(s.isupper() for s in candidate.spellings))
     row[_F["lowercase"]] = float(all(s.islower() for s in candidate.spellings))

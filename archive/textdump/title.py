@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from archive.textdump.clean import CleanedLines
+from archive.textdump.clean import CleanedLines, word_total
 from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD
 
 TITLE_FEATURES = (
@@ -22,8 +22,12 @@ TITLE_FEATURES = (
     "in_body", "first_kept", "next_meta", "meta_soon", "prev_meta", "below_meta", "caption",
     "prev_same", "prev_ends_with", "exact_repeat", "within_longer", "repeat_tail",
     "wraps_other", "all_caps", "capitalised", "question", "colon_end", "separator",
-    "article_p",
+    "article_p", "breadcrumb",
 )
+# What the acceptor weighs of the winning line besides the ranker's certainty.
+TITLE_ACCEPT = ("overlap", "next_meta", "meta_soon", "in_body", "below_meta", "caption",
+                "exact_repeat", "repeat_tail", "words_le3", "separator", "breadcrumb",
+                "article_p")
 _F = {name: i for i, name in enumerate(TITLE_FEATURES)}
 # Non-furniture lines looked at above the article's first line, and lines at most.
 _WINDOW = 30
@@ -42,6 +46,11 @@ ROLE_BYLINE = re.compile(
 _SLASH_CREDIT = re.compile(r"^[A-ZÀ-Ý][\w.'’ -]{1,40}[^\s/]/[A-ZÀ-Ý][\w.'’ &-]{1,40}$")
 _TAILS = (" | ", " - ", " – ", " — ", " : ", ": ")
 _SEPARATOR = re.compile(r"\s[|–—-]\s|\s\|\s?|::")
+# "Home > Music > News", "BLOG » Weight Loss": a trail of sections, not a headline.
+_CRUMB_MARK = re.compile(r"\s?[>»›/]\s")
+_MENU_BAR = re.compile(r"\s?\|\s?")
+_CRUMB_START = re.compile(r"(?i)^(?:home|start|startseite|accueil|inicio|início|главная|"
+                          r"головна|strona główna|úvod|首页|ホーム|홈)\b")
 
 
 class LineFlags:
@@ -84,7 +93,16 @@ class LineFlags:
                 feature(index, "relative_time") or (words <= 2 and line.isupper()) or \
                 _SLASH_CREDIT.match(line):
             return False
+        if len(_MENU_BAR.findall(line)) >= 3 or (
+                len(_CRUMB_MARK.findall(line)) >= 2 and word_total(strip_trail(line)) < 4):
+            return False  # "A| B| C| D": a menu bar; "Home > News > 2015": a bare trail
         return not self.is_meta(index)
+
+
+def strip_trail(line: str) -> str:
+    """"Site > News > 2015 > Headline": the headline at the end of a breadcrumb trail."""
+    parts = _CRUMB_MARK.split(line)
+    return parts[-1].strip() if len(parts) >= 3 else line
 
 
 def candidate_lines(flags: LineFlags, first: int) -> list[int]:
@@ -197,6 +215,8 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["colon_end"]] = float(line.endswith(":"))
         row[_F["separator"]] = float(bool(_SEPARATOR.search(line)))
         row[_F["article_p"]] = scores.get(index, 0.0)
+        row[_F["breadcrumb"]] = float(len(_CRUMB_MARK.findall(line)) >= 2 or
+                                      bool(_CRUMB_START.match(line)))
     return rows
 
 
