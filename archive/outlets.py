@@ -75,6 +75,11 @@ def known_outlet(name: str) -> str | None:
     return None
 
 
+def without_article(name: str) -> str:
+    """The name without a leading article: "Le Monde" -> "Monde", "The Republic" -> "Republic"."""
+    return _ARTICLES.sub("", name)
+
+
 def publisher_role(name: str) -> str | None:
     """What a name is when it is never a page's own publisher: "parent" (a media group),
     "wire", "photo" (an agency), "platform" or "vendor"; None for any other name."""
@@ -94,7 +99,7 @@ def _roles() -> dict[str, str]:
             if len(row) >= 2 and row[0].strip():
                 key = _name_key(row[0])
                 roles[key] = row[1].strip()
-                roles.setdefault(_ARTICLES.sub("", key), row[1].strip())
+                roles.setdefault(without_article(key), row[1].strip())
     return roles
 
 
@@ -210,7 +215,7 @@ def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]], *,
             tables.by_name[key] = name
             # "Detroit News" for "The Detroit News", "Monde" for "Le Monde", unless that is
             # another outlet's name
-            bare = _ARTICLES.sub("", key)
+            bare = without_article(key)
             if bare_aliases and bare != key and (len(bare) >= 5 or key.startswith("the ")):
                 tables.by_name.setdefault(bare, name)
 

@@ -35,7 +35,7 @@ class RecleanReport:
     failures: list[tuple[int, str]] = field(default_factory=list)  # (article id, reason)
     examples: list[tuple[int, list[str]]] = field(default_factory=list)  # first few changes
     # Outlets no article names any more (junk an older extractor stored), removed from the
-    # archive, or that would be with dry_run.
+    # archive; a dry run leaves them and lists none.
     outlets_removed: list[str] = field(default_factory=list)
 
 

@@ -286,10 +286,10 @@ def candidate_groups(cases: list[Case], model: LineModel, name: str
     return groups
 
 
-def ranker_groups(cases: list[Case], model: LineModel, name: str
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+def teaching(groups: list[tuple[np.ndarray, np.ndarray] | None]
+             ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The pages that can teach a ranker: those whose right answer is among the candidates."""
-    return [g for g in candidate_groups(cases, model, name) if g is not None and g[1].any()]
+    return [g for g in groups if g is not None and g[1].any()]
 
 
 # What is known about outlet names before any page is read, in raw feature units (log counts
@@ -310,7 +310,6 @@ TITLE_ACCEPT_PRIOR = {"breadcrumb": -2.0, "caption": -1.0}
 # of every search, so the outlet needs three to one odds; a wrong title is seen and read past
 # at once, a missing one leaves a result unnamed, so a title is refused only when hopeless.
 ACCEPT_COST = {"title": 0.25, "outlet": 3.0}
-ACCEPTING = True  # --no-accept: always store the ranker's winner (to measure what abstaining buys)
 
 
 def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list[Case],
@@ -325,8 +324,7 @@ def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list
     rows, labels = [], []
     for fold in group_folds(cases, inner_folds):
         held = set(fold)
-        train_groups = [g for i, g in enumerate(groups)
-                        if i not in held and g is not None and g[1].any()]
+        train_groups = teaching([g for i, g in enumerate(groups) if i not in held])
         if not train_groups:
             continue
         ranker = fit_ranker(train_groups, features, l2, ranker_prior)
@@ -401,25 +399,26 @@ def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str,
     return Ranker(tuple(features), mean, scale, w)
 
 
-def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2) -> LineModel:
+def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2,
+                 accept: bool = True) -> LineModel:
     """The line model with a headline ranker and an outlet ranker fitted on `cases`.
 
     The outlet's cues depend on where the headline and byline are, so the headline ranker is
-    fitted first and used while collecting the outlet's candidates.
+    fitted first and used while collecting the outlet's candidates. `accept`: fit the
+    acceptors too (without them every winner is stored, however uncertain).
     """
     model = dataclasses.replace(model, title_ranker=None, outlet_ranker=None,
                                 title_accept=None, outlet_accept=None)
     groups = candidate_groups(cases, model, "title")
-    title = fit_ranker([g for g in groups if g is not None and g[1].any()], TITLE_FEATURES, l2)
+    title = fit_ranker(teaching(groups), TITLE_FEATURES, l2)
     title_accept = fit_acceptor(groups, cases, TITLE_FEATURES, TITLE_ACCEPT,
                                 ACCEPT_COST["title"], l2, prior=TITLE_ACCEPT_PRIOR)
     model = dataclasses.replace(model, title_ranker=title)
     groups = candidate_groups(cases, model, "outlet")
-    outlet = fit_ranker([g for g in groups if g is not None and g[1].any()], OUTLET_FEATURES, l2,
-                        OUTLET_PRIOR)
+    outlet = fit_ranker(teaching(groups), OUTLET_FEATURES, l2, OUTLET_PRIOR)
     outlet_accept = fit_acceptor(groups, cases, OUTLET_FEATURES, OUTLET_ACCEPT,
                                  ACCEPT_COST["outlet"], l2, OUTLET_PRIOR, OUTLET_ACCEPT_PRIOR)
-    if not ACCEPTING:
+    if not accept:
         title_accept = outlet_accept = None
     return dataclasses.replace(model, outlet_ranker=outlet, title_accept=title_accept,
                                outlet_accept=outlet_accept)
@@ -482,8 +481,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-accept", action="store_true",
                     help="store every ranker's winner, however uncertain (for comparison)")
     args = ap.parse_args(argv)
-    global ACCEPTING
-    ACCEPTING = not args.no_accept
 
     cases = load_cases(args.cases)
     kinds = tuple(args.stages.split(","))
@@ -496,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         held = set(fold)
         training = [c for i, c in enumerate(cases) if i not in held]
         model = train(training, args.l2, kinds, args.threshold)
-        model = with_rankers(model, training, args.ranker_l2)
+        model = with_rankers(model, training, args.ranker_l2, not args.no_accept)
         for i in fold:
             per_case[i] = model
     cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
@@ -506,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv_pred:
         write_predictions(cases, per_case, args.cv_pred)  # type: ignore[arg-type]
     final = train(cases, args.l2, kinds, args.threshold)
-    final = with_rankers(final, cases, args.ranker_l2)
+    final = with_rankers(final, cases, args.ranker_l2, not args.no_accept)
     fit = evaluate(cases, [final] * len(cases))
     print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
           f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")

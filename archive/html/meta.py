@@ -31,7 +31,7 @@ from archive.html.names import (
     matches_domain,
     same_name,
 )
-from archive.outlets import known_outlet, outlet_for_url
+from archive.outlets import known_outlet, outlet_for_url, without_article
 
 # Separators between a headline and a site name in <title> and og:title.
 _SEPARATOR = re.compile(r"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*")
@@ -379,9 +379,6 @@ def _find_outlet(tree: HtmlElement, facts: PageFacts, names: _Names, meta: Metad
         meta.found("outlet", host, "the host most of the page's links point to")
 
 
-_ARTICLE = re.compile(r"^(?:the|le|la|les|el|il|der|die|das|o|a)\s+", re.I)
-
-
 def _outlet_from_table(facts: PageFacts, best: tuple[str, str] | None) -> tuple[str, str] | None:
     """The outlet table's name for the page's address, unless the page is a syndicated copy.
 
@@ -394,7 +391,7 @@ def _outlet_from_table(facts: PageFacts, best: tuple[str, str] | None) -> tuple[
     page_name = best[0] if best else None
     for name, rule in found:
         if page_name and rule != "supplied url" and page_name != name and \
-                _ARTICLE.sub("", page_name).casefold() == _ARTICLE.sub("", name).casefold():
+                without_article(page_name).casefold() == without_article(name).casefold():
             # "The Republic" where the table says "Republic": the site's own spelling
             return page_name, f"outlet table, by the domain of the {rule}, as the page spells it"
         if rule == "supplied url" or not page_name or same_name(page_name, name) \

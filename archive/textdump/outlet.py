@@ -525,7 +525,7 @@ def _people(ctx: OutletContext, candidates: list[Candidate]) -> None:
 
 
 def _mark_company(candidate: Candidate, text: str) -> None:
-    """Note a legal form in the text ("Inc.") and company words left in the name ("Media")."""
+    """Note a legal form in the text ("Inc.") and company words in it ("Media", "Group")."""
     if _LEGAL_FORM.search(text):
         candidate.cues["legal_form"] = 1.0
     if _CORPORATE_WORD.search(text):  # before the legal tail ("Leaf Group Ltd.") is cut off
