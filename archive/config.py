@@ -23,6 +23,10 @@ class InstancePaths:
         return self.root / "index"
 
     @property
+    def settings(self) -> Path:
+        return self.root / "settings.toml"
+
+    @property
     def ingest_lock(self) -> Path:
         return self.root / "ingest.lock"
 

@@ -17,6 +17,7 @@ from archive import outlets
 from archive.config import InstancePaths, resolve_instance
 from archive.db import open_database, session_factory
 from archive.index import SearchIndex
+from archive.settings import Settings, load_settings
 
 
 class ArchiveBusy(Exception):
@@ -45,6 +46,8 @@ class Archive:
         """With readonly, nothing on disk is created or migrated (for the web UI)."""
         self.paths = paths or resolve_instance()
         self.readonly = readonly
+        # Raises SettingsError (naming the file) for a settings file that cannot be used.
+        self.settings: Settings = load_settings(self.paths.settings)
         self.engine = open_database(self.paths, create=create and not readonly,
                                     migrate=not readonly)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
@@ -63,15 +66,20 @@ class Archive:
     @property
     def index(self) -> SearchIndex:
         if self._index is None:
-            self._index = SearchIndex(self.paths.index_dir, create=not self.readonly)
+            self._index = self._configured(SearchIndex(self.paths.index_dir,
+                                                       create=not self.readonly))
         return self._index
+
+    def _configured(self, index: SearchIndex) -> SearchIndex:
+        index.deadline_seconds = self.settings.search_deadline_seconds or None
+        return index
 
     def reset_index(self) -> SearchIndex:
         """An empty index in place of the current one, whatever state that was in."""
         if self._index is not None:
             self._index.close()
         shutil.rmtree(self.paths.index_dir, ignore_errors=True)
-        self._index = SearchIndex(self.paths.index_dir, create=True)
+        self._index = self._configured(SearchIndex(self.paths.index_dir, create=True))
         return self._index
 
     def index_is_current(self) -> bool:

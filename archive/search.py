@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from archive.facets import Histogram
-from archive.index import Explanation, Fragment, SearchHits, SearchRequest
+from archive.index import Explanation, Fragment, SearchHits, SearchRequest, deadline
 from archive.instance import Archive
 from archive.models import Article, Outlet
 
@@ -72,6 +72,7 @@ class SearchPage:
     language_counts: list[tuple[str, int]] = field(default_factory=list)
     histogram: Histogram | None = None
     suggestion: str | None = None  # a corrected query, when this one found little
+    notes: list[str] = field(default_factory=list)  # why the results may be partial
 
     @property
     def has_next(self) -> bool:
@@ -79,15 +80,18 @@ class SearchPage:
 
 
 def search(archive: Archive, request: SearchRequest, *, suggest: bool = True) -> SearchPage:
-    """Run a search; raises archive.index.QueryError for a query that cannot run."""
-    found: SearchHits = archive.index.search(request)
-    hits = _load_hits(archive, request.text, found.ids)
-    suggestion = None
-    if suggest and request.text and found.total < SUGGEST_BELOW:
-        suggestion = archive.index.suggest(request.text, lambda article_id: _body(archive,
-                                                                                   article_id))
+    """Run a search; raises archive.index.QueryError for a query that cannot run (and its
+    SearchTimeout for one that ran out of time)."""
+    with deadline(archive.index.deadline_seconds):
+        found: SearchHits = archive.index.search(request)
+        hits = _load_hits(archive, request.text, found.ids)
+        suggestion = None
+        if suggest and request.text and found.total < SUGGEST_BELOW:
+            suggestion = archive.index.suggest(
+                request.text, lambda article_id: _body(archive, article_id))
     return SearchPage(request, found.total, hits, found.outlet_counts, found.year_counts,
-                      found.month_counts, found.language_counts, found.histogram, suggestion)
+                      found.month_counts, found.language_counts, found.histogram, suggestion,
+                      found.notes)
 
 
 def _body(archive: Archive, article_id: int) -> str | None:

@@ -71,9 +71,11 @@ def page_json(page: SearchPage) -> dict[str, Any]:
         },
         "histogram": histogram_json(page.histogram),
         "suggestion": page.suggestion,
+        "notes": page.notes,
     }
 
 
 def explanation_json(explanation: Explanation) -> dict[str, Any]:
     return {"parsed": explanation.query, "total": explanation.total,
-            "clauses": [dataclasses.asdict(clause) for clause in explanation.clauses]}
+            "clauses": [dataclasses.asdict(clause) for clause in explanation.clauses],
+            "notes": explanation.notes}

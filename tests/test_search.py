@@ -149,7 +149,7 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
                             outlet="X", published=dt.date(2020 + n % 4, 1 + n % 12, 1),
                             language="en") for n in range(60)])
     index.delete([5, 105, 205])
-    searcher = index._current_searcher()
+    searcher = index._index.searcher()
     live = {docnum for docnum in searcher.reader().all_doc_ids()}
     for text in ["harbour", "harbour strike", "harbour OR ferry", "harbour -strike",
                  "market NOT budget", "brid*", "storn~", '"council bridge"', "title:ferry",
@@ -159,6 +159,7 @@ def test_bulk_matching_agrees_with_whoosh_across_segments_and_deletions(tmp_path
         parsed = index.parse(text)
         fast = {int(d) for d in np.unique(_matching(_Postings(searcher), parsed))} & live
         assert fast == set(searcher.docs_for_query(parsed)), text
+    searcher.close()
     index.close()
 
 
@@ -179,7 +180,8 @@ def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
                             ["en", "fr", None][n % 3], story=(batch * 1000 + n) // 2 or 1)
                    for n in range(300)])
     index.delete([5, 1005])
-    for sub, _ in index._current_searcher().subsearchers:
+    searcher = index._index.searcher()
+    for sub, _ in searcher.subsearchers:
         reader = sub.reader()
         for name in ("date", "story"):
             assert _numeric_column(reader, name).tolist() == list(reader.column_reader(name))
@@ -187,6 +189,7 @@ def test_columns_read_as_arrays_agree_with_whoosh(tmp_path):
             table: dict[str, int] = {}
             codes = _coded_column(reader, name, table)
             assert [list(table)[c] for c in codes] == list(reader.column_reader(name))
+    searcher.close()
     index.close()
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from archive.config import InstancePaths
 from archive.db import DatabaseError
 from archive.instance import Archive
+from archive.settings import SettingsError
 
 
 class NoArchive(Exception):
@@ -23,8 +24,8 @@ class NoArchive(Exception):
 class ArchiveHolder:
     """Opens the archive once and shares it between request threads.
 
-    The index keeps one searcher and refreshes it when ingest commits, so a request never
-    opens its own; failure to open is not remembered, so the page starts working as soon
+    The index lends each request a reader of its own and refreshes it when ingest commits;
+    failure to open is not remembered, so the page starts working as soon
     as `archive ingest` has created the archive.
     """
 
@@ -50,7 +51,7 @@ class ArchiveHolder:
             raise NoArchive(self.paths, "the archive has no search index yet")
         try:
             archive = Archive(self.paths, create=False, readonly=True)
-        except DatabaseError as exc:
+        except (DatabaseError, SettingsError) as exc:
             raise NoArchive(self.paths, str(exc)) from None
         try:
             archive.index  # noqa: B018 - open the index now, under the lock

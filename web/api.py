@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from archive.index import QueryError
+from archive.index import QueryError, SearchTimeout
 from archive.search import search
 from archive.serialize import page_json
 from web.access import current_archive
@@ -75,6 +75,8 @@ def search_endpoint() -> Response:
         raise ApiError(400, "bad_parameter", f"{exc.name}: {exc.message}", exc.name) from None
     try:
         page = search(current_archive(), state.request(histogram=histogram))
+    except SearchTimeout as exc:
+        raise ApiError(503, "search_timeout", f"q: {exc}", "q") from None
     except QueryError as exc:
         raise ApiError(400, "bad_query", f"q: {exc}", "q") from None
     body = page_json(page)

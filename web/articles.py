@@ -32,6 +32,9 @@ RAW_CSP = "sandbox; default-src 'none'"
 MAX_RAW_LINES = 5_000
 MAX_RAW_CHARS = 500_000
 MORE_LIKE_THIS = 5
+# The article page shows this much of a body: a 10 MB text would freeze the browser (the API,
+# the raw view and exports give all of it).
+BODY_SHOWN_CHARS = 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,7 @@ class ArticleView:
     url: str | None
     url_is_link: bool
     body: str
-    paragraphs: list[str]
+    paragraphs: list[str]  # of the shown part of the body
     source_format: str
     source_uri: str
     source_encoding: str | None
@@ -66,13 +69,19 @@ class ArticleView:
     provenance: dict[str, Any]
 
 
+    @property
+    def body_cut(self) -> bool:
+        return len(self.body) > BODY_SHOWN_CHARS
+
+
 @bp.get("/<int:article_id>")
 def show(article_id: int) -> str:
     archive = current_archive()
     with archive.sessions() as session:
         article = load_article(session, article_id)
     similar: list[Hit] = more_like_this(archive, article.id, limit=MORE_LIKE_THIS)
-    return render_template("article.html", article=article, similar=similar)
+    return render_template("article.html", article=article, similar=similar,
+                           body_shown=BODY_SHOWN_CHARS)
 
 
 @bp.get("/<int:article_id>/extraction")
@@ -144,7 +153,7 @@ def load_article(session: Session, article_id: int) -> ArticleView:
         url=article.url,
         url_is_link=is_web_url(article.url),
         body=article.body,
-        paragraphs=paragraphs(article.body),
+        paragraphs=paragraphs(article.body[:BODY_SHOWN_CHARS]),
         source_format=source_format,
         source_uri=source_uri,
         source_encoding=encoding,

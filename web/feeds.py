@@ -19,7 +19,7 @@ from archive.search import Hit, search
 from web.access import current_archive
 from web.articles import is_web_url
 from web.params import SearchState, parse_state
-from web.search import SORT_LABELS, query_problem
+from web.search import SORT_LABELS, query_problem, query_status
 
 bp = Blueprint("feeds", __name__)
 # Rows handed to the core's writer at a time: small enough to start the download at once.
@@ -158,4 +158,4 @@ def _added_times(archive: Archive, ids: list[int]) -> dict[int, dt.datetime]:
 def _query_failure(archive: Archive, state: SearchState, error: QueryError) -> tuple[str, int]:
     return render_template("search.html", state=state, page=None,
                            problem=query_problem(archive, state.q, error),
-                           sort_labels=SORT_LABELS), 400
+                           sort_labels=SORT_LABELS), query_status(error)

@@ -37,8 +37,8 @@ _URL = {"type": "string", "format": "uri"}
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "code": {"type": "string", "description": "bad_parameter, bad_query, not_found, "
-                 "method_not_allowed, no_archive, internal_error, ..."},
+        "code": {"type": "string", "description": "bad_parameter, bad_query, search_timeout, "
+                 "not_found, method_not_allowed, no_archive, internal_error, ..."},
         "message": _STRING,
         "parameter": {"type": "string", "description": "The query parameter at fault."},
     }, optional=("parameter",))}),
@@ -98,6 +98,9 @@ SCHEMAS: dict[str, Any] = {
         }),
         "histogram": {"$ref": "#/components/schemas/Histogram"},
         "suggestion": _nullable(_STRING),
+        "notes": {"type": "array", "items": _STRING,
+                  "description": "Why the results may be partial (a pattern searched only "
+                                 "for its most common words)"},
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
         "pages": {"type": "integer", "minimum": 1},
@@ -221,7 +224,8 @@ def openapi_document(api_root: str) -> dict[str, Any]:
                     "200": {"description": "One page of results with facets and links.",
                             "content": json_ok},
                     "400": _error("A parameter or the query cannot be used."),
-                    "503": _error("There is no archive to search yet."),
+                    "503": _error("There is no archive to search yet, or the search ran "
+                                  "past its time limit (code search_timeout)."),
                 },
             }},
             "/articles/{id}": {"get": {

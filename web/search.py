@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from archive.index import UNKNOWN_YEAR, QueryError
+from archive.index import UNKNOWN_YEAR, QueryError, SearchTimeout, deadline
 from archive.instance import Archive
 from archive.search import SearchPage, explain, search, significant_terms
 from web.access import current_archive
@@ -48,12 +48,14 @@ def index() -> str | tuple[str, int]:
     state = parse_state(request.args)  # BadParameter: the app answers 400
     archive = current_archive()
     try:
-        page = search(archive, state.request(histogram=True))
-        terms = significant_terms(archive, state.request()) if page.total > 1 else []
+        # One deadline for the whole page, stand-out words included.
+        with deadline(archive.index.deadline_seconds):
+            page = search(archive, state.request(histogram=True))
+            terms = significant_terms(archive, state.request()) if page.total > 1 else []
     except QueryError as exc:
         return render_template("search.html", state=state, page=None,
                                problem=query_problem(archive, state.q, exc),
-                               sort_labels=SORT_LABELS), 400
+                               sort_labels=SORT_LABELS), query_status(exc)
     last_page = page_count(page.total)
     return render_template(
         "search.html", state=state, page=page, problem=None,
@@ -78,7 +80,7 @@ def explain_page() -> str | tuple[str, int]:
         explanation = explain(archive, state.q)
     except QueryError as exc:
         return render_template("explain.html", state=state, explanation=None,
-                               problem=query_problem(archive, state.q, exc)), 400
+                               problem=query_problem(archive, state.q, exc)), query_status(exc)
     return render_template("explain.html", state=state, explanation=explanation, problem=None)
 
 
@@ -91,6 +93,12 @@ def help_page() -> str:
 def favicon() -> Response:
     # Browsers ask for this on pages without an icon link, such as the raw text view.
     return current_app.send_static_file("favicon.svg")
+
+
+def query_status(error: QueryError) -> int:
+    """400 for a query to change; 503 for one that ran out of time (it may run when the
+    server is less busy)."""
+    return 503 if isinstance(error, SearchTimeout) else 400
 
 
 def query_problem(archive: Archive, query: str, error: QueryError) -> QueryProblem:

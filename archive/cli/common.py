@@ -14,13 +14,14 @@ import click
 from archive.db import DatabaseError
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
+from archive.settings import SettingsError
 
 
 @contextmanager
 def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive]:
     try:
         archive = Archive(ctx.obj, create=create)
-    except (DatabaseError, OutletTableError) as exc:
+    except (DatabaseError, OutletTableError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         yield archive

@@ -86,6 +86,8 @@ def _print_page(result: SearchPage) -> None:
     singular, plural = ("story", "stories") if request.one_per_story else ("article", "articles")
     what = singular if result.total == 1 else plural
     click.echo(f"{result.total} {what} found (showing {shown}).")
+    for note in result.notes:
+        click.echo(f"Partial: {note}.")
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     for number, hit in enumerate(result.hits, start=first):
@@ -123,6 +125,8 @@ def _print_explanation(explanation: Explanation, as_json: bool) -> None:
         return
     click.echo(f"Understood as: {explanation.query}")
     click.echo(f"All clauses together match {explanation.total} article(s).")
+    for note in explanation.notes:
+        click.echo(f"Partial: {note}.")
     for clause in explanation.clauses:
         negated = "NOT " if clause.negated else ""
         click.echo(f"  {negated}{clause.kind} in {clause.field or 'any field'}: "

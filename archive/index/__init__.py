@@ -7,6 +7,7 @@ from Whoosh's files (posting lists and columns); Whoosh parses queries and store
 """
 
 from archive.index import patches  # noqa: F401 - applied on import
+from archive.index.bounds import DEFAULT_DEADLINE_SECONDS, SearchTimeout, deadline
 from archive.index.highlight import Highlighter
 from archive.index.merging import MERGE_FACTOR
 from archive.index.parsing import MIN_WILDCARD_PREFIX
@@ -26,6 +27,8 @@ from archive.index.types import (
     Sort,
 )
 
-__all__ = ["MERGE_FACTOR", "MIN_WILDCARD_PREFIX", "SCHEMA_VERSION", "SORTS", "UNKNOWN_YEAR",
+__all__ = ["DEFAULT_DEADLINE_SECONDS", "MERGE_FACTOR", "MIN_WILDCARD_PREFIX", "SCHEMA_VERSION",
+           "SORTS", "UNKNOWN_YEAR",
            "Clause", "Explanation", "Fragment", "Highlighter", "IndexDoc", "IndexMissing",
-           "QueryError", "SearchHits", "SearchIndex", "SearchRequest", "Sort"]
+           "QueryError", "SearchHits", "SearchIndex", "SearchRequest", "SearchTimeout", "Sort",
+           "deadline"]

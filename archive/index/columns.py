@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,15 @@ class _ColumnCache:
         self.outlet_codes: dict[str, int] = {}
         self.language_codes: dict[str, int] = {}
         self._segments: dict[str, _SegmentColumns] = {}
+        # Requests of several threads share the cache; reading a segment's columns is
+        # bounded work, so holding the lock meanwhile delays no one for long.
+        self._lock = threading.Lock()
 
     def columns(self, searcher: Searcher) -> DocColumns:
+        with self._lock:
+            return self._columns(searcher)
+
+    def _columns(self, searcher: Searcher) -> DocColumns:
         parts = [sub for sub, _ in searcher.subsearchers] if searcher.subsearchers else [searcher]
         pieces, lives, seen = [], [], set()
         for sub in parts:

@@ -12,6 +12,8 @@ from archive.index.types import Fragment
 _WORDS = re.compile(r"\w", re.UNICODE)
 # The tokens the index's analyser makes (Whoosh's RegexTokenizer default), for highlighting.
 _TOKEN = re.compile(r"\w+(\.?\w+)*", re.UNICODE)
+# Passages are looked for this far into a text: a 10 MB article costs what a long one does.
+SCAN_CHARS = 100_000
 
 
 class Highlighter:
@@ -27,11 +29,12 @@ class Highlighter:
 
     def passages(self, field: str, text: str, *, top: int = 3, maxchars: int = 220,
                  whole: bool = False) -> list[Fragment]:
-        """The best `top` passages of `text` in text order, or the whole text as one."""
+        """The best `top` passages of `text` in text order, or the whole text as one (in
+        both cases marking words in its first SCAN_CHARS characters only)."""
         wanted = self.terms.get(field)
         if not wanted or not text:
             return []
-        hits = [(m.start(), m.end()) for m in _TOKEN.finditer(text)
+        hits = [(m.start(), m.end()) for m in _TOKEN.finditer(text, 0, SCAN_CHARS)
                 if _stem(m.group().lower()) in wanted]
         if not hits:
             return []

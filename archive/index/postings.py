@@ -15,6 +15,7 @@ from whoosh.searching import Searcher
 from whoosh.system import _INT_SIZE
 
 from archive.facets import DocColumns
+from archive.index import bounds
 from archive.index.parsing import _clauses
 
 # Posting lists kept between searches, per searcher: the common words of phrases ("the",
@@ -69,6 +70,7 @@ class _Postings:
                         matcher.next()
                     continue
                 while not matcher._atend:
+                    bounds.check()
                     if matcher._data is None:
                         matcher._read_data()
                     found.extend(matcher._data[2])
@@ -104,6 +106,7 @@ class _Postings:
             # Each block stores document numbers as deltas and weights as an array, one
             # number for all, or nothing for all ones (Whoosh's on-disk format 3).
             while not matcher._atend:
+                bounds.check()
                 if matcher._data is None:
                     matcher._read_data()
                 ids, block_weights = matcher._data[0], matcher._data[1]
@@ -143,7 +146,7 @@ def _matching(postings: _Postings, parsed: query.Query) -> np.ndarray:
     kind = type(parsed)
     if kind is query.Term:
         return postings.docs(parsed.fieldname, parsed.text)
-    if kind in (query.Prefix, query.Wildcard, query.FuzzyTerm):
+    if isinstance(parsed, query.Prefix | query.Wildcard | query.FuzzyTerm):
         arrays = [postings.docs(parsed.fieldname, text)
                   for text in parsed._btexts(searcher.reader())]
         return np.unique(np.concatenate(arrays)) if arrays else np.zeros(0, dtype=np.int64)
@@ -188,10 +191,15 @@ def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
                                     assume_unique=True)
     if len(words) == 1 or not len(candidates):
         return candidates
-    places = [postings.positions(phrase.fieldname, word, candidates) for word in words]
+    keep: list[int] = []
     slop = max(phrase.slop, 1)
-    keep = [i for i in range(len(candidates))
-            if _in_sequence([p[i] for p in places], slop)]
+    # In slices, so that a phrase of common words on a large archive meets its deadline.
+    for first in range(0, len(candidates), bounds.CHECK_EVERY):
+        bounds.check()
+        part = candidates[first:first + bounds.CHECK_EVERY]
+        places = [postings.positions(phrase.fieldname, word, part) for word in words]
+        keep.extend(first + i for i in range(len(part))
+                    if _in_sequence([p[i] for p in places], slop))
     return candidates[keep]
 
 

@@ -9,7 +9,9 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,9 @@ from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from archive.facets import DocColumns
+from archive.index import bounds
 from archive.index.columns import _ColumnCache
+from archive.index.expansion import capped, cut_notes, similar_words
 from archive.index.highlight import Highlighter
 from archive.index.merging import _merge_full_tiers, _tiers_to_merge
 from archive.index.parsing import (
@@ -61,6 +65,21 @@ from archive.index.types import (
 BULK_DOCS = 1000
 # A word in fewer articles than this is worth a "did you mean"; a suggestion must reach it.
 SUGGEST_MIN_DOCS = 3
+# Texts longer than this are read only this far for stand-out words, "more like this" and a
+# suggestion's spelling: one enormous article then costs what a long normal one does.
+TEXT_SAMPLE_CHARS = 100_000
+
+
+@dataclass(slots=True)
+class _Reader:
+    """What one request reads through: a searcher, its posting-list cache and columns. Each
+    request borrows one for itself (Whoosh's readers share file positions, so they must not
+    be used by two threads at once), and no request waits for another."""
+
+    searcher: Searcher | None = None
+    postings: _Postings | None = None
+    columns: DocColumns | None = None
+    columns_of: Searcher | None = None
 
 
 class SearchIndex:
@@ -68,12 +87,12 @@ class SearchIndex:
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._searcher: Searcher | None = None
-        self._columns: DocColumns | None = None
-        self._columns_of: Searcher | None = None
+        # Seconds one search may take; the owner of the archive sets it from its settings.
+        self.deadline_seconds: float | None = bounds.DEFAULT_DEADLINE_SECONDS
+        self._pool_lock = threading.Lock()  # guards only the list of idle readers
+        self._idle: list[_Reader] = []
+        self._generation = 0  # bumped by close(): readers of an older one are not reused
         self._column_cache = _ColumnCache()
-        self._postings: _Postings | None = None
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
@@ -162,23 +181,39 @@ class SearchIndex:
 
     # --- reading -------------------------------------------------------------------------
 
+    @contextmanager
+    def _reading(self) -> Iterator[_Reader]:
+        """A reader of the latest committed index for this request alone, under the
+        request's deadline (or the index's own, for a caller that set none)."""
+        with self._pool_lock:
+            reader = self._idle.pop() if self._idle else _Reader()
+            generation = self._generation
+        try:
+            with bounds.deadline(self.deadline_seconds):
+                self._refresh(reader)
+                yield reader
+        finally:
+            with self._pool_lock:
+                kept = generation == self._generation
+                if kept:
+                    self._idle.append(reader)
+            if not kept and reader.searcher is not None:
+                reader.searcher.close()  # the index was closed or cleared meanwhile
+
     def ids(self) -> set[int]:
         """Every article id the index holds."""
-        with self._lock:
-            searcher = self._current_searcher()
-            return {int(fields["id"]) for fields in searcher.all_stored_fields()}
+        with self._reading() as reader:
+            return {int(fields["id"]) for fields in reader.searcher.all_stored_fields()}
 
     def doc_count(self) -> int:
-        with self._lock:
-            return self._current_searcher().doc_count()
+        with self._reading() as reader:
+            return reader.searcher.doc_count()
 
     def search(self, request: SearchRequest) -> SearchHits:
         """Matching ids for one page, the total, facet counts and (if asked) a histogram."""
-        parsed = self.parse(request.text)
-        with self._lock:
-            searcher = self._current_searcher()
-            columns = self._columns_for(searcher)
-            postings = self._postings_for(searcher)
+        with self._reading() as reader:
+            parsed = self.parse(request.text)
+            columns, postings = reader.columns, reader.postings
             found = columns.select(None if parsed is None else _matching(postings, parsed))
             matched = columns.story_representatives(found) if request.one_per_story else found
             outlet_ok = columns.outlet_mask(request.outlets)
@@ -186,6 +221,7 @@ class SearchIndex:
             date_ok = columns.date_mask(request.date_from, request.date_to)
             selected = matched & outlet_ok & language_ok & date_ok
             undated_range = matched & outlet_ok & language_ok
+            bounds.check()
             hits = SearchHits(
                 total=int(selected.sum()),
                 ids=self._page(postings, columns, parsed, selected, request),
@@ -193,6 +229,7 @@ class SearchIndex:
                 year_counts=columns.count_years(undated_range),
                 month_counts=columns.count_months(undated_range),
                 language_counts=columns.count_languages(matched & outlet_ok & date_ok),
+                notes=cut_notes(parsed),
             )
             if request.histogram:
                 hits.histogram = columns.histogram(selected, request.date_from,
@@ -216,6 +253,8 @@ class SearchIndex:
         """The query for a user's search string; None means "everything"."""
         if not text.strip():
             return None
+        for word in re.findall(r"\w+", text):
+            bounds.check_word(word)
         try:
             parsed = self._parser().parse(_BARE_FUZZY.sub("~2", _rewrite_dates(text)))
         except QueryError:
@@ -243,7 +282,7 @@ class SearchIndex:
                 isinstance(parsed, query.Or) and all(isinstance(c, query.Every)
                                                      for c in parsed.children())):
             return None  # a lone * asks for everything
-        return parsed
+        return capped(parsed)
 
     def _parser(self) -> qparser.QueryParser:
         parser = qparser.MultifieldParser(["title", "body"], _SCHEMA, group=qparser.AndGroup)
@@ -257,23 +296,27 @@ class SearchIndex:
 
     def explain(self, text: str) -> Explanation:
         """How a query was understood: each clause, what it looks up, how many it matches."""
-        parsed = self.parse(text)
-        with self._lock:
-            searcher = self._current_searcher()
+        with self._reading() as reader:
+            parsed = self.parse(text)
+            searcher = reader.searcher
             if parsed is None:
                 count = searcher.doc_count()
                 return Explanation("everything", [Clause("all", "", text or "*", "*", count)],
                                    count)
             typed = _typed_words(text)
-            clauses = [self._clause(searcher, leaf, negated, typed)
+            clauses = [self._clause(reader, leaf, negated, typed)
                        for leaf, negated in _clauses(parsed)]
-            total = sum(1 for _ in searcher.docs_for_query(parsed))
-        return Explanation(str(parsed), clauses, total)
+            total = self._count(reader, parsed)
+            return Explanation(str(parsed), clauses, total, cut_notes(parsed))
 
-    def _clause(self, searcher: Searcher, node: query.Query, negated: bool,
+    @staticmethod
+    def _count(reader: _Reader, node: query.Query) -> int:
+        return int(reader.columns.select(_matching(reader.postings, node)).sum())
+
+    def _clause(self, reader: _Reader, node: query.Query, negated: bool,
                 typed_words: dict[str, str]) -> Clause:
-        reader = searcher.reader()
-        matches = sum(1 for _ in searcher.docs_for_query(node))
+        matches = self._count(reader, node)
+        index_reader = reader.searcher.reader()
         # A word searched in title and body at once is one clause to the user.
         group = list(node.children()) if _is_field_group(node) else [node]
         leaf = group[0]
@@ -288,12 +331,12 @@ class SearchIndex:
                 kind, searched = f"words within {leaf.slop}", f'"{searched}"~{leaf.slop}'
         elif isinstance(leaf, query.FuzzyTerm):
             kind, typed = "fuzzy", f"{leaf.text}~{leaf.maxdist}"
-            expansions = _expansions(group, reader)
+            expansions = _expansions(group, index_reader)
             searched = ", ".join(expansions) or "(no similar words)"
         elif isinstance(leaf, query.Prefix | query.Wildcard):
             kind = "prefix" if isinstance(leaf, query.Prefix) else "wildcard"
             typed = leaf.text + ("*" if kind == "prefix" else "")
-            expansions = _expansions(group, reader)
+            expansions = _expansions(group, index_reader)
             searched = ", ".join(expansions) or "(no words match)"
         elif isinstance(leaf, query.NumericRange):
             kind, typed = "date range", f"{_day(leaf.start)} to {_day(leaf.end)}"
@@ -305,39 +348,37 @@ class SearchIndex:
             kind, typed, searched = leaf.__class__.__name__.lower(), str(leaf), str(leaf)
         return Clause(kind, shown, typed, searched, matches, negated, expansions)
 
-
     def highlighter(self, text_query: str) -> Highlighter:
         """What marks the query's words in texts: its terms expanded once through the index
         (so sanction* and lavorv~ mark the words they found), for any number of texts."""
-        parsed = self.parse(text_query)
         terms: dict[str, set[str]] = {}
-        if parsed is not None:
-            with self._lock:
-                reader = self._current_searcher().reader()
+        with self._reading() as reader:
+            parsed = self.parse(text_query)
+            if parsed is not None:
+                index_reader = reader.searcher.reader()
                 for node, negated in _clauses(parsed):
                     if negated:
                         continue
                     # Not existing_terms(): Whoosh 2.7 reuses a loop variable there and
                     # skips every field after the first.
                     for leaf in node.leaves():
-                        for fieldname, term in leaf.expanded_terms(reader, phrases=True):
+                        for fieldname, term in leaf.expanded_terms(index_reader, phrases=True):
                             terms.setdefault(fieldname, set()).add(_text(term))
         return Highlighter({name: frozenset(found) for name, found in terms.items()})
 
     def more_like(self, article_id: int, body: str, *, limit: int = 5) -> list[int]:
         """Ids of articles most like this one (its own story's copies left out)."""
-        with self._lock:
-            searcher = self._current_searcher()
+        with self._reading() as reader:
+            searcher = reader.searcher
             docnum = searcher.document_number(id=str(article_id))
             if docnum is None:
                 return []
-            columns = self._columns_for(searcher)
-            own_story = columns.story[docnum]
-            results = searcher.more_like(docnum, "body", text=body, top=limit * 4,
-                                         numterms=12)
+            own_story = reader.columns.story[docnum]
+            results = searcher.more_like(docnum, "body", text=body[:TEXT_SAMPLE_CHARS],
+                                         top=limit * 4, numterms=12)
             found = []
             for hit in results:
-                if columns.story[hit.docnum] != own_story and len(found) < limit:
+                if reader.columns.story[hit.docnum] != own_story and len(found) < limit:
                     found.append(int(searcher.stored_fields(hit.docnum)["id"]))
         return found
 
@@ -346,37 +387,38 @@ class SearchIndex:
 
         The index holds stems only; `body_of(article id)` lends the text of an article with
         the better stem, so the suggestion shows the word as articles write it."""
-        try:
-            parsed = self.parse(text)
-        except QueryError:
-            return None
-        if parsed is None:
-            return None
         analyzer = _analyzer()
         corrected = text
-        with self._lock:
-            searcher = self._current_searcher()
-            reader = searcher.reader()
+        with self._reading() as reader:
+            try:
+                parsed = self.parse(text)
+            except QueryError:
+                return None
+            if parsed is None:
+                return None
+            searcher = reader.searcher
+            index_reader = searcher.reader()
             searched = {_text(t) for f, t in parsed.iter_all_terms() if f in ("body", "title")}
             replacements = {}
             for word in dict.fromkeys(re.findall(r"\w+", text, re.UNICODE)):
                 stems = [token.text for token in analyzer(word.lower())]
                 if len(stems) != 1 or stems[0] not in searched or len(stems[0]) < 3:
                     continue
-                found = reader.doc_frequency("body", stems[0])
+                found = index_reader.doc_frequency("body", stems[0])
                 if found >= SUGGEST_MIN_DOCS:
                     continue
                 # An unknown word takes any known neighbour; a rare one only a far commoner.
                 enough = 1 if found == 0 else max(SUGGEST_MIN_DOCS, 10 * found)
-                options = [(reader.doc_frequency("body", _text(t)), _text(t)) for t in
-                           reader.terms_within("body", stems[0], 2, prefix=1)]
+                options = [(index_reader.doc_frequency("body", near), near)
+                           for near in similar_words(index_reader, "body", stems[0], 2, 1)]
                 frequent = max((o for o in options if o[0] >= enough), default=None)
                 if frequent:
                     docnum = next(searcher.docs_for_query(query.Term("body", frequent[1])))
                     replacements[word] = (frequent[1],
                                           int(searcher.stored_fields(docnum)["id"]))
         for word, (stem, article_id) in replacements.items():
-            surface = _surface_form(stem, body_of(article_id) or "", analyzer) or stem
+            sample = (body_of(article_id) or "")[:TEXT_SAMPLE_CHARS]
+            surface = _surface_form(stem, sample, analyzer) or stem
             corrected = re.sub(rf"\b{re.escape(word)}\b", surface, corrected, count=1)
         return corrected if corrected != text else None
 
@@ -388,28 +430,29 @@ class SearchIndex:
         in_sample: Counter[str] = Counter()
         surface: dict[str, Counter[str]] = {}
         sample_size = 0
-        for body in texts:
-            sample_size += 1
-            seen = set()
-            for token in analyzer(body, keeporiginal=True):
-                if (token.text not in seen and len(token.text) > 2 and not token.text.isdigit()
-                        and token.text not in STOP_WORDS):
-                    seen.add(token.text)
-                    surface.setdefault(token.text, Counter())[token.original.lower()] += 1
-            in_sample.update(seen)
-        if sample_size < 2:
-            return []
-        queried = {t.text for t in analyzer(exclude)}
-        with self._lock:
-            searcher = self._current_searcher()
-            reader = searcher.reader()
+        with self._reading() as reader:
+            for body in texts:
+                bounds.check()
+                sample_size += 1
+                seen = set()
+                for token in analyzer(body[:TEXT_SAMPLE_CHARS], keeporiginal=True):
+                    if (token.text not in seen and len(token.text) > 2
+                            and not token.text.isdigit() and token.text not in STOP_WORDS):
+                        seen.add(token.text)
+                        surface.setdefault(token.text, Counter())[token.original.lower()] += 1
+                in_sample.update(seen)
+            if sample_size < 2:
+                return []
+            queried = {t.text for t in analyzer(exclude)}
+            searcher = reader.searcher
+            index_reader = searcher.reader()
             size = max(searcher.doc_count(), 1)
             scored = []
             for stem, count in in_sample.items():
                 if count < 2 or stem in queried:
                     continue
                 foreground = count / sample_size
-                background = max(reader.doc_frequency("body", stem), 1) / size
+                background = max(index_reader.doc_frequency("body", stem), 1) / size
                 if foreground > background:
                     score = (foreground - background) * foreground / background
                     scored.append((score, stem))
@@ -418,44 +461,38 @@ class SearchIndex:
                 for score, stem in scored[:top] if math.isfinite(score)]
 
     def close(self) -> None:
-        with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._searcher = None
-            self._columns = None
-            self._columns_of = None
+        """Close the idle readers (one still in use by a request closes when it is done)."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
             self._column_cache = _ColumnCache()
-            self._postings = None
+            self._generation += 1
+        for reader in idle:
+            if reader.searcher is not None:
+                reader.searcher.close()
 
-    def _current_searcher(self) -> Searcher:
+    def _refresh(self, reader: _Reader) -> None:
+        """Point the reader at the latest commit: a new searcher, postings and columns when
+        a writer committed since its last use."""
+        searcher = self._latest_searcher(reader.searcher)
+        if searcher is not reader.searcher or reader.postings is None:
+            reader.searcher = searcher
+            reader.postings = _Postings(searcher)
+        if reader.columns is None or reader.columns_of is not searcher:
+            reader.columns = self._column_cache.columns(searcher)
+            reader.columns_of = searcher
+
+    def _latest_searcher(self, current: Searcher | None) -> Searcher:
         # A writer in another process may be replacing the table of contents at this very
         # moment (Whoosh then deletes the old one): retry briefly; an open searcher stays
         # valid meanwhile, since it holds its files open.
         for attempt in range(5):
             try:
-                if self._searcher is None:
-                    self._searcher = self._index.searcher()
-                else:
-                    self._searcher = self._searcher.refresh()
-                return self._searcher
+                return self._index.searcher() if current is None else current.refresh()
             except (OSError, EOFError, ValueError, KeyError):
-                if self._searcher is not None and attempt == 4:
-                    return self._searcher
+                if current is not None and attempt == 4:
+                    return current
                 time.sleep(0.05 * (attempt + 1))
         return self._index.searcher()
-
-    def _postings_for(self, searcher: Searcher) -> _Postings:
-        if self._postings is None or self._postings.searcher is not searcher:
-            self._postings = _Postings(searcher)
-        return self._postings
-
-    def _columns_for(self, searcher: Searcher) -> DocColumns:
-        if self._columns is None or self._columns_of is not searcher:
-            self._columns = self._column_cache.columns(searcher)
-            self._columns_of = searcher
-        return self._columns
-
-
 
 
 def _surface_form(stem: str, body: str, analyzer: StemmingAnalyzer) -> str | None:

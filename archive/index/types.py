@@ -60,6 +60,8 @@ class SearchHits:
     month_counts: list[tuple[int, int]] = field(default_factory=list)  # (YYYYMM, n)
     language_counts: list[tuple[str, int]] = field(default_factory=list)
     histogram: Histogram | None = None
+    # Why the results may be partial (a pattern's expansion cut to its commonest words).
+    notes: list[str] = field(default_factory=list)
 
 
 class Fragment(list):
@@ -90,3 +92,4 @@ class Explanation:
     query: str  # the parsed query in Whoosh's notation
     clauses: list[Clause]
     total: int
+    notes: list[str] = field(default_factory=list)

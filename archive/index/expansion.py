@@ -1,0 +1,148 @@
+"""Prefixes, wildcards and fuzzy terms expanded to a bounded number of the index's words.
+
+Whoosh expands such a term to every word that fits, and finds fuzzy neighbours by an edit
+distance computed in Python for every word that shares the first letter: on a large
+vocabulary one query could read thousands of posting lists or run for a minute. Here each
+expands to its most common matching words (the rest are reported as left out), neighbours
+are found by rapidfuzz's compiled edit distance, and every loop watches the deadline."""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import re
+from collections.abc import Iterator
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from whoosh import query
+
+from archive.index import bounds
+from archive.index.types import QueryError
+
+
+class _Capped:
+    """Mixed into Whoosh's Prefix, Wildcard and FuzzyTerm: `_btexts` (which matching,
+    ranking, highlighting and the explain view all expand through) yields the kept words,
+    worked out once per reader."""
+
+    text: str
+    fieldname: str
+    limit: int
+    # (words found, words kept) when the expansion was cut; None when all were kept.
+    cut: tuple[int, int] | None = None
+
+    def _btexts(self, ixreader) -> Iterator[bytes]:  # noqa: ANN001 - a Whoosh reader
+        cached = self.__dict__.get("_expanded")
+        if cached is None or cached[0] is not ixreader:
+            found = self._candidates(ixreader)
+            kept = heapq.nlargest(self.limit, found, key=lambda word: (
+                ixreader.doc_frequency(self.fieldname, word), word)) if len(
+                found) > self.limit else sorted(found)
+            self.cut = (len(found), len(kept)) if len(kept) < len(found) else None
+            cached = (ixreader, sorted(kept))
+            self.__dict__["_expanded"] = cached
+        return iter(cached[1])
+
+    def _candidates(self, ixreader) -> list[bytes]:  # noqa: ANN001
+        raise NotImplementedError
+
+    def typed(self) -> str:
+        raise NotImplementedError
+
+
+def _scan(ixreader, fieldname: str, prefix: str) -> Iterator[bytes]:  # noqa: ANN001
+    for step, word in enumerate(ixreader.expand_prefix(fieldname, prefix)):
+        if step % bounds.CHECK_EVERY == 0:
+            bounds.check()
+            if step >= bounds.WORDS_SCANNED:
+                raise QueryError(f"more than {bounds.WORDS_SCANNED:,} words of the archive "
+                                 f"start with '{prefix}': add letters to narrow the search")
+        yield word
+
+
+class CappedPrefix(_Capped, query.Prefix):
+    limit = bounds.PATTERN_WORDS
+
+    def _candidates(self, ixreader) -> list[bytes]:  # noqa: ANN001
+        return list(_scan(ixreader, self.fieldname, self.text))
+
+    def typed(self) -> str:
+        return f"{self.text}*"
+
+
+class CappedWildcard(_Capped, query.Wildcard):
+    limit = bounds.PATTERN_WORDS
+
+    def _candidates(self, ixreader) -> list[bytes]:  # noqa: ANN001
+        pattern = re.compile(self._get_pattern())
+        prefix = self._find_prefix(self.text)
+        return [word for word in _scan(ixreader, self.fieldname, prefix)
+                if pattern.match(word.decode("utf-8"))]
+
+    def typed(self) -> str:
+        return self.text
+
+
+class CappedFuzzy(_Capped, query.FuzzyTerm):
+    limit = bounds.FUZZY_WORDS
+
+    def _candidates(self, ixreader) -> list[bytes]:  # noqa: ANN001
+        return [word.encode("utf-8") for word in similar_words(
+            ixreader, self.fieldname, self.text, self.maxdist, self.prefixlength)]
+
+    def typed(self) -> str:
+        return f"{self.text}~{self.maxdist}"
+
+
+def similar_words(ixreader, fieldname: str, word: str, maxdist: int,  # noqa: ANN001
+                  prefix: int) -> list[str]:
+    """Words of the index within `maxdist` edits (transpositions count as one) of `word`
+    that share its first `prefix` letters."""
+    shortest, longest = len(word) - maxdist, len(word) + maxdist
+    near = [text for text in (w.decode("utf-8") for w in _scan(ixreader, fieldname,
+                                                                  word[:prefix]))
+            if shortest <= len(text) <= longest]
+    bounds.check()
+    return [text for text, _, _ in process.extract(word, near, scorer=OSA.distance,
+                                                     score_cutoff=maxdist, limit=None)]
+
+
+_CAPPED = {query.Prefix: CappedPrefix, query.Wildcard: CappedWildcard,
+           query.FuzzyTerm: CappedFuzzy}
+
+
+def capped(parsed: query.Query) -> query.Query:
+    """The query with every prefix, wildcard and fuzzy term bounded."""
+
+    def bound(node: query.Query) -> query.Query:
+        kind = _CAPPED.get(type(node))
+        if kind is None:
+            return node
+        bounded = copy.copy(node)
+        bounded.__class__ = kind
+        return bounded
+
+    return parsed.accept(bound)
+
+
+def cut_notes(parsed: query.Query | None) -> list[str]:
+    """A sentence for each pattern or fuzzy term whose expansion was cut (after a search)."""
+    notes: dict[str, None] = {}
+    for node in _capped_leaves(parsed):
+        if node.cut is not None:
+            found, kept = node.cut
+            narrow = ("allow fewer differences" if isinstance(node, CappedFuzzy)
+                      else "add letters before the * or ? to narrow it")
+            notes.setdefault(f"'{node.typed()}' matches {found:,} words: only the {kept:,} "
+                             f"most common were searched ({narrow})")
+    return list(notes)
+
+
+def _capped_leaves(parsed: query.Query | None) -> Iterator[_Capped]:
+    if parsed is None:
+        return
+    if isinstance(parsed, _Capped):
+        yield parsed
+    for child in parsed.children():
+        yield from _capped_leaves(child)
