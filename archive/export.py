@@ -86,7 +86,7 @@ def csv_chunks(records: Iterable[dict[str, Any]], batch: int = 200) -> Iterator[
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, extrasaction="ignore")
     writer.writeheader()
     for rows, record in enumerate(records, start=1):
-        writer.writerow({key: _cell(value) for key, value in record.items()})
+        writer.writerow({key: spreadsheet_safe(value) for key, value in record.items()})
         if rows % batch == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -122,7 +122,9 @@ class _Counted:
             yield item
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell's value, guarded against spreadsheet formula injection (`archive export`,
+    `/export.csv` and `archive sql --format csv` all write cells through this)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value  # shown as text by spreadsheets, never evaluated
     return value

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -212,3 +215,151 @@ def test_db_upgrade_computes_stories_for_articles_stored_before_them(tmp_path):
         copies = db.execute("SELECT count(*) FROM articles GROUP BY story_id "
                             "HAVING count(*) > 1").fetchall()
     assert copies == [(2,)]
+
+
+# --- `archive sql` is bounded: time, memory, Ctrl-C; only harmless functions; safe CSV --------
+
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
+# Generous: these caps only turn a hang into a failure; a working command ends in seconds.
+PATIENCE = 60
+
+
+def _limit_memory() -> None:
+    import resource
+
+    # A regression to collecting every row then fails with MemoryError within seconds
+    # instead of filling the shared machine's memory.
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def _start_sql(sample: Path, *arguments: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance", str(sample),
+                             "sql", *arguments], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_limit_memory)
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("archive sql did not end") from None
+
+
+def _first_line(process: subprocess.Popen[str]) -> str:
+    """The first line the process prints, waiting for it (not for a fixed time)."""
+    import select
+
+    ready, _, _ = select.select([process.stdout], [], [], PATIENCE)
+    if not ready:
+        process.kill()
+        _finish(process)
+        raise AssertionError("archive sql printed nothing")
+    return process.stdout.readline()
+
+
+def test_a_statement_stops_at_the_time_limit(sample):
+    counting = _start_sql(sample, "--timeout", "1", f"SELECT count(*) FROM ({ENDLESS})")
+    out, err = _finish(counting)
+    assert counting.returncode == 1 and out == ""
+    assert ("stopped: the statement ran longer than 1 s (raise the limit with --timeout)"
+            in err), err
+    assert "Traceback" not in err
+
+
+def test_csv_rows_stream_out_until_the_time_limit(sample):
+    process = _start_sql(sample, "--format", "csv", "--timeout", "2", ENDLESS)
+    out, err = _finish(process)
+    assert process.returncode == 1 and "ran longer than 2 s" in err and "Traceback" not in err
+    lines = out.splitlines()
+    # Every row fetched within the limit was printed, in order (the last may be cut short).
+    assert len(lines) > 10_000 and lines[:3] == ["x", "1", "2"]
+    assert lines[-2] == str(len(lines) - 2)
+
+
+def test_json_stopped_by_the_time_limit_is_left_unfinished(sample):
+    process = _start_sql(sample, "--format", "json", "--timeout", "1", ENDLESS)
+    out, err = _finish(process)
+    assert process.returncode == 1 and "ran longer than 1 s" in err
+    assert out.startswith('[\n{"x": 1},\n{"x": 2},')
+    with pytest.raises(json.JSONDecodeError):  # a part is never mistaken for the whole
+        json.loads(out)
+
+
+def test_ctrl_c_stops_a_running_statement_at_once(sample):
+    process = _start_sql(sample, "--format", "csv", ENDLESS)
+    assert _first_line(process) == "x\n"
+    assert process.stdout.readline() == "1\n"  # rows arrive while the statement still runs
+    process.send_signal(signal.SIGINT)
+    _, err = _finish(process)
+    assert process.returncode == 130
+    assert "stopped by Ctrl-C" in err and "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_the_statement_quietly(sample):
+    process = _start_sql(sample, "--format", "csv", ENDLESS)  # as in `archive sql ... | head`
+    assert _first_line(process) == "x\n"
+    process.stdout.close()
+    try:
+        process.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("archive sql kept running with nobody reading") from None
+    finally:
+        err = process.stderr.read()
+        process.stderr.close()
+    assert "Traceback" not in err and "Exception" not in err, err
+
+
+@pytest.mark.parametrize("rows, cut", [(1000, False), (1500, True)])
+def test_the_table_format_shows_at_most_a_thousand_rows(sample, rows, cut):
+    statement = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                 f"WHERE x < {rows}) SELECT x FROM c")
+    result = CliRunner().invoke(main, ["--instance", str(sample), "sql", statement])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == ["x", "-" * 4, "1"]
+    note = ("(showing the first 1,000 rows: use --format csv or --format json for all of "
+            "them, or add LIMIT to the statement)")
+    assert (lines[-1] == note) == cut
+    assert lines[2 + 999] == "1000" and len(lines) == 2 + 1000 + cut
+
+
+def test_no_time_limit_with_timeout_0(sample):
+    result = CliRunner().invoke(main, ["--instance", str(sample), "sql", "--timeout", "0",
+                                       "--format", "csv", "SELECT 1 AS one"])
+    assert result.exit_code == 0 and result.output.splitlines() == ["one", "1"]
+
+
+@pytest.mark.parametrize("function", [
+    "fts3_tokenizer('simple')", "FTS3_Tokenizer('porter')", "load_extension('x')",
+    "fts5(NULL)", "sqlite_log(1, 'x')", "rtreenode(2, x'00')", "optimize(1)", "matchinfo(1)"])
+def test_functions_that_read_memory_or_files_are_refused(sample, function):
+    result = CliRunner().invoke(main, ["--instance", str(sample), "sql",
+                                       f"SELECT {function} FROM articles"])
+    name = function.split("(")[0].lower()
+    assert result.exit_code == 1
+    assert f"archive sql does not allow the function {name}" in result.output, result.output
+
+
+def test_ordinary_functions_are_allowed(sample):
+    statement = ("SELECT abs(-1) + sqrt(4) + json_extract('{\"a\": 1}', '$.a') "
+                 "+ ('{\"b\": 2}' ->> 'b') + row_number() OVER () AS n, "
+                 "date('2024-03-14', '+1 day') AS day, upper(printf('%s', 'x')) AS x, "
+                 "group_concat(1) OVER () AS g, typeof(randomblob(4)) AS t")
+    result = CliRunner().invoke(main, ["--instance", str(sample), "sql", "--format", "json",
+                                       statement])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"n": 7.0, "day": "2024-03-15", "x": "X", "g": "1",
+                                          "t": "blob"}]
+
+
+def test_csv_cells_that_spreadsheets_would_run_are_guarded(sample):
+    statement = ("SELECT '=HYPERLINK(\"http://x\")' AS a, '+1' AS b, '-2' AS c, '@SUM(1)' AS d, "
+                 "char(9) || 'tab' AS e, char(13) || 'cr' AS f, -3 AS g, 'plain' AS h")
+    result = CliRunner().invoke(main, ["--instance", str(sample), "sql", "--format", "csv",
+                                       statement])
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(io.StringIO(result.output, newline="")))[1] == [
+        "'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(1)", "'\ttab", "'\rcr", "-3", "plain"]

@@ -16,6 +16,8 @@ from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
 
+INTERRUPTED_EXIT = 130  # what shells report for a command ended by Ctrl-C
+
 
 @contextmanager
 def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive]:

@@ -17,7 +17,13 @@ import click
 
 from archive import maintenance
 from archive import reclean as recleaning
-from archive.cli.common import default_jobs, open_archive, progress_bar, writing
+from archive.cli.common import (
+    INTERRUPTED_EXIT,
+    default_jobs,
+    open_archive,
+    progress_bar,
+    writing,
+)
 from archive.document import ExtractionError
 from archive.extract import extract as extract_article
 from archive.ingest import IngestOptions, IngestSummary, failed_inputs_of_last_run, ingest
@@ -88,9 +94,6 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
         ctx.exit(INTERRUPTED_EXIT)
     if not summary.ok:
         ctx.exit(1)
-
-
-INTERRUPTED_EXIT = 130  # what shells report for a command ended by Ctrl-C
 
 
 @contextmanager

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from archive import maintenance, sql, stats
-from archive.cli.common import open_archive, progress_bar, writing
+from archive.cli.common import INTERRUPTED_EXIT, open_archive, progress_bar, writing
 from archive.db import DatabaseError, open_database, upgrade
 
 
@@ -91,10 +94,15 @@ def stats_command(ctx: click.Context) -> None:
 @click.command("sql")
 @click.argument("statement")
 @click.option("--format", "format_", type=click.Choice(sql.FORMATS), default="table",
-              show_default=True)
+              show_default=True, help=f"Table shows at most {sql.TABLE_MAX_ROWS:,} rows; CSV "
+              "and JSON print every row as it comes.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=sql.DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="Stop a statement that runs longer than this; 0 for no limit.")
 @click.pass_context
-def sql_command(ctx: click.Context, statement: str, format_: str) -> None:
+def sql_command(ctx: click.Context, statement: str, format_: str, timeout: float) -> None:
     """Run a read-only SQL query on the archive's database (see docs/schema.md).
+    Ctrl-C stops it at once.
 
     \b
     Examples:
@@ -103,10 +111,25 @@ def sql_command(ctx: click.Context, statement: str, format_: str) -> None:
                    FROM articles_fts WHERE articles_fts MATCH 'tram' ORDER BY rank"
     """
     try:
-        columns, rows = sql.run_query(ctx.obj.database, statement)
+        with sql.Session(ctx.obj.database, timeout) as session, _ctrl_c_stops(session):
+            columns = session.execute(statement)
+            sql.WRITERS[format_](columns, session.batches(), sys.stdout)
     except sql.SQLError as exc:
-        raise click.ClickException(str(exc)) from None
-    sql.WRITERS[format_](columns, rows, sys.stdout)
+        failure = click.ClickException(str(exc))
+        if isinstance(exc, sql.Interrupted):
+            failure.exit_code = INTERRUPTED_EXIT
+        raise failure from None
+
+
+@contextmanager
+def _ctrl_c_stops(session: sql.Session) -> Iterator[None]:
+    # Python's own KeyboardInterrupt never comes while SQLite's VM runs; the session checks
+    # this flag from inside it.
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: session.interrupt())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @click.group("db")
