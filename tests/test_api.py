@@ -145,12 +145,21 @@ def test_bad_queries_are_400_with_the_reason(research_client: FlaskClient, query
 
 def test_not_found_and_wrong_method_have_the_same_shape(research_client: FlaskClient) -> None:
     for url in ("/api/articles/999", "/api/articles/0", "/api/articles/-1",
-                "/api/articles/99999999999999999999999", "/api/nothing", "/api"):
+                "/api/articles/99999999999999999999999", "/api/nothing", "/api",
+                "/api/articles/٣", "/api/articles/１٣"):
         assert_error(research_client.get(url), 404, "not_found")
     response = research_client.post("/api/search")
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
     assert_error(research_client.delete("/api/articles/1"), 405, "method_not_allowed")
+
+
+def test_unknown_host_is_400_in_the_same_shape(research_client: FlaskClient) -> None:
+    for url in ("/api/search?q=strike", "/api/articles/1", "/api/openapi.json", "/api/nothing"):
+        response = research_client.get(url, base_url="http://evil.example:5000")
+        error = assert_error(response, 400, "host_not_allowed")
+        assert "--allowed-host evil.example" in error["message"]
+        assert "http://evil.example" not in response.get_data(as_text=True)
 
 
 def test_unexpected_failures_are_500_in_the_same_shape(

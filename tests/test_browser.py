@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-import select
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.web_fixtures import ARTICLE_COUNT, RAW_HTML, build_archive, build_research_archive
+from tests.web_fixtures import (
+    ARTICLE_COUNT,
+    RAW_HTML,
+    Server,
+    build_archive,
+    build_research_archive,
+    running_server,
+)
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -24,7 +26,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SCREENSHOT_MAX_BYTES = 300_000
-STARTUP_SECONDS = 30
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -38,67 +39,19 @@ if CHROMIUM.exists():
     expect.set_options(timeout=10_000)
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("browser")
-    yield from _serve(build_archive(root).root, root)
+    with running_server(build_archive(root).root, root / "server.log") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def research(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The examples plus stories, languages and months (tests/web_fixtures.py)."""
     root = tmp_path_factory.mktemp("research")
-    yield from _serve(build_research_archive(root).root, root)
-
-
-def _serve(instance: Path, root: Path) -> Iterator[Server]:
-    """`archive --instance X serve --port 0` in a subprocess, as a user would start it."""
-    paths = instance
-    log = root / "server.log"
-    command = [str(Path(sys.executable).with_name("archive")), "--instance", str(paths),
-               "serve", "--port", "0"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
-    try:
-        url = _wait_for_url(process, log)
-        yield Server(url, process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def _wait_for_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The address the server prints; raw reads, as select() knows nothing of file buffers."""
-    assert process.stdout is not None
-    descriptor = process.stdout.fileno()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    output = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([descriptor], [], [], 0.2)
-        if ready:
-            chunk = os.read(descriptor, 4096)
-            output += chunk
-            if match := re.search(rb"Open (http://\S+/)", output):
-                return match.group(1).decode()
-            if not chunk:
-                break
-        if process.poll() is not None:
-            break
-    raise AssertionError(f"server did not start: {output.decode(errors='replace')}\n"
-                         f"{log.read_text()}")
+    with running_server(build_research_archive(root).root, root / "server.log") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

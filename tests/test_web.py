@@ -315,7 +315,10 @@ def test_raw_record_keeps_its_json(web_client: FlaskClient) -> None:
 @pytest.mark.parametrize("url", ["/articles/999", "/articles/999/raw", "/articles/0",
                                  "/articles/99999999999999999999999999",
                                  "/articles/99999999999999999999999999/raw",
-                                 "/articles/-1", "/articles/abc", "/no/such/page"])
+                                 "/articles/-1", "/articles/abc", "/no/such/page",
+                                 # Digits of other scripts are not article numbers (٣ is 3).
+                                 "/articles/٣", "/articles/٣/raw", "/articles/٣/extraction",
+                                 "/articles/２", "/articles/1٣/raw"])
 def test_unknown_articles_and_pages_are_404(web_client: FlaskClient, url: str) -> None:
     response = web_client.get(url)
     assert response.status_code == 404
@@ -423,6 +426,81 @@ def test_inputs_have_labels(web_client: FlaskClient) -> None:
         assert f'<label for="{field}"' in body and f'id="{field}"' in body
 
 
+# --- host names -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/", "/search.atom?q=ferry", "/articles/1", "/static/style.css",
+                                 "/no/such/page"])
+def test_unknown_host_is_refused_with_a_page_saying_how_to_allow_it(web_client: FlaskClient,
+                                                                    url: str) -> None:
+    response = web_client.get(url, headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/html")
+    text = page_text(response)
+    assert "does not answer to host evil.example" in text
+    assert "--allowed-host evil.example" in text
+    assert "http://evil.example" not in text
+    assert "Content-Security-Policy" in response.headers
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost", "http://localhost:5000",
+                                      "http://127.0.0.1:8080", "http://[::1]:5000",
+                                      "http://LOCALHOST", "https://[0:0::1]"])
+def test_local_names_with_any_port_are_answered(web_client: FlaskClient, base_url: str) -> None:
+    response = web_client.get("/search.atom?q=ferry", base_url=base_url)
+    assert response.status_code == 200
+    assert f"{base_url.lower()}/articles/" in page_text(response)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "127.0.0.1.nip.io",
+                                  "10.0.0.1", "[::2]", "", "local host", "localhost:99999"])
+def test_other_and_malformed_hosts_are_refused(web_client: FlaskClient, host: str) -> None:
+    assert web_client.get("/", headers={"Host": host}).status_code == 400
+
+
+def test_allowed_hosts_come_from_config_and_the_environment(
+        web_instance: InstancePaths, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVE_ALLOWED_HOSTS", "news.example.org, 10.0.0.5  [fe80::1]")
+    app = create_app({"ARCHIVE_INSTANCE": web_instance, "TESTING": True,
+                      "ARCHIVE_ALLOWED_HOSTS": ["Archive.Example.org:443"]})
+    try:
+        client = app.test_client()
+        response = client.get("/search.atom?q=ferry", base_url="https://archive.example.org")
+        assert "https://archive.example.org/articles/" in page_text(response)
+        for host in ("news.example.org", "10.0.0.5:8000", "[FE80::1]"):
+            assert client.get("/", headers={"Host": host}).status_code == 200, host
+        # Given names replace the local ones; the environment's add to them.
+        assert client.get("/").status_code == 400
+    finally:
+        close_app(app)
+    app = create_app({"ARCHIVE_INSTANCE": web_instance,
+                      "ARCHIVE_ALLOWED_HOSTS": "a.example b.example"})
+    assert app.config["ARCHIVE_ALLOWED_HOSTS"] == ("a.example", "b.example", "news.example.org",
+                                                   "10.0.0.5", "fe80::1")
+    close_app(app)
+
+
+def test_a_bad_allowed_host_stops_the_app_with_its_name(web_instance: InstancePaths,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="'under_score'"):
+        create_app({"ARCHIVE_INSTANCE": web_instance, "ARCHIVE_ALLOWED_HOSTS": ["under_score"]})
+    monkeypatch.setenv("ARCHIVE_ALLOWED_HOSTS", "ok.example,http://x/")
+    with pytest.raises(ValueError, match="http://x/"):
+        create_app({"ARCHIVE_INSTANCE": web_instance})
+
+
+def test_default_hosts_follow_the_bind_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from web.hosts import default_hosts
+
+    monkeypatch.setattr("socket.gethostname", lambda: "Reading-Room")
+    local = ["localhost", "127.0.0.1", "::1"]
+    for bind in ("127.0.0.1", "localhost", "::1"):
+        assert default_hosts(bind) == local
+    assert default_hosts("0.0.0.0") == [*local, "0.0.0.0", "reading-room"]
+    assert default_hosts("::") == [*local, "::", "reading-room"]
+    assert default_hosts("192.168.1.20") == ["192.168.1.20"]
+    assert default_hosts("archive.lan") == ["archive.lan"]
+
+
 # --- the app and its archive ----------------------------------------------------------------
 
 def test_missing_archive_gives_a_friendly_page_and_creates_nothing(tmp_path: Path) -> None:
@@ -503,7 +581,8 @@ def test_serve_is_an_archive_command(web_instance: InstancePaths) -> None:
     result = CliRunner().invoke(archive_cli, ["--instance", str(web_instance.root), "serve",
                                               "--help"])
     assert result.exit_code == 0, result.output
-    assert "--host" in result.output and "--port" in result.output
+    for option in ("--host", "--port", "--threads", "--allowed-host"):
+        assert option in result.output
     assert "serve" in CliRunner().invoke(archive_cli, ["--help"]).output
 
 

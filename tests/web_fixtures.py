@@ -8,7 +8,15 @@ plugin, it opts out of assertion rewriting (PYTEST_DONT_REWRITE) instead of warn
 from __future__ import annotations
 
 import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,3 +306,68 @@ def big_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient
     app = _app(build_big_archive(tmp_path_factory.mktemp("big")))
     yield app.test_client()
     close_app(app)
+
+
+# --- a real server: `archive serve` in a subprocess -------------------------------------------
+
+STARTUP_SECONDS = 30
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    banner: str  # what it printed up to and including the "Open http://..." line
+
+
+@contextmanager
+def running_server(instance: Path, log: Path, *options: str) -> Iterator[Server]:
+    """`archive --instance X serve --port 0 [options]` in a subprocess, as a user would start
+    it; stderr goes to `log`."""
+    command = [str(Path(sys.executable).with_name("archive")), "--instance", str(instance),
+               "serve", "--port", "0", *options]
+    with log.open("w") as stderr:
+        # Ctrl+C as a terminal sends it, even when the tests run where SIGINT is ignored.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr,
+                                   preexec_fn=_default_sigint)
+    try:
+        banner = wait_for_banner(process, log)
+        url = re.search(r"Open (http://\S+/)", banner)
+        assert url is not None
+        yield Server(url.group(1), process, log, banner)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for_banner(process: subprocess.Popen[bytes], log: Path) -> str:
+    """What the server prints up to its address; raw reads, as select() knows nothing of file
+    buffers."""
+    assert process.stdout is not None
+    descriptor = process.stdout.fileno()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    output = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([descriptor], [], [], 0.2)
+        if ready:
+            chunk = os.read(descriptor, 4096)
+            output += chunk
+            if re.search(rb"Open http://\S+/", output):
+                return output.decode(errors="replace")
+            if not chunk:
+                break
+        if process.poll() is not None:
+            break
+    raise AssertionError(f"server did not start: {output.decode(errors='replace')}\n"
+                         f"{log.read_text()}")

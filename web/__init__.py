@@ -8,10 +8,19 @@ from typing import Any
 
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from archive.config import InstancePaths, resolve_instance
 from web.access import ArchiveHolder, NoArchive
 from web.api import ApiError, error_response
+from web.hosts import (
+    ALLOWED_HOSTS_ENV,
+    LOCAL_NAMES,
+    allowed_hosts,
+    env_hosts,
+    host_name,
+    split_hosts,
+)
 from web.params import BadParameter
 
 # No inline script or style anywhere: whatever an article smuggles into a page cannot run.
@@ -21,18 +30,36 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class AsciiIntConverter(IntegerConverter):
+    """<int:...> of ASCII digits only: Werkzeug's matches any Unicode digit, which would give
+    every article more addresses (/articles/٣ is /articles/3)."""
+
+    regex = r"[0-9]+"
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The Flask app for the archive named by ARCHIVE_INSTANCE (config) or resolve_instance()."""
+    """The Flask app for the archive named by ARCHIVE_INSTANCE (config) or resolve_instance().
+
+    It answers to the host names in ARCHIVE_ALLOWED_HOSTS (config; default localhost,
+    127.0.0.1 and ::1) plus those in $ARCHIVE_ALLOWED_HOSTS; ValueError if one is not a name.
+    """
     config = dict(test_config or {})
     paths = _instance_paths(config.get("ARCHIVE_INSTANCE"))
+    configured = config.get("ARCHIVE_ALLOWED_HOSTS", LOCAL_NAMES)
+    if isinstance(configured, str):  # a string is one list, not a list of its letters
+        configured = split_hosts(configured)
+    hosts = allowed_hosts([*configured, *env_hosts()])
     # Flask would otherwise guess an instance folder next to the installed package, which
     # is not where `archive ingest` put the archive.
     app = Flask(__name__, instance_path=str(paths.root))
-    app.config.update(config, ARCHIVE_INSTANCE=paths)
+    app.config.update(config, ARCHIVE_INSTANCE=paths, ARCHIVE_ALLOWED_HOSTS=hosts)
     app.extensions["archive"] = ArchiveHolder(paths)
+    # Before any route is added: rules pick their converter when they are registered.
+    app.url_map.converters["int"] = AsciiIntConverter
 
     from web import api, articles, feeds, search
 
+    app.before_request(_refuse_unknown_host)
     app.register_blueprint(search.bp)
     app.register_blueprint(articles.bp)
     app.register_blueprint(feeds.bp)
@@ -58,6 +85,20 @@ def _instance_paths(value: InstancePaths | str | os.PathLike[str] | None) -> Ins
     if isinstance(value, InstancePaths):
         return value
     return resolve_instance(value)
+
+
+def _refuse_unknown_host() -> Response | tuple[str, int] | None:
+    name = host_name(request.host)
+    if name is not None and name in current_app.config["ARCHIVE_ALLOWED_HOSTS"]:
+        return None
+    if name is None:
+        message = "This server answers only requests with a valid Host header."
+    else:
+        message = (f"This server does not answer to host {name}; start it with "
+                   f"--allowed-host {name} (or add it to {ALLOWED_HOSTS_ENV}) to allow it.")
+    if _wants_json():
+        return error_response(400, "host_not_allowed", message)
+    return render_template("error.html", code=400, name="Unknown host", message=message), 400
 
 
 def _security_headers(response: Response) -> Response:

@@ -1,14 +1,21 @@
-"""`archive serve`: the web UI on Werkzeug's threaded server (registered as a plugin command)."""
+"""`archive serve`: the web UI on waitress, a production WSGI server (registered as a plugin
+command)."""
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
-from werkzeug.serving import make_server
+from waitress import create_server
 
 from archive.config import InstancePaths, resolve_instance
 from web import close_app, create_app
+from web.hosts import LOCAL_NAMES, WILDCARDS, default_hosts, host_name, shown
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The app reads no request body (GET only); waitress would otherwise spool up to 1 GiB of one
+# to disk before the app could refuse it.
+MAX_BODY_BYTES = 64 * 1024
 
 
 @click.command("serve")
@@ -16,30 +23,50 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
               help="Address to listen on; 0.0.0.0 lets other machines connect.")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
               help="Port to listen on (0 picks a free one).")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Requests served at the same time.")
+@click.option("--allowed-host", "allowed", metavar="NAME", multiple=True,
+              help="Also answer requests for this host name, e.g. a reverse proxy's public "
+                   "name (repeatable). By default the server answers to the names of "
+                   "--host; 0.0.0.0 adds this machine's name.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, threads: int,
+          allowed: tuple[str, ...]) -> None:
     """Search the archive in a web browser (read-only)."""
     root_obj = ctx.find_root().obj
     paths = root_obj if isinstance(root_obj, InstancePaths) else resolve_instance()
-    app = create_app({"ARCHIVE_INSTANCE": paths})
     try:
-        server = make_server(host, port, app, threaded=True)
+        app = create_app({"ARCHIVE_INSTANCE": paths,
+                          "ARCHIVE_ALLOWED_HOSTS": [*default_hosts(host), *allowed]})
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        # One socket on the first address of --host, as before: waitress given a name such
+        # as localhost would listen on each of its addresses, each with its own port for 0.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family)
     except OSError as exc:
+        close_app(app)
+        hint = (" (is another server using it? try --port 0)"
+                if exc.errno == errno.EADDRINUSE else "")
         raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-            "(is another server using it? try --port 0)") from None
-    shown_host = f"[{host}]" if ":" in host else host
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+    server = create_server(app, sockets=[listener], threads=threads, server_name=host,
+                           max_request_body_size=MAX_BODY_BYTES)
     click.echo(f"Serving the archive in {paths.root}")
     if not paths.database.is_file():
         click.echo("No archive there yet: run `archive ingest` and reload the page.")
-    if host not in LOCAL_HOSTS:
+    if host not in LOCAL_NAMES:
         click.echo(f"Listening on {host}: other machines on the network can read the archive.")
-    click.echo(f"Open http://{shown_host}:{server.server_port}/ (press Ctrl+C to stop)",
-               nl=True)
+    names = ", ".join(shown(name) for name in app.config["ARCHIVE_ALLOWED_HOSTS"])
+    hint = ("this machine's network address or another name"
+            if host_name(host) in WILDCARDS else "another name")
+    click.echo(f"Answering to host names {names}; to use {hint}, add --allowed-host NAME.")
     try:
-        server.serve_forever()
+        click.echo(f"Open http://{shown(host)}:{server.effective_port}/ (press Ctrl+C to stop)")
+        server.run()  # returns on Ctrl+C
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl+C before the server loop started: stopping is still what was asked
     finally:
-        server.server_close()
+        server.close()
         close_app(app)

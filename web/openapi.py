@@ -38,7 +38,8 @@ SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _object({
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "code": {"type": "string", "description": "bad_parameter, bad_query, search_timeout, "
-                 "not_found, method_not_allowed, no_archive, internal_error, ..."},
+                 "not_found, method_not_allowed, host_not_allowed, no_archive, "
+                 "internal_error, ..."},
         "message": _STRING,
         "parameter": {"type": "string", "description": "The query parameter at fault."},
     }, optional=("parameter",))}),
