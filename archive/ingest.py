@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -31,7 +32,7 @@ from archive import boilerplate, outlets, store
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
-from archive.maintenance import index_rows, tidy_index
+from archive.maintenance import index_rows, tidy_index, unfinished_runs
 from archive.maintenance import prepare as prepare_archive
 from archive.models import IngestError, IngestRun, utcnow
 from archive.processes import (
@@ -114,8 +115,9 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     _children_die_with_this_process()
     options = options or IngestOptions()
     started = time.monotonic()
-    summary = IngestSummary(run_id=_start_run(archive, paths, options))
-    summary.maintenance = prepare_archive(archive)
+    run_id, unfinished = _start_run(archive, paths, options)
+    summary = IngestSummary(run_id=run_id)
+    summary.maintenance = unfinished + prepare_archive(archive)
     with archive.sessions() as session:
         learned = boilerplate.learned(session)
     run = _Run(archive, options, summary)
@@ -170,11 +172,13 @@ class _Run:
         self.seen_bodies: set[str] = set()
         self.outlets_with_dumps: set[int] = set()
 
-    def raw_documents(self, inputs: list[InputFile | BadRecord], progress: Progress | None
-                      ) -> Iterator[RawDocument]:
+    def raw_documents(self, inputs: list[InputFile | BadRecord | Skipped],
+                      progress: Progress | None) -> Iterator[RawDocument]:
         for done, item in enumerate(inputs, start=1):
             if isinstance(item, BadRecord):
                 self.errors.append((item.uri, item.reason))
+            elif isinstance(item, Skipped):
+                self.summary.skipped.append((item.uri, item.reason))
             elif item.format is None:
                 self.summary.skipped.append((str(item.path), "not a supported kind of file"))
             else:
@@ -184,7 +188,7 @@ class _Run:
 
     def _read(self, item: InputFile) -> Iterator[RawDocument]:
         hints = {**self.options.hints,
-                 **self.options.manifest.get(str(item.path.resolve()), {})}
+                 **self.options.manifest.get(os.path.realpath(item.path), {})}
         try:
             for found in read_input(item, max_bytes=self.options.max_bytes, hints=hints):
                 if isinstance(found, RawDocument):
@@ -232,6 +236,11 @@ class _Run:
                                       outlet_ids=outlet_ids, run_id=self.summary.run_id,
                                       cleaner_version=CLEANER_VERSION, errors=errors)
                     self._learn_boilerplate(session, pairs, outlet_ids)
+                    # In the batch's own transaction, so a killed run's counts stay true.
+                    session.execute(update(IngestRun).where(IngestRun.id == self.summary.run_id)
+                                    .values(articles_added=IngestRun.articles_added + len(ids),
+                                            files_failed=IngestRun.files_failed + len(errors),
+                                            duplicates_skipped=self.summary.duplicates))
             except BaseException:
                 self.outlets.forget()
                 raise
@@ -378,16 +387,22 @@ def prepare(raw: RawDocument) -> Prepared | str:
         return f"unexpected error while extracting ({exc.__class__.__name__}: {exc})"
 
 
-def _start_run(archive: Archive, paths: list[str], options: IngestOptions) -> int:
+def _start_run(archive: Archive, paths: list[str], options: IngestOptions
+               ) -> tuple[int, list[str]]:
+    """The new run's id, and a note for each earlier run that died without finishing."""
     arguments = {"paths": paths, "hints": options.hints, "max_bytes": options.max_bytes}
+    notes = []
     with archive.sessions() as session, session.begin():
-        # Runs still marked "running" died without finishing: the lock we hold proves it.
-        session.execute(update(IngestRun).where(IngestRun.status == "running")
-                        .values(status="interrupted"))
+        # Counted again from what they stored: runs of older versions counted only at the end.
+        for run_id, stored, failed in unfinished_runs(session):
+            session.execute(update(IngestRun).where(IngestRun.id == run_id).values(
+                status="interrupted", articles_added=stored, files_failed=failed))
+            notes.append(f"noted that ingest run {run_id} never finished; what it stored "
+                         f"({stored} article{'s' * (stored != 1)}) is kept")
         run = IngestRun(arguments=json.dumps(arguments))
         session.add(run)
         session.flush()
-        return run.id
+        return run.id, notes
 
 
 def _finish_run(archive: Archive, summary: IngestSummary) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from archive import store
 from archive.document import word_count
 from archive.instance import Archive
-from archive.models import Article, Source, StoryKey
+from archive.models import Article, IngestError, IngestRun, Source, StoryKey
 from archive.stories import key_rows, match_batch, resolve, stories_of, story_keys
 
 # Articles per index commit when (re)indexing rows that are already stored: big commits are
@@ -32,6 +33,9 @@ class CheckReport:
     damaged_sources: list[int] = field(default_factory=list)
     # Articles whose body changed (e.g. edited in SQL) since its hash was taken.
     stale_body_hashes: list[int] = field(default_factory=list)
+    # Ingest runs that died without finishing, with the articles each stored: news, not a
+    # fault (what they stored is whole and kept).
+    unfinished_runs: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -51,6 +55,7 @@ def check(archive: Archive) -> CheckReport:
         stale = [article_id for article_id, digest, body in session.execute(
             select(Article.id, Article.body_hash, Article.body).execution_options(yield_per=500))
             if store.body_hash(body) != digest]
+        unfinished = [(run_id, articles) for run_id, articles, _ in unfinished_runs(session)]
     index_ids = archive.index.ids()
     return CheckReport(
         articles=len(db_ids),
@@ -61,7 +66,20 @@ def check(archive: Archive) -> CheckReport:
         not_marked=unmarked,
         damaged_sources=damaged,
         stale_body_hashes=stale,
+        unfinished_runs=unfinished,
     )
+
+
+def unfinished_runs(session: Session) -> list[tuple[int, int, int]]:
+    """Ingest runs still marked running, with the articles and failures each stored. Only
+    for a holder of `archive.writing()`: then none of them runs, they died unfinished."""
+    articles = (select(func.count(Article.id)).join(Source, Article.source_id == Source.id)
+                .where(Source.ingest_run_id == IngestRun.id).scalar_subquery())
+    failures = (select(func.count(IngestError.id))
+                .where(IngestError.ingest_run_id == IngestRun.id).scalar_subquery())
+    rows = session.execute(select(IngestRun.id, articles, failures)
+                           .where(IngestRun.status == "running").order_by(IngestRun.id))
+    return [(run_id, stored, failed) for run_id, stored, failed in rows]
 
 
 def repair(archive: Archive, report: CheckReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 # Columns a manifest may have besides `path`; each becomes a supplied value for its file.
@@ -33,5 +34,6 @@ def load_manifest(path: Path) -> dict[str, dict[str, str]]:
             continue
         supplied = {key: row[key].strip() for key in MANIFEST_FIELDS
                     if (row.get(key) or "").strip()}
-        values[str((base / name).resolve())] = supplied
+        # realpath, not Path.resolve: a row naming a symlink loop must not raise (3.11 does).
+        values[os.path.realpath(base / name)] = supplied
     return values

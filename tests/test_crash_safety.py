@@ -99,6 +99,38 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_point
     assert check.returncode == 0 and "Consistent." in check.stdout
 
 
+def _run_counts(instance: Path) -> list[tuple[int, str, int, int]]:
+    """Each run's id, status, recorded articles_added, and the articles it really stored."""
+    with sqlite3.connect(instance / "archive.db") as connection:
+        return connection.execute(
+            "SELECT r.id, r.status, r.articles_added, (SELECT count(*) FROM articles a JOIN "
+            "sources s ON s.id = a.source_id WHERE s.ingest_run_id = r.id) "
+            "FROM ingest_runs r ORDER BY r.id").fetchall()
+
+
+def test_a_killed_run_records_the_articles_it_stored_and_is_reported(tmp_path):
+    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+    _write_corpus(corpus)
+    process = _ingest(instance, corpus)
+    _kill(process, instance, "commit")
+    [(run_id, status, recorded, stored)] = _run_counts(instance)
+    assert status == "running" and recorded == stored > 0
+
+    check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
+                            "check"], capture_output=True, text=True, timeout=300)
+    assert (f"Ingest run {run_id} never finished (the process was killed or crashed); what "
+            f"it stored ({stored} articles) is kept.") in check.stdout
+
+    final = _ingest(instance, corpus, output=subprocess.PIPE)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    assert (f"First noted that ingest run {run_id} never finished; what it stored "
+            f"({stored} articles) is kept.") in out.decode()
+    assert _run_counts(instance) == [(run_id, "interrupted", stored, stored),
+                                     (run_id + 1, "completed", ARTICLES - stored,
+                                      ARTICLES - stored)]
+
+
 def _as_in_a_terminal() -> None:
     # A shell's background jobs ignore SIGINT and children inherit that: undo it, so the
     # ingest receives Ctrl-C as it would at a terminal.

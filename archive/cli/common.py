@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,23 @@ def writing(archive: Archive, wait: bool) -> Iterator[None]:
             f"the disk holding {archive.paths.root} is full. Everything up to the last "
             "completed batch is stored and searchable; free some space and run the same "
             "command again to continue.") from None
+
+
+# C0 and C1 controls, and the line separators and bidirectional overrides that can make a
+# printed line look like another (a name is anything its creator chose, even "\n  FAILED").
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """Text from outside (a file or zip-member name, a reason quoting one) as it may be
+    printed: control characters become visible escapes like \\n and \\x1b."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return _NAMED.get(match[0]) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def default_jobs() -> int:

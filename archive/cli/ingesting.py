@@ -21,6 +21,7 @@ from archive.cli.common import (
     INTERRUPTED_EXIT,
     default_jobs,
     open_archive,
+    printable,
     progress_bar,
     writing,
 )
@@ -70,7 +71,7 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
     try:
         per_file = load_manifest(manifest) if manifest else {}
     except ManifestError as exc:
-        raise click.BadParameter(str(exc), param_hint="--meta") from None
+        raise click.BadParameter(printable(str(exc)), param_hint="--meta") from None
     with open_archive(ctx) as archive, writing(archive, wait):
         if retry_failed:
             run_id, retry, earlier_hints = failed_inputs_of_last_run(archive)
@@ -125,11 +126,11 @@ def _print_summary(summary: IngestSummary) -> None:
     for done in summary.maintenance:
         click.echo(f"First {done}.")
     if summary.skipped:
-        reasons = Counter(_skip_label(uri, reason) for uri, reason in summary.skipped)
+        reasons = Counter(printable(_skip_label(uri, reason)) for uri, reason in summary.skipped)
         listed = ", ".join(f"{label}: {n}" for label, n in reasons.most_common(8))
         click.echo(f"Skipped {len(summary.skipped)} input(s) that are not articles ({listed}).")
     for uri, reason in summary.failures:
-        click.echo(f"  FAILED {uri}: {reason}", err=True)
+        click.echo(printable(f"  FAILED {uri}: {reason}"), err=True)
 
 
 def _skip_label(uri: str, reason: str) -> str:
@@ -156,24 +157,24 @@ def extract_command(ctx: click.Context, file: str, as_json: bool, format_: str |
     except OutletTableError as exc:
         raise click.ClickException(str(exc)) from None
     item = next(find_inputs([file]))
-    if isinstance(item, BadRecord):
-        raise click.ClickException(f"{file}: {item.reason}")
+    if not isinstance(item, InputFile):
+        raise click.ClickException(printable(f"{file}: {item.reason}"))
     if format_:
         item = InputFile(item.path, format_)
     failed = False
     try:
         for found in read_input(item, hints=hints):
             if isinstance(found, Skipped):
-                click.echo(f"{found.uri}: skipped, {found.reason}", err=True)
+                click.echo(printable(f"{found.uri}: skipped, {found.reason}"), err=True)
                 continue
             if isinstance(found, BadRecord):
-                click.echo(f"{found.uri}: {found.reason}", err=True)
+                click.echo(printable(f"{found.uri}: {found.reason}"), err=True)
                 failed = True
                 continue
             try:
                 article = extract_article(found)
             except ExtractionError as exc:
-                click.echo(f"{found.uri}: {exc}", err=True)
+                click.echo(printable(f"{found.uri}: {exc}"), err=True)
                 failed = True
                 continue
             if as_json:
@@ -181,14 +182,15 @@ def extract_command(ctx: click.Context, file: str, as_json: bool, format_: str |
             else:
                 _print_article(article.as_json())
     except ReadError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
+        raise click.ClickException(printable(f"{file}: {exc}")) from None
     if failed:
         sys.exit(1)
 
 
 def _print_article(record: dict[str, Any]) -> None:
     for key in ("title", "date_known", "outlet", "byline", "language", "url", "word_count"):
-        click.echo(f"{key:>10}: {record[key] if record[key] is not None else '-'}")
+        value = record[key]
+        click.echo(f"{key:>10}: {printable(str(value)) if value is not None else '-'}")
     click.echo()
     click.echo(record["body"])
 

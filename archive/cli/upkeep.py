@@ -45,6 +45,10 @@ def check_command(ctx: click.Context, repair: bool) -> None:
     with open_archive(ctx, create=False) as archive, writing(archive, wait=False):
         report = maintenance.check(archive)
         click.echo(f"Database: {report.articles} articles; index: {report.indexed} documents.")
+        for run_id, stored in report.unfinished_runs:
+            click.echo(f"Ingest run {run_id} never finished (the process was killed or "
+                       f"crashed); what it stored ({stored} article{'s' * (stored != 1)}) "
+                       "is kept.")
         problems = [("in the database but not in the index", report.missing_from_index),
                     ("in the index but not in the database", report.unknown_to_database),
                     ("stored but not yet marked indexed (the next ingest or --repair "

@@ -7,8 +7,10 @@ that record and the rest of the file is read; problems with a whole file raise R
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,38 +34,113 @@ __all__ = ["DEFAULT_MAX_BYTES", "STDIN", "BadRecord", "InputFile", "Item", "Read
            "Skipped", "find_inputs", "read_input"]
 
 STDIN = "-"
+ALREADY_READ = "a folder already read through another path"
 
 
-def find_inputs(paths: list[str]) -> Iterator[InputFile | BadRecord]:
-    """Expand files and folders (recursively, in a stable order) into input files."""
+def find_inputs(paths: list[str]) -> Iterator[InputFile | BadRecord | Skipped]:
+    """Expand files and folders (recursively, in a stable order) into input files. Only
+    regular files are inputs: anything else, a symlink loop or an unreadable folder is
+    reported for itself and the rest is read. Symlinked files and folders are followed; a
+    folder reached twice is read once."""
+    seen: set[tuple[int, int]] = set()
     for given in paths:
         if given == STDIN:
             yield InputFile(Path(STDIN), "stdin")
             continue
         # Absolute paths, so a source's uri still finds the file from any working folder.
         path = Path(given).absolute()
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        child = Path(root) / name
-                        yield InputFile(child, format_of(child.name))
-        elif path.is_file():
+        try:
+            info = path.stat()
+        except OSError as exc:
+            yield BadRecord(given, _cannot_stat(path, exc))
+            continue
+        key = (info.st_dev, info.st_ino)
+        if stat.S_ISDIR(info.st_mode) and key in seen:
+            yield Skipped(given, ALREADY_READ)
+        elif stat.S_ISDIR(info.st_mode):
+            seen.add(key)
+            yield from _walk(path, key, seen)
+        elif stat.S_ISREG(info.st_mode):
             yield InputFile(path, format_of(path.name) or _sniff_file(path))
-        elif path.exists():
-            yield BadRecord(given, "not a regular file")
         else:
-            yield BadRecord(given, "no such file or folder")
+            yield BadRecord(given, "not a regular file")
+
+
+def _walk(top: Path, top_key: tuple[int, int], seen: set[tuple[int, int]]
+          ) -> Iterator[InputFile | BadRecord | Skipped]:
+    """Depth first, each folder's files before its subfolders, names in sorted order. An
+    explicit stack: folders may nest deeper than Python's recursion limit."""
+    stack = [(top, frozenset({top_key}))]
+    while stack:
+        folder, ancestors = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted((e for e in scan if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as exc:
+            yield BadRecord(str(folder), _cannot_list(exc))
+            continue
+        subfolders = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                info = entry.stat()  # follows symlinks; never opens the entry
+            except OSError as exc:
+                yield BadRecord(str(path), _cannot_stat(path, exc))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key in ancestors:
+                    yield BadRecord(str(path), "symlink loop (leads back to a folder that "
+                                               "holds it)")
+                elif key in seen:
+                    yield Skipped(str(path), ALREADY_READ)
+                else:
+                    seen.add(key)
+                    subfolders.append((path, ancestors | {key}))
+            elif stat.S_ISREG(info.st_mode):
+                yield InputFile(path, format_of(entry.name))
+            else:
+                yield BadRecord(str(path), "not a regular file")
+        stack.extend(reversed(subfolders))
+
+
+def _cannot_stat(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        if os.path.islink(path):
+            return "broken symlink (what it points to does not exist)"
+        return "no such file or folder"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _cannot_list(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: cannot read folder"
+    return f"cannot read folder: {exc.strerror or exc}"
 
 
 def _sniff_file(path: Path) -> str:
     """A file named on the command line with an unknown suffix: look at its first bytes."""
     try:
-        with path.open("rb") as handle:
+        with _open_regular(path) as handle:
             return sniff(handle.read(4096))
-    except OSError:
+    except (OSError, ReadError):
         return "txt"
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open for reading, refusing anything but a regular file. Non-blocking, because a file
+    swapped for a FIFO since it was found would otherwise block the open until a writer
+    comes; reads of a regular file ignore the flag."""
+    handle = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # noqa: SIM115
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise ReadError("not a regular file")
+    return handle
 
 
 def read_input(item: InputFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -75,14 +152,11 @@ def read_input(item: InputFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
         yield from read_bytes("<stdin>", data, sniff(data[:4096]), max_bytes, hints)
         return
     try:
-        size = item.path.stat().st_size
-        with item.path.open("rb") as handle:
-            yield from read_stream(str(item.path), handle, item.format or "txt", size,
-                                   max_bytes, hints)
+        with _open_regular(item.path) as handle:
+            yield from read_stream(str(item.path), handle, item.format or "txt",
+                                   os.fstat(handle.fileno()).st_size, max_bytes, hints)
     except PermissionError:
         raise ReadError("permission denied") from None
-    except IsADirectoryError:
-        raise ReadError("is a folder, not a file") from None
     except FileNotFoundError:
         raise ReadError("no such file (was it removed during the run?)") from None
     except OSError as exc:
