@@ -11,7 +11,8 @@
    plain queries' p50/p95 meanwhile.
 3. With --ingest, starts `archive ingest` of that many more articles into a fresh archive
    served the same way and sends plain API queries until --window articles are stored:
-   their p50/p95 while the writer works.
+   their p50/p95 while the writer works; once with the writer at its default low CPU
+   priority, then at normal priority (the reference: how ingest ran before).
 
 Prints a table and writes the figures as JSON next to the archive (hostile.json).
 """
@@ -130,6 +131,7 @@ def percentiles(values: list[float]) -> dict:
 
 def hostile_round(base: str) -> dict:
     report: dict = {}
+    under_load: list[float] = []
     alone = [timed(search_url(base, PLAIN[i % len(PLAIN)]))[0] for i in range(40)]
     report["plain query alone"] = percentiles(alone)
     for name, query in HOSTILE.items():
@@ -146,22 +148,25 @@ def hostile_round(base: str) -> dict:
             worker.join()
         stop.set()
         background.join()
+        under_load.extend(plain)
         report[name] = {"hostile_max_s": round(max(a[0] for a in answers), 2),
                         "statuses": sorted({a[1] for a in answers}),
                         "message": next((a[2] for a in answers if a[2]), "")[:90],
                         "plain_meanwhile": percentiles(plain)}
+    report["plain queries under all hostile loads"] = percentiles(under_load)
     return report
 
 
-def ingest_round(workdir: Path, total: int, window: int, text_from: Path | None) -> dict:
+def ingest_round(workdir: Path, total: int, window: int, text_from: Path | None,
+                 priority: str) -> dict:
     files = workdir / f"hostile-ingest-{total}"
     if not files.exists():
         corpus.write(corpus.articles(total, seed=5, text_from=text_from), files, "jsonl")
     instance = workdir / "hostile-ingest-instance"
     subprocess.run(["rm", "-rf", str(instance)], check=True)
     writer = subprocess.Popen([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs", "2",
-                               str(files)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               f"--{priority}-priority", str(files)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (instance / "index").is_dir() and writer.poll() is None:
         time.sleep(0.5)
     server = Server(instance)
@@ -181,8 +186,13 @@ def ingest_round(workdir: Path, total: int, window: int, text_from: Path | None)
         writer.terminate()
         writer.wait(timeout=120)
         server.close()
-    return {"stored_at_end": _stored(instance), "api_during_ingest": percentiles(latencies),
-            "non_200": failures}
+    return {"writer_priority": priority, "stored_at_end": _stored(instance),
+            "api_during_ingest": percentiles(latencies), "non_200": failures}
+
+
+def _huge_id(instance: Path) -> int:
+    with sqlite3.connect(f"file:{instance / 'archive.db'}?mode=ro", uri=True) as db:
+        return db.execute("SELECT id FROM articles ORDER BY length(body) DESC").fetchone()[0]
 
 
 def _stored(instance: Path) -> int:
@@ -206,10 +216,16 @@ def main() -> None:
     try:
         timed(search_url(server.base, "warm up"))
         results = {"hostile": hostile_round(server.base)}
+        results["huge article page"] = dict(zip(
+            ("seconds", "status"), timed(f"{server.base}/articles/{_huge_id(instance)}")[:2],
+            strict=True))
     finally:
         server.close()
     if args.ingest:
-        results["ingest"] = ingest_round(args.workdir, args.ingest, args.window, args.text_from)
+        # The writer at its default (low) priority, then at normal priority: the reference.
+        results["ingest"] = [ingest_round(args.workdir, args.ingest, args.window,
+                                          args.text_from, priority)
+                             for priority in ("low", "normal")]
     (instance / "hostile.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

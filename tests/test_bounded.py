@@ -4,8 +4,12 @@ on, no slow search holds up another, and a search past its deadline stops with a
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +203,22 @@ def test_capped_expansion_keeps_the_most_common_words(big: Path,
     assert hits.total == BIG_COUNT
     assert hits.notes == ["'co*' matches 2 words: only the 1 most common were searched (add "
                           "letters before the * or ? to narrow it)"]
+
+
+def test_an_ingest_yields_the_cpu_to_searches(tmp_path: Path) -> None:
+    """Searches during a big ingest stay interactive: the writer runs at a lower priority."""
+    instance = tmp_path / "instance"
+    lock = instance / "ingest.lock"
+    # Reading standard input keeps the ingest running, holding its lock, until we close it.
+    writer = subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
+                               str(instance), "ingest", "-"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(6000):  # the lock file names the writer once it holds the lock
+            if lock.exists() and lock.read_text().strip() == str(writer.pid):
+                break
+            assert writer.poll() is None, "the ingest stopped early"
+            time.sleep(0.05)
+        assert os.getpriority(os.PRIO_PROCESS, writer.pid) >= 10
+    finally:
+        writer.communicate(b"A short text about the harbour.\n", timeout=300)

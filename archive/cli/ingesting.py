@@ -24,6 +24,7 @@ from archive.cli.common import (
     printable,
     progress_bar,
     writing,
+    yield_cpu_to_readers,
 )
 from archive.document import ExtractionError
 from archive.extract import extract as extract_article
@@ -55,10 +56,13 @@ from archive.readers import (
 @click.option("--max-size", type=click.FloatRange(0.001), default=DEFAULT_MAX_BYTES / 1e6,
               show_default=True, help="Refuse documents larger than this many MB.")
 @click.option("--wait", is_flag=True, help="Wait for another running ingest instead of stopping.")
+@click.option("--low-priority/--normal-priority", default=True, show_default=True,
+              help="Run at a lower CPU priority, so that searches of the same archive stay "
+                   "quick while the ingest runs.")
 @click.pass_context
 def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | None,
                    url: str | None, manifest: Path | None, retry_failed: bool, jobs: int,
-                   max_size: float, wait: bool) -> None:
+                   max_size: float, wait: bool, low_priority: bool) -> None:
     """Add articles from files and folders (searched recursively); - reads standard input.
 
     Reads whole-page text dumps (.txt), HTML pages (.html), JSON Lines, JSON and CSV exports
@@ -72,6 +76,8 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
         per_file = load_manifest(manifest) if manifest else {}
     except ManifestError as exc:
         raise click.BadParameter(printable(str(exc)), param_hint="--meta") from None
+    if low_priority:
+        yield_cpu_to_readers()
     with open_archive(ctx) as archive, writing(archive, wait):
         if retry_failed:
             run_id, retry, earlier_hints = failed_inputs_of_last_run(archive)
@@ -204,6 +210,7 @@ def _print_article(record: dict[str, Any]) -> None:
 def reclean_command(ctx: click.Context, dry_run: bool, jobs: int, wait: bool) -> None:
     """Clean every stored raw input again with the current cleaner and what the archive has
     learned (boilerplate lines of each outlet); update and re-index what changed."""
+    yield_cpu_to_readers()
     with open_archive(ctx, create=False) as archive, writing(archive, wait):
         if not dry_run:
             for done in maintenance.prepare(archive):

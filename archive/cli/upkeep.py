@@ -10,7 +10,13 @@ from contextlib import contextmanager
 import click
 
 from archive import maintenance, sql, stats
-from archive.cli.common import INTERRUPTED_EXIT, open_archive, progress_bar, writing
+from archive.cli.common import (
+    INTERRUPTED_EXIT,
+    open_archive,
+    progress_bar,
+    writing,
+    yield_cpu_to_readers,
+)
 from archive.db import DatabaseError, open_database, upgrade
 
 
@@ -19,6 +25,7 @@ from archive.db import DatabaseError, open_database, upgrade
 @click.pass_context
 def reindex_command(ctx: click.Context, wait: bool) -> None:
     """Rebuild the search index from the database (the database is never changed)."""
+    yield_cpu_to_readers()
     with (open_archive(ctx, create=False) as archive, writing(archive, wait),
           progress_bar("Indexing") as step):
         count = maintenance.reindex(archive, step)
