@@ -15,7 +15,7 @@ from archive.textdump import extract_text_dump
 
 # Bump when cleaning or extraction changes what is stored, so `archive reclean` can tell
 # which articles were made by an older version.
-CLEANER_VERSION = "4"
+CLEANER_VERSION = "5"
 
 _EXTRACTORS: dict[str, Callable[[str, Mapping[str, str]], Extracted]] = {
     "txt": extract_text_dump,
@@ -57,7 +57,7 @@ def _apply_supplied(article: Extracted, hints: Mapping[str, str]) -> Extracted:
         if not value:
             continue
         if name == "date":
-            published = parse_date(value)
+            published = parse_date(value, hints.get("language") or article.language)
             if published is None:
                 continue
             changes["published"] = published

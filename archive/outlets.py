@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from archive import domains
+
 USER_TABLE_ENV = "ARCHIVE_OUTLETS"
 # (file, whether it is reference data rather than hand-checked rows)
 _SHIPPED_TABLES = (("outlets_reference.csv", True), ("outlets.csv", False))
@@ -26,6 +28,15 @@ _ROLES_TABLE = "not_publishers.csv"
 _ALIAS_SEPARATOR = "|"
 _SPACE = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# A name spelled as a web address: labels with a top-level domain of letters ("bbc.co.uk",
+# "Example.Net"), not initials such as "u.s." or "st.petersburg times".
+_HOST_LIKE = re.compile(r"(?:https?://)?(?:[\w-]+\.)+[^\W\d_][\w-]+(?:[/:?#]\S*)?")
+# Host labels that say which edition or version of a site a page is from, never which site:
+# the same outlet answers at www., m., amp., news., edition., en. ...
+GENERIC_LABELS = frozenset(
+    "www m mobile amp edition editions news home web online beta int international global "
+    "en english de fr es it pt ru uk ar tr pl nl ja zh ko us ca au in br mx cn".split())
+_WWW = re.compile(r"www\d*")
 
 
 class OutletTableError(ValueError):
@@ -49,16 +60,22 @@ _user_files: list[Path] = []
 
 
 def outlet_for_url(url: str) -> str | None:
-    """The outlet that publishes at `url`, if its domain (or a parent domain) is known."""
-    try:
-        host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower()
-    except ValueError:
+    """The outlet that publishes at `url`, if its host or a parent domain up to the
+    registered domain is known (a row for a public suffix such as blogspot.com does not
+    name the sites under it)."""
+    host = domains.host_of(url)
+    if not host:
         return None
     by_domain = _current().by_domain
-    parts = host.removeprefix("www.").split(".")
-    for start in range(len(parts) - 1):
-        if name := by_domain.get(".".join(parts[start:])):
+    host = host.removeprefix("www.")
+    registered = domains.registered_domain(host) or host
+    parts = host.split(".")
+    for start in range(len(parts)):
+        candidate = ".".join(parts[start:])
+        if name := by_domain.get(candidate):
             return name
+        if candidate == registered:
+            break
     return None
 
 
@@ -105,15 +122,33 @@ def _roles() -> dict[str, str]:
 
 def matching_key(name: str) -> str:
     """What two spellings of one outlet share within an archive: "The Northport Gazette",
-    "NORTHPORT GAZETTE" and "northportgazette.example" all give "northportgazette". A bare
-    domain keeps its first label only, so "bbc.co.uk" gives "bbc"."""
+    "NORTHPORT GAZETTE" and "northportgazette.example" all give "northportgazette".
+
+    A bare host gives the labels left of its public suffix, less generic subdomain labels
+    ("www", "news", "m", "amp", "edition", ...): "news.bbc.co.uk" and "bbc.co.uk"
+    give "bbc" as "BBC" does, "news.sky.com" gives "sky". Other sites under one
+    registered domain stay apart: "g1.globo.com" gives "g1globo", not the "globo" of
+    another Globo site, and foo.blogspot.com is not bar.blogspot.com."""
     key = _name_key(name)
-    if "." in key and " " not in key:
-        key = _domain_key(key).split(".")[0]
+    if _HOST_LIKE.fullmatch(key) and (labels := _site_labels(domains.host_of(key))):
+        key = "".join(labels)
         key = key.removeprefix("the") if len(key) > 4 else key
     else:
         key = key.removeprefix("the ")
     return _NOT_ALNUM.sub("", key)
+
+
+def _site_labels(host: str | None) -> list[str]:
+    """The labels that name a site: its registered label and the specific ones before it."""
+    domain = domains.registered_domain(host)
+    if not domain:
+        return []
+    label = domain.split(".")[0]
+    if label in GENERIC_LABELS:  # news.com.au is a site, not the word "news"
+        return [domain]
+    specific = [part for part in domains.subdomain_labels(host)
+                if part not in GENERIC_LABELS and not _WWW.fullmatch(part)]
+    return [*specific, label]
 
 
 def load_user_table(path: str | os.PathLike[str]) -> int:

@@ -3,6 +3,11 @@
 Articles whose text or metadata come out different are updated and re-indexed; an input
 the current cleaner can no longer read keeps its stored article (nothing is lost) and is
 reported. Story membership is kept; story keys are recomputed from the new text.
+
+This is also how an archive stored by an older version is repaired: dates and outlets are
+derived again, each article goes to the outlet a fresh ingest would give it (outlets an
+older matching rule wrongly joined are split, ones it kept apart are merged), and outlets
+no article names any more are removed.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, func, insert, select, update
 
 from archive import boilerplate, store
 from archive.document import RawDocument, word_count
@@ -37,6 +42,21 @@ class RecleanReport:
     # Outlets no article names any more (junk an older extractor stored), removed from the
     # archive; a dry run leaves them and lists none.
     outlets_removed: list[str] = field(default_factory=list)
+    # Of those, the ones whose articles now belong to another outlet of the same name
+    # ("edition.example.com" and "Example"): (removed, kept).
+    outlets_merged: list[tuple[str, str]] = field(default_factory=list)
+    # Outlets created for articles that had been filed under another one (a dry run counts
+    # the ones it would create).
+    outlets_added: list[str] = field(default_factory=list)
+
+    @property
+    def dates_changed(self) -> int:
+        return self.field_changes["date"]
+
+    @property
+    def articles_moved(self) -> int:
+        """Articles now filed under another outlet."""
+        return self.field_changes["outlet"]
 
 
 def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
@@ -46,7 +66,9 @@ def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
     with archive.sessions() as session:
         ids = list(session.scalars(select(Article.id).order_by(Article.id)))
         learned = boilerplate.learned(session)
-    outlets = store.OutletCache()
+    # Each article goes where a fresh ingest would put it, stored outlet names included.
+    outlets = store.OutletCache(regroup=True)
+    would_add: set[str] = set()
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         with archive.sessions() as session:
@@ -58,15 +80,39 @@ def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
                 for _, uri, content, fmt, supplied in rows]
         extracted = extract_all(raws, jobs, learned, archive.outlet_table)
         results = {row[0]: result for row, (_, result) in zip(rows, extracted, strict=True)}
-        changed_ids = _apply(archive, results, report, outlets, dry_run)
+        changed_ids = _apply(archive, results, report, outlets, dry_run, would_add)
         if changed_ids and not dry_run:
             index_rows(archive, changed_ids, replace=True)
         report.articles += len(rows)
         if progress:
             progress(min(start + BATCH, len(ids)), len(ids))
-    if not dry_run:
-        report.outlets_removed = _remove_unused_outlets(archive)
+    if dry_run:
+        report.outlets_added = sorted(would_add)
+    else:
+        report.outlets_added = list(outlets.created)
+        removed = _remove_unused_outlets(archive)
+        report.outlets_merged, report.outlets_removed = _merged(archive, removed)
     return report
+
+
+def outdated(archive: Archive) -> int:
+    """How many articles an older version of the cleaner made (their dates and outlets may
+    be ones this version reads differently); `archive reclean` brings them up to date."""
+    with archive.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Article)
+                              .where(Article.cleaner_version != CLEANER_VERSION)) or 0
+
+
+def _merged(archive: Archive, removed: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split removed outlets into those merged into a kept one of the same key, and the rest."""
+    with archive.sessions() as session:
+        kept: dict[str, str] = {}
+        for name in session.scalars(select(Outlet.name).order_by(Outlet.id)):
+            kept.setdefault(store.outlet_key(name), name)
+    merged = [(name, kept[store.outlet_key(name)]) for name in removed
+              if store.outlet_key(name) in kept]
+    gone = [name for name in removed if store.outlet_key(name) not in kept]
+    return merged, gone
 
 
 def _remove_unused_outlets(archive: Archive) -> list[str]:
@@ -84,24 +130,31 @@ def _remove_unused_outlets(archive: Archive) -> list[str]:
 
 
 def _apply(archive: Archive, results: dict[int, Prepared | str], report: RecleanReport,
-           outlets: store.OutletCache, dry_run: bool) -> list[int]:
+           outlets: store.OutletCache, dry_run: bool, would_add: set[str]) -> list[int]:
     changed_ids = []
+    recleaned = []
     with archive.sessions() as session, session.begin():
         stored = {a.id: a for a in session.scalars(
             select(Article).where(Article.id.in_(list(results))))}
-        names = dict(session.execute(select(Outlet.id, Outlet.name)).all())
         for article_id, result in results.items():
             if isinstance(result, str):
                 report.failures.append((article_id, result))
                 continue
             article = stored[article_id]
+            recleaned.append(article_id)
             new = result.article
             published = new.published
+            # The outlet changes when the article belongs under another outlet row, not when
+            # a spelling of the same outlet comes out ("The Hill" for a row named "Hill").
+            outlet_id = outlets.id_for(session, new.outlet, create=not dry_run)
+            if outlet_id is None and new.outlet:
+                would_add.add(new.outlet)
+                outlet_id = -1  # an outlet the dry run would create: a change all the same
             after = {"title": new.title, "body": new.body, "byline": new.byline,
-                     "outlet": new.outlet, "language": new.language, "url": new.url,
+                     "outlet": outlet_id, "language": new.language, "url": new.url,
                      "date": (published.value, published.precision) if published else None}
             before = {"title": article.title, "body": article.body, "byline": article.byline,
-                      "outlet": names.get(article.outlet_id), "language": article.language,
+                      "outlet": article.outlet_id, "language": article.language,
                       "url": article.url,
                       "date": (article.published_date, article.date_precision)
                       if article.published_date else None}
@@ -116,7 +169,7 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
                 continue
             article.title, article.body, article.byline = new.title, new.body, new.byline
             article.language, article.url = new.language, new.url
-            article.outlet_id = outlets.id_for(session, new.outlet)
+            article.outlet_id = outlet_id
             article.published_date = published.value if published else None
             article.date_precision = published.precision if published else None
             article.word_count = word_count(new.body)
@@ -128,4 +181,9 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
             if result.story_keys:
                 session.execute(insert(StoryKey), key_rows(article_id, result.story_keys))
             changed_ids.append(article_id)
+        if not dry_run and recleaned:
+            # Unchanged articles were checked by this version too: `archive db upgrade`
+            # stops asking for a reclean.
+            session.execute(update(Article).where(Article.id.in_(recleaned))
+                            .values(cleaner_version=CLEANER_VERSION))
     return changed_ids

@@ -47,7 +47,8 @@ def extract_record(text: str, hints: Mapping[str, str]) -> Extracted:
     return Extracted(
         body=_normalise_body(values["body"][1]),
         title=values["title"][1] if values["title"] else None,
-        published=parse_date(values["date"][1]) if values["date"] else None,
+        published=parse_date(values["date"][1], values["language"][1] if values["language"]
+                             else hints.get("language")) if values["date"] else None,
         outlet=outlet,
         byline=values["byline"][1] if values["byline"] else None,
         language=values["language"][1] if values["language"] else None,

@@ -49,28 +49,38 @@ class OutletCache:
     """Outlet ids by name, created on first use within the session's transaction. A name
     that only differs in case, spacing, a leading "The" or by being the outlet's bare
     domain joins the outlet stored first, so one outlet's articles are not split across
-    facets."""
+    facets.
 
-    def __init__(self) -> None:
+    `regroup`: stored names, too, join the first outlet stored under their key. Reclean
+    uses it, so that outlets an older matching key kept apart come together."""
+
+    def __init__(self, *, regroup: bool = False) -> None:
         self._by_name: dict[str, int] = {}
         self._by_key: dict[str, int] | None = None
+        self._regroup = regroup
+        self.created: list[str] = []  # names of the outlets this cache added
 
-    def id_for(self, session: Session, name: str | None) -> int | None:
+    def id_for(self, session: Session, name: str | None, *, create: bool = True) -> int | None:
+        """The outlet's id; None for no name, or when it is new and `create` is false."""
         if not name:
             return None
         if self._by_key is None:  # read once: this process is the archive's only writer
             self._by_key = {}
             for outlet_id, stored in session.execute(select(Outlet.id, Outlet.name)
                                                      .order_by(Outlet.id)):
-                self._by_name[stored] = outlet_id
-                self._by_key.setdefault(_outlet_key(stored), outlet_id)
+                self._by_key.setdefault(outlet_key(stored), outlet_id)
+                if not self._regroup:
+                    self._by_name[stored] = outlet_id
         if name not in self._by_name:
-            key = _outlet_key(name)
+            key = outlet_key(name)
             if key not in self._by_key:
+                if not create:
+                    return None
                 outlet = Outlet(name=name)
                 session.add(outlet)
                 session.flush()
                 self._by_key[key] = outlet.id
+                self.created.append(name)
             self._by_name[name] = self._by_key[key]
         return self._by_name[name]
 
@@ -78,9 +88,10 @@ class OutletCache:
         """After a rollback, ids handed out inside it may not exist."""
         self._by_name.clear()
         self._by_key = None
+        self.created.clear()
 
 
-def _outlet_key(name: str) -> str:
+def outlet_key(name: str) -> str:
     return matching_key(name) or name  # names of punctuation only stay apart
 
 

@@ -115,6 +115,41 @@ def test_impossible_declared_dates_fall_through_to_the_next_rule():
     assert extract_html(html, {}).published.iso() == "2019-05-06"
 
 
+@pytest.mark.parametrize(("line", "expected"), [
+    ("Опубликовано 5 января 2022", "2022-01-05"),
+    ("Veröffentlicht am 5. März 2023", "2023-03-05"),
+    ("Publicado em 12 de março de 2023", "2023-03-12"),
+    ("Publicado el 5 de marzo de 2023", "2023-03-05"),
+    ("Publié le 1er mars 2023", "2023-03-01"),
+    ("Pubblicato il 5 marzo 2023", "2023-03-05"),
+])
+def test_published_lines_in_other_languages_get_their_month(line: str, expected: str):
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1><p>{line}</p>"
+                       f"{PARAGRAPH * 3}")
+    article = extract_html(html, {})
+    assert (article.published.iso(), article.published.precision) == (expected, "day")
+    assert rule(article, "date") == "'Published …' line on the page"
+
+
+def test_a_month_name_two_languages_read_differently_follows_the_page_language():
+    body = ('<h1>Rada miasta zatwierdziła nowy rozkład promów</h1>'
+            '<span itemprop="datePublished">5 listopada 2022</span>' + PARAGRAPH * 3)
+    polish = f'<!DOCTYPE html><html lang="pl"><head></head><body>{body}</body></html>'
+    croatian = polish.replace('lang="pl"', 'lang="hr"')
+    assert extract_html(polish, {}).published.iso() == "2022-11-05"
+    assert extract_html(croatian, {}).published.iso() == "2022-10-05"
+
+
+def test_a_month_no_reader_knows_leaves_only_the_year():
+    # Irish is not in the month table; htmldate, asked last, finds only the year and says
+    # 1 January, which is no publication day
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>"
+                       f"<p>Published 12 Samhain 2022</p>{PARAGRAPH * 3}")
+    article = extract_html(html, {})
+    assert (article.published.iso(), article.published.precision) == ("2022", "year")
+    assert article.as_json()["date"] is None
+
+
 # --- outlet ------------------------------------------------------------------------------
 
 def test_outlet_from_og_site_name():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
@@ -163,3 +164,97 @@ def test_spellings_of_one_outlet_share_a_matching_key(one: str, other: str):
 ])
 def test_different_outlets_keep_different_matching_keys(one: str, other: str):
     assert matching_key(one) != matching_key(other)
+
+
+# --- which site a host belongs to -------------------------------------------------------
+
+@pytest.mark.parametrize(("host", "domain"), [
+    ("example.kiev.ua", "example.kiev.ua"),
+    ("example.msk.ru", "example.msk.ru"),
+    ("example.me.uk", "example.me.uk"),
+    ("www.example.in.ua", "example.in.ua"),
+    ("foo.blogspot.com", "foo.blogspot.com"),  # private-section suffixes count
+    ("x.github.io", "x.github.io"),
+    ("news.bbc.co.uk", "bbc.co.uk"),
+    ("www.nytimes.com", "nytimes.com"),
+    ("g1.globo.com", "globo.com"),
+])
+def test_registered_domain_follows_the_public_suffix_list(host: str, domain: str):
+    from archive.html.names import site_domain, site_label
+
+    assert site_domain(host) == domain
+    assert site_label(host) == domain.split(".")[0]
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "co.uk", "", None])
+def test_hosts_that_register_nothing_have_no_domain(host: str | None):
+    from archive.domains import registered_domain
+
+    assert registered_domain(host) is None
+
+
+def test_the_public_suffix_list_is_read_without_the_network(monkeypatch: pytest.MonkeyPatch):
+    import socket
+
+    from archive import domains
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the public suffix list tried to reach the network")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    domains._suffixes.cache_clear()
+    domains.registered_domain.cache_clear()
+    try:
+        assert domains.registered_domain("news.example.kiev.ua") == "example.kiev.ua"
+    finally:
+        domains.registered_domain.cache_clear()
+
+
+def test_a_row_for_a_public_suffix_does_not_name_the_sites_under_it(tmp_path: Path):
+    table = tmp_path / "outlets.csv"
+    table.write_text("domain,name\nblogspot.com,Blogger\n", encoding="utf-8")
+    load_user_table(table)
+    assert outlet_for_url("https://blogspot.com/") == "Blogger"
+    assert outlet_for_url("https://foo.blogspot.com/2023/01/post.html") is None
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("news.bbc.co.uk", "BBC"),
+    ("edition.cnn.com", "CNN"),
+    ("amp.theguardian.com", "The Guardian"),
+    ("m.bbc.co.uk", "www.bbc.co.uk"),
+    ("chicago.suntimes.com", "Chicago Sun-Times"),
+])
+def test_generic_subdomains_never_become_the_key(one: str, other: str):
+    assert matching_key(one) == matching_key(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("news.bbc.co.uk", "news.sky.com"),
+    ("foo.blogspot.com", "bar.blogspot.com"),
+    ("g1.globo.com", "oglobo.globo.com"),  # two outlets of one group
+    ("news.com.au", "News"),
+])
+def test_different_sites_keep_different_keys(one: str, other: str):
+    assert matching_key(one) != matching_key(other)
+
+
+def test_articles_of_two_sites_with_a_news_subdomain_stay_under_their_own_outlets(
+        archive, ingest_paths, write_file):
+    from sqlalchemy import select
+
+    from archive.models import Article, Outlet
+
+    body = "The harbour board met on Monday to discuss the new ferry timetable in detail."
+    records = [{"title": "Sky story", "maintext": body, "source_domain": "news.sky.com"},
+               {"title": "BBC story", "maintext": body + " A second paragraph.",
+                "source_domain": "news.bbc.co.uk"}]
+    feed = write_file("feed.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
+    summary = ingest_paths(feed)
+    assert summary.added == 2
+    with archive.sessions() as session:
+        stored = dict(session.execute(select(Article.title, Outlet.name)
+                                      .join(Outlet, Article.outlet_id == Outlet.id)).all())
+    assert stored == {"Sky story": "news.sky.com", "BBC story": "news.bbc.co.uk"}

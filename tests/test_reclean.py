@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from archive import boilerplate
 from archive.cli import main
+from archive.extract import CLEANER_VERSION
 from archive.models import Article
 
 TAGLINE = "Riverside Bugle Weekend Edition"
@@ -117,4 +118,86 @@ def test_reclean_replaces_a_junk_outlet_and_drops_it_from_the_facet(tmp_path):
     assert "Topics" not in names
     facets = runner.invoke(main, ["--instance", instance, "stats"], catch_exceptions=False)
     assert "Topics" not in facets.output
+    assert runner.invoke(main, ["--instance", instance, "check"]).exit_code == 0
+
+
+_RUSSIAN_DUMP = ("Городской совет утвердил новое расписание паромов\n\n5 января 2022\n\n"
+                 "Депутаты проголосовали во вторник за план, который добавляет два вечерних "
+                 "рейса летом и переносит первый зимний рейс на семь часов утра.\n\n"
+                 "Жители говорили, что перемены были нужны давно, а перевозчик пообещал новые "
+                 "суда ещё до конца года.\n\n"
+                 "Мэр сказал, что город оплатит ремонт причала из собственного бюджета.\n")
+
+
+def test_reclean_repairs_dates_and_outlets_an_older_version_stored(tmp_path):
+    """An archive stored by the version that read "5 января 2022" as May and filed
+    news.bbc.co.uk under news.sky.com (both keyed "news"), and kept edition.cnn.com apart
+    from CNN: `archive db upgrade` says a reclean is due, and reclean puts it right."""
+    import datetime as dt
+    import json
+
+    from archive.config import InstancePaths
+    from archive.instance import Archive
+    from archive.models import Outlet
+
+    runner = CliRunner()
+    instance = str(tmp_path / "instance")
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "ferry.txt").write_text(_RUSSIAN_DUMP, encoding="utf-8")
+    text = "The harbour board met on Monday to discuss the new ferry timetable in detail."
+    records = [("Sky story", "news.sky.com"), ("BBC story", "news.bbc.co.uk"),
+               ("CNN story", "CNN"), ("CNN edition story", "edition.cnn.com")]
+    (folder / "feed.jsonl").write_text("\n".join(
+        json.dumps({"title": title, "maintext": f"{text} ({title})", "source_domain": domain})
+        for title, domain in records) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["--instance", instance, "ingest", str(folder)],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+    with Archive(InstancePaths(tmp_path / "instance")) as archive, \
+            archive.sessions() as session, session.begin():
+        articles = {a.title: a for a in session.scalars(select(Article))}
+        outlets = {o.name: o for o in session.scalars(select(Outlet))}
+        assert set(outlets) == {"news.sky.com", "news.bbc.co.uk", "CNN"}
+        ferry = articles["Городской совет утвердил новое расписание паромов"]
+        assert ferry.published_date == dt.date(2022, 1, 5)
+        ferry.published_date, ferry.date_precision = dt.date(2022, 5, 1), "month"
+        articles["BBC story"].outlet_id = outlets["news.sky.com"].id
+        session.delete(outlets["news.bbc.co.uk"])
+        edition = Outlet(name="edition.cnn.com")
+        session.add(edition)
+        session.flush()
+        articles["CNN edition story"].outlet_id = edition.id
+        for article in articles.values():
+            article.cleaner_version = "4"
+
+    upgrade = runner.invoke(main, ["--instance", instance, "db", "upgrade"],
+                            catch_exceptions=False)
+    assert "5 article(s) were cleaned by an older version" in upgrade.output
+    assert "run `archive reclean`" in upgrade.output
+
+    dry = runner.invoke(main, ["--instance", instance, "reclean", "--dry-run"],
+                        catch_exceptions=False)
+    assert "Dates: 1 would change. Outlets: 2 article(s) would move to another outlet; " \
+           "1 outlet(s) would be added." in dry.output
+    done = runner.invoke(main, ["--instance", instance, "reclean"], catch_exceptions=False)
+    assert "3 of 5 article(s) changed" in done.output
+    assert "Dates: 1 changed. Outlets: 2 article(s) moved to another outlet; " \
+           "1 outlet(s) added, 1 merged into another, 0 removed." in done.output
+    assert "Added: news.bbc.co.uk." in done.output
+    assert "Merged: edition.cnn.com into CNN." in done.output
+
+    with Archive(InstancePaths(tmp_path / "instance")) as archive, archive.sessions() as session:
+        stored = dict(session.execute(select(Article.title, Outlet.name)
+                                      .outerjoin(Outlet, Article.outlet_id == Outlet.id)).all())
+        dates = dict(session.execute(select(Article.title, Article.published_date)).all())
+        versions = set(session.scalars(select(Article.cleaner_version)))
+    assert stored["Sky story"] == "news.sky.com" and stored["BBC story"] == "news.bbc.co.uk"
+    assert stored["CNN story"] == stored["CNN edition story"] == "CNN"
+    assert dates["Городской совет утвердил новое расписание паромов"] == dt.date(2022, 1, 5)
+    assert versions == {CLEANER_VERSION}
+    again = runner.invoke(main, ["--instance", instance, "db", "upgrade"],
+                          catch_exceptions=False)
+    assert "older version" not in again.output
     assert runner.invoke(main, ["--instance", instance, "check"]).exit_code == 0

@@ -413,3 +413,32 @@ def test_acceptors_survive_the_model_file(tmp_path):
     again = LineModel.from_json(json.loads(json.dumps(model.to_json())))
     assert again.outlet_accept.features == model.outlet_accept.features
     assert again.outlet_accept.threshold == pytest.approx(model.outlet_accept.threshold)
+
+
+# --- dates in other languages -----------------------------------------------------------
+
+_POLISH = ("Rada miasta zatwierdziła nowy rozkład promów\n\n{date}\n\n"
+           "Radni głosowali we wtorek nad planem, który dodaje dwa wieczorne kursy latem i "
+           "przesuwa pierwszy zimowy rejs na godzinę siódmą rano.\n\n"
+           "Mieszkańcy mówili, że zmiany były potrzebne od lat, a przewoźnik obiecał nowe "
+           "statki jeszcze przed końcem roku.\n\n"
+           "Burmistrz powiedział, że miasto zapłaci za remont przystani z własnego budżetu.\n")
+_UKRAINIAN = ("Міська рада затвердила новий розклад поромів\n\n{date}\n\n"
+              "Депутати проголосували у вівторок за план, який додає два вечірні рейси влітку "
+              "та переносить перший зимовий рейс на сьому годину ранку.\n\n"
+              "Мешканці казали, що зміни були потрібні роками, а перевізник пообіцяв нові "
+              "судна ще до кінця року.\n\n"
+              "Мер сказав, що місто оплатить ремонт причалу з власного бюджету.\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (_POLISH.format(date="5 stycznia 2022"), dt.date(2022, 1, 5)),
+    (_UKRAINIAN.format(date="5 січня 2022"), dt.date(2022, 1, 5)),
+    # November in Polish, October in Croatian: the page's language decides
+    (_POLISH.format(date="5 listopada 2022"), dt.date(2022, 11, 5)),
+])
+def test_date_lines_in_other_languages_get_their_month(text: str, expected: dt.date):
+    article = extract_text_dump(text, {})
+    assert article.published is not None
+    assert (article.published.value, article.published.precision) == (expected, "day")
+    assert article.provenance["fields"]["date"]["rule"] == "date line near the headline"

@@ -193,6 +193,11 @@ def extract_command(ctx: click.Context, file: str, as_json: bool, format_: str |
         sys.exit(1)
 
 
+def _listed(names: list[str], shown: int = 10) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _print_article(record: dict[str, Any]) -> None:
     for key in ("title", "date_known", "outlet", "byline", "language", "url", "word_count"):
         value = record[key]
@@ -223,11 +228,23 @@ def reclean_command(ctx: click.Context, dry_run: bool, jobs: int, wait: bool) ->
                + (f" ({fields})" if fields else "") + ".")
     for article_id, fields in report.examples:
         click.echo(f"  #{article_id}: {', '.join(fields)}")
+    if dry_run:  # which outlets end up empty is only known once articles have moved
+        outlets = f"{len(report.outlets_added)} outlet(s) would be added"
+    else:
+        outlets = (f"{len(report.outlets_added)} outlet(s) added, "
+                   f"{len(report.outlets_merged)} merged into another, "
+                   f"{len(report.outlets_removed)} removed")
+    click.echo(f"Dates: {report.dates_changed} {verb}. Outlets: {report.articles_moved} "
+               f"article(s) {'would move' if dry_run else 'moved'} to another outlet; "
+               f"{outlets}.")
+    if report.outlets_added:
+        click.echo("Added: " + _listed(report.outlets_added) + ".")
+    if report.outlets_merged:
+        click.echo("Merged: " + _listed([f"{old} into {kept}"
+                                         for old, kept in report.outlets_merged]) + ".")
     if report.outlets_removed:
-        shown = ", ".join(report.outlets_removed[:10])
-        more = len(report.outlets_removed) - 10
         click.echo(f"{len(report.outlets_removed)} outlet(s) no article names any more, removed: "
-                   f"{shown}" + (f" and {more} more" if more > 0 else "") + ".")
+                   f"{_listed(report.outlets_removed)}.")
     for article_id, reason in report.failures:
         click.echo(f"  #{article_id} kept as stored: the current cleaner says {reason}",
                    err=True)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import click
 
-from archive import maintenance, sql, stats
+from archive import maintenance, reclean, sql, stats
 from archive.cli.common import (
     INTERRUPTED_EXIT,
     open_archive,
@@ -165,4 +165,11 @@ def db_upgrade_command(ctx: click.Context, wait: bool) -> None:
     with open_archive(ctx.find_root()) as archive, writing(archive, wait):
         for done in maintenance.prepare(archive):
             click.echo(f"Then {done}.")
+        # Re-extracting every article is a job of its own (long on a large archive,
+        # with a dry run to look first), so the schema upgrade only says when it is due.
+        older = reclean.outdated(archive)
     click.echo(f"Database {paths.database} is at the newest schema.")
+    if older:
+        click.echo(f"{older} article(s) were cleaned by an older version of archive, which "
+                   "could misread dates and outlets: run `archive reclean` (or "
+                   "`archive reclean --dry-run` first) to extract them again.")

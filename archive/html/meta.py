@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
-from archive.dates import parse_date
+from archive.dates import Language, parse_date
 from archive.document import PublishedDate
 from archive.html.facts import (
     ARTICLE_TYPES,
@@ -31,6 +32,7 @@ from archive.html.names import (
     matches_domain,
     same_name,
 )
+from archive.language import detect_language
 from archive.outlets import known_outlet, outlet_for_url, without_article
 
 # Separators between a headline and a site name in <title> and og:title.
@@ -67,12 +69,16 @@ _NOT_A_NAME = re.compile(r"\b(?:designed|powered|developed|hosted|theme|all righ
 _BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+", re.I)
 _PUBLISHED_TEXT = re.compile(
     r"^\W*(?:first\s+|originally\s+)?(?:published|posted|publicado|publié|veröffentlicht|"
-    r"pubblicato|опубликовано|gepubliceerd|publicerad|publiceret)\b(?:\s+(?:on|am|le|em|el))?"
-    r"[:\s]*(?P<date>.{6,60}?)\s*(?:\||$)", re.I)
+    r"pubblicato|опубликовано|опубліковано|opublikowano|publikováno|gepubliceerd|publicerad|"
+    r"publiceret)\b(?:\s+(?:on|am|le|em|el|il))?[:\s]*(?P<date>.{6,60}?)\s*(?:\||$)", re.I)
+# A cheap filter before the pattern: a piece of each word above (the Italian, Dutch and
+# Scandinavian ones were missing, so their lines never reached it).
 _PUBLISHED_TEXT_XPATH = (
     "//body//text()[contains(., 'ublish') or contains(., 'osted') or contains(., 'ublica')"
     " or contains(., 'ublié') or contains(., 'ffentlicht') or contains(., 'убликов')"
-    " or contains(., 'PUBLISH') or contains(., 'POSTED')]"
+    " or contains(., 'убліков') or contains(., 'ublikow') or contains(., 'ublikov')"
+    " or contains(., 'ubblica') or contains(., 'ubliceerd') or contains(., 'ublicera')"
+    " or contains(., 'ublicere') or contains(., 'PUBLISH') or contains(., 'POSTED')]"
     "[not(ancestor::script)][not(ancestor::style)][string-length(.) < 120]")
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|\D|$)")
 _BYLINE_END = re.compile(
@@ -434,25 +440,26 @@ def _main_ld_article(facts: PageFacts) -> dict[str, Any] | None:
 
 def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None,
                     meta: Metadata) -> None:
+    language = _page_language(tree, facts, article)
     if article is not None:
         for key in ("datePublished", "dateCreated"):
-            if date := _page_date(ld_text(article.get(key))):
+            if date := _page_date(ld_text(article.get(key)), language):
                 meta.found("published", date, f"JSON-LD {key}")
                 return
     for name, value in facts.meta(*_PUBLISHED_METAS):
-        if date := _page_date(value):
+        if date := _page_date(value, language):
             meta.found("published", date, f"{name} meta tag")
             return
     for time in tree.iter("time"):
         stamp = time.get("datetime") or time.get("content")
         if not stamp or _updated_context(time):
             continue
-        if date := _page_date(stamp):
+        if date := _page_date(stamp, language):
             kind = "published" if time.get("pubdate") is not None else "first"
             meta.found("published", date, f"{kind} <time datetime> not marked as an update")
             return
     for text in tree.xpath(_PUBLISHED_TEXT_XPATH)[:20]:
-        if (match := _PUBLISHED_TEXT.match(text)) and (date := _page_date(match["date"])):
+        if (match := _PUBLISHED_TEXT.match(text)) and (date := _page_date(match["date"], language)):
             meta.found("published", date, "'Published …' line on the page")
             return
     match = _URL_DATE.search(urlsplit(facts.url).path) if facts.url else None
@@ -461,6 +468,24 @@ def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any]
         return
     if date := _htmldate(tree):
         meta.found("published", date, "htmldate's reading of the page (no date was declared)")
+
+
+def _page_language(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | None
+                   ) -> Callable[[], str | None]:
+    """The page's language, worked out on first call: only a month name that two languages
+    read differently needs it ("listopada": November in Polish, October in Croatian)."""
+    @cache
+    def language() -> str | None:
+        declared = [tree.get("lang"), *(value for _, value in facts.meta("og:locale"))]
+        if article is not None:
+            declared.append(ld_text(article.get("inLanguage")))
+        for code in declared:
+            if code and code.strip():
+                return code.strip()
+        return detect_language(" ".join(clean_text(p.text_content())
+                                        for p in tree.iter("p")))
+
+    return language
 
 
 def _updated_context(time: HtmlElement) -> bool:
@@ -473,7 +498,7 @@ def _updated_context(time: HtmlElement) -> bool:
     return bool(_UPDATED_CONTEXT.search(attrs))
 
 
-def _page_date(value: str | None) -> PublishedDate | None:
+def _page_date(value: str | None, language: Language = None) -> PublishedDate | None:
     if not value:
         return None
     value = value.strip()
@@ -485,7 +510,7 @@ def _page_date(value: str | None) -> PublishedDate | None:
     with warnings.catch_warnings():
         # dateutil warns about time-zone names it cannot place ("EST"); only the day matters
         warnings.simplefilter("ignore", UnknownTimezoneWarning)
-        date = parse_date(value)
+        date = parse_date(value, language)
     if date is None or date.value > dt.date.today() + dt.timedelta(days=2):
         return None
     return date
@@ -501,7 +526,12 @@ def _htmldate(tree: HtmlElement) -> PublishedDate | None:
                           outputformat="%Y-%m-%d")
     except (ValueError, TypeError, RecursionError):
         return None
-    return _page_date(found)
+    date = _page_date(found)
+    if date is not None and (date.value.month, date.value.day) == (1, 1):
+        # htmldate answers 1 January when all it found was a year (a copyright line, a
+        # month name it could not read): the year is all that is known
+        return PublishedDate(date.value, "year")
+    return date
 
 
 # --- byline ----------------------------------------------------------------------------

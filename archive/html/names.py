@@ -5,12 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Second-level labels under which countries register names (example.co.uk, example.com.br),
-# so the site's own label is the third from the right.
-_SECOND_LEVEL = frozenset({
-    "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "gob", "gouv", "mil",
-    "nic", "ltd", "plc", "sch", "nom", "info", "biz", "web", "asso", "press", "news", "tv",
-})
+from archive import domains
+
 _NOT_WORD = re.compile(r"[\W_]+")
 _QUOTES = str.maketrans({c: None for c in "'\"‘’‚‛“”„‟«»‹›`´"})
 _DASHES = re.compile(r"[\u2010-\u2015\u2212-]")
@@ -29,32 +25,17 @@ def fold(text: str) -> str:
 
 def site_label(host: str | None) -> str | None:
     """The label a site registered: "nytimes" for www.nytimes.com, "bbc" for news.bbc.co.uk."""
-    if not host:
-        return None
-    labels = host.lower().rstrip(".").split(".")
-    if len(labels) < 2:
-        return labels[0] or None
-    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
-        return labels[-3]
-    return labels[-2]
+    return domains.site_label(host)
 
 
 def site_domain(host: str | None) -> str | None:
     """The registered domain: "nytimes.com" for www.nytimes.com."""
-    label = site_label(host)
-    if not host or not label:
-        return None
-    labels = host.lower().rstrip(".").split(".")
-    return ".".join(labels[labels.index(label):]) if label in labels else None
+    return domains.registered_domain(host)
 
 
 def service_labels(host: str | None) -> set[str]:
     """Host labels left of the registered domain ("hosted" in hosted.ap.org)."""
-    label = site_label(host)
-    if not host or not label:
-        return set()
-    labels = host.lower().split(".")
-    return set(labels[: labels.index(label)]) if label in labels else set()
+    return set(domains.subdomain_labels(host))
 
 
 def matches_domain(name: str, host: str | None) -> bool:

@@ -7,6 +7,9 @@ that make prose look like prose, the vocabulary of page widgets, month names.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from archive import months
 
 # Function words of the languages users bring most (en, ru, pt, es, it, de, fr, id, nl).
 # Running text is full of them; menus, teasers and widget labels have few.
@@ -37,41 +40,49 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 # Korean attaches particles to words: a word ending in one is a sign of running text.
 KOREAN_PARTICLES = frozenset("은는이가을를의에도로와과서고며면다요")
 
-MONTHS = {
-    # English, with abbreviations
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-    # Portuguese / Spanish / Italian / French / German / Indonesian / Dutch
-    "janeiro": 1, "fevereiro": 2, "março": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7,
-    "agosto": 8, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
-    "enero": 1, "febrero": 2, "marzo": 3, "mayo": 5, "junio": 6, "julio": 7,
-    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
-    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
-    "settembre": 9, "ottobre": 10, "dicembre": 12,
-    "janvier": 1, "février": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "août": 8, "septembre": 9, "octobre": 10, "décembre": 12,
-    "januar": 1, "februar": 2, "märz": 3, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
-    "januari": 1, "februari": 2, "maret": 3, "mei": 5, "agustus": 8, "desember": 12,
-    "augustus": 8,
-    # Russian, genitive (as dates write them) and nominative
-    "января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6, "июля": 7,
-    "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
-    "январь": 1, "февраль": 2, "март": 3, "апрель": 4, "май": 5, "июнь": 6, "июль": 7,
-    "август": 8, "сентябрь": 9, "октябрь": 10, "ноябрь": 11, "декабрь": 12,
-}
-MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of `words` factored by shared prefixes ("mar(?:ch|zo)?"): a
+    line is tried against hundreds of month names letter by letter, not name by name."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        ends = "" in node
+        if len(branches) == 1 and not ends:
+            return branches[0]
+        # longer words first: the group is greedy, so "march" wins over "mar"
+        return "(?:" + "|".join(branches) + ")" + ("?" if ends else "")
+
+    return emit(trie)
+
+
+# Month names of every language in the month table (archive/data/months.csv), with the
+# English abbreviations ("Nov 19"); other languages' abbreviations ("set", "out", "lis")
+# are words of running text too often to mark a line as dated (the date parser still reads
+# them in a date it is given).
+MONTH_NAMES = frozenset(form.form.casefold() for form in months.forms()
+                        if not form.abbreviation or form.language == "en")
+MONTH_ALT = _alternation(MONTH_NAMES)
 _MONTH_ALT = MONTH_ALT
 
 # A date written out: "Nov 19, 2019", "19 November 2019", "22 de outubro de 2010",
-# "24 сентября 2018", "2019-11-19", "19/11/2019", "11.14.2019", "2018년 8월 25일".
+# "24 сентября 2018", "1er mars 2023", "12 d'abril de 2023", "2023. március 5.", "2019-11-19",
+# "19/11/2019", "11.14.2019", "2018년 8월 25일".
 DATE_TEXT = re.compile(
     rf"""(?ix)
     (?<![\w/.-])(?:
         (?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+|\s*,\s*)(?:19|20)\d\d(?!\d)
-      | \d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:de\s+)?(?:{_MONTH_ALT})\.?,?\s+(?:de\s+)?
-        (?:19|20)\d\d(?!\d)
+      | \d{{1,2}}(?:st|nd|rd|th|er|º|ª)?\.?\s+(?:(?:de|del)\s+|d['’])?(?:{_MONTH_ALT})\.?,?\s+
+        (?:(?:de|del)\s+)?(?:19|20)\d\d(?!\d)
+      | (?:19|20)\d\d\.?\s+(?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?!\d)
       | (?:19|20)\d\d-\d{{1,2}}-\d{{1,2}}(?!\d)
       | \d{{1,2}}[./]\d{{1,2}}[./](?:19|20)\d\d(?!\d)
       | (?:19|20)\d\d[./]\d{{1,2}}[./]\d{{1,2}}(?!\d)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from archive.dates import parse_date
 from archive.document import PublishedDate
+from archive.language import detect_language
 from archive.outlets import outlet_for_url
 from archive.textdump.clean import CleanedLines, furniture_reason, is_credit, word_total
 from archive.textdump.lexicon import (
     BYLINE,
     DATE_NO_YEAR,
     MONTH_ALT,
-    MONTHS,
     PUBLISHED,
     UPDATED,
     find_date,
@@ -48,7 +49,6 @@ _GLUED_YEAR = re.compile(r"\b((?:19|20)\d\d)(\d{1,2}:\d\d)")
 _MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(?:{MONTH_ALT})\.?,?\s+(?:19|20)\d\d(?!\d)")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})$")
 _ASIAN_DATE = re.compile(r"((?:19|20)\d\d)\s*[년年]\s*(\d{1,2})\s*[월月]\s*(\d{1,2})")
-_WORD_DATE_PARTS = re.compile(r"[^\W\d_]+|\d+")
 _SEGMENT_SPLIT = re.compile(r"\s[|;·•]\s?|;|\s/\s")
 
 _BYLINE_TAIL = re.compile(
@@ -141,7 +141,8 @@ def find_metadata(lines: list[str], cleaned: CleanedLines, hints: Mapping[str, s
                 model.title_accept, trace)
     anchor = meta.headline_line()
     _find_byline(stripped, head, first, anchor, meta)
-    _find_date(stripped, head, first, anchor, cleaned, meta, _day_first(stripped, cleaned))
+    _find_date(stripped, head, first, anchor, cleaned, meta, _day_first(stripped, cleaned),
+               _page_language(stripped, cleaned, hints))
     site = _find_outlet(stripped, cleaned, meta, hints,
                         model.outlet_ranker or DEFAULT_OUTLET_RANKER, model.outlet_accept, trace)
     _strip_site_tail(meta, site)
@@ -247,7 +248,8 @@ def _clean_person(text: str) -> str | None:
 # --- date --------------------------------------------------------------------------------
 
 def _find_date(stripped: list[str], head: list[int], first: int, anchor: int | None,
-               cleaned: CleanedLines, meta: DumpMetadata, day_first: bool) -> None:
+               cleaned: CleanedLines, meta: DumpMetadata, day_first: bool,
+               language: Callable[[], str | None]) -> None:
     centre = anchor if anchor is not None else first
     near = set(head)
     if anchor is not None:
@@ -256,7 +258,7 @@ def _find_date(stripped: list[str], head: list[int], first: int, anchor: int | N
     best: tuple[float, int, PublishedDate] | None = None
     for index in near:
         line = stripped[index]
-        published = _publication_date(line, day_first)
+        published = _publication_date(line, day_first, language)
         if not published:
             continue
         score = -0.25 * abs(index - centre) - (0.5 if index < centre else 0.0)
@@ -275,14 +277,16 @@ def _find_date(stripped: list[str], head: list[int], first: int, anchor: int | N
     tail = range(cleaned.main_end + 1, min(len(stripped), cleaned.main_end + 20))
     for index in [*cleaned.kept[-12:], *tail]:
         line = stripped[index]
-        if PUBLISHED.search(line) and (published := _publication_date(line, day_first)):
+        if PUBLISHED.search(line) and (published := _publication_date(line, day_first,
+                                                                       language)):
             meta.found("published", published, index, "'published' line in the article")
             if word_total(line) <= 14:
                 meta.consumed.add(index)
             return
 
 
-def _publication_date(line: str, day_first: bool) -> PublishedDate | None:
+def _publication_date(line: str, day_first: bool, language: Callable[[], str | None]
+                      ) -> PublishedDate | None:
     """The first date in the line that is not an 'updated' date; None if it has no year."""
     if len(line) > 200:
         return None
@@ -293,9 +297,10 @@ def _publication_date(line: str, day_first: bool) -> PublishedDate | None:
             text = segment[: updated.start()]
         match = find_date(text)
         if match:
-            return _date_from_text(match.group(0), day_first)
+            return _date_from_text(match.group(0), day_first, language)
         if word_total(text) <= 6 and (month := _MONTH_YEAR.search(text)):
-            return _date_from_text(month.group(0), day_first)  # "October 2022": month precision
+            # "October 2022": month precision
+            return _date_from_text(month.group(0), day_first, language)
         if DATE_NO_YEAR.search(text):
             return None  # a stated date without its year: unknown, never guessed
     return None
@@ -306,7 +311,8 @@ def _segments(line: str) -> list[str]:
     return parts or [line]
 
 
-def _date_from_text(text: str, day_first: bool) -> PublishedDate | None:
+def _date_from_text(text: str, day_first: bool, language: Callable[[], str | None]
+                    ) -> PublishedDate | None:
     if match := _ASIAN_DATE.search(text):
         return parse_date(f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}")
     compact = text.strip().replace(" ", "")
@@ -322,21 +328,19 @@ def _date_from_text(text: str, day_first: bool) -> PublishedDate | None:
             else:
                 month, day = first_n, second_n
         return parse_date(f"{year:04d}-{month:02d}-{day:02d}")
-    year = month = day = None
-    for part in _WORD_DATE_PARTS.findall(text):
-        low = part.casefold()
-        if low in MONTHS and month is None:
-            month = MONTHS[low]
-        elif part.isdigit():
-            if len(part) == 4 and year is None:
-                year = int(part)
-            elif len(part) <= 2 and day is None:
-                day = int(part)
-    if year is None or month is None:
-        return None
-    if day is None:
-        return parse_date(f"{year:04d}-{month:02d}")
-    return parse_date(f"{year:04d}-{month:02d}-{day:02d}")
+    return parse_date(text, language)  # month names of every language in the table
+
+
+def _page_language(stripped: list[str], cleaned: CleanedLines, hints: Mapping[str, str]
+                   ) -> Callable[[], str | None]:
+    """The page's language, worked out on first call: only a month name that two languages
+    read differently needs it ("listopada": November in Polish, October in Croatian)."""
+    @cache
+    def language() -> str | None:
+        return hints.get("language") or detect_language(
+            " ".join(stripped[i] for i in cleaned.kept))
+
+    return language
 
 
 def _day_first(stripped: list[str], cleaned: CleanedLines) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from archive.domains import registered_domain
 from archive.outlets import known_outlet, outlet_for_url, publisher_role
 from archive.textdump.clean import furniture_reason, word_total
 from archive.textdump.lexicon import (
@@ -155,11 +156,12 @@ _NAME_DASH = re.compile(r"^([A-Z][\w.&'’]*(?:\s[A-Z][\w.&'’]*){0,2})\s+[-—
 _REPORTS = re.compile(
     r"(?:reports|reported by|writes)\s+((?:the\s+)?[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,5})\s*$"
 )
-# Web addresses and e-mail addresses: the label before the top-level domain names a site.
+# Web addresses and e-mail addresses ending in a common top-level domain: the label the site
+# registered (by the Public Suffix List: "example" in news.example.kiev.ua) names it.
 _DOMAIN = re.compile(
-    r"(?i)(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*?(?P<label>[a-z0-9][a-z0-9-]{1,40})"
-    r"\.(?P<tld>com|net|org|info|news|co\.uk|co\.kr|co\.jp|co\.in|com\.br|com\.au|ru|de|fr|it|"
-    r"es|nl|kr|jp|in|ca|us|io|tv|am|ua|by|kz|pl|br|pt|id|uk|ch|at|be|ie|nz|au)(?![\w-])"
+    r"(?i)(?<![\w.-])(?:https?://)?(?P<host>(?:[a-z0-9-]+\.)+"
+    r"(?:com|net|org|info|news|co\.uk|co\.kr|co\.jp|co\.in|com\.br|com\.au|ru|de|fr|it|"
+    r"es|nl|kr|jp|in|ca|us|io|tv|am|ua|by|kz|pl|br|pt|id|uk|ch|at|be|ie|nz|au))(?![\w-])"
 )
 _TLD_TAIL = re.compile(
     r"(?i)\.(?:com|net|org|info|news|co\.uk|co\.kr|co\.jp|co\.in|com\.br|com\.au|ru|de|fr|it|es|"
@@ -696,11 +698,12 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
                                and "://" not in line):
             continue
         for match in _DOMAIN.finditer(line):
-            label = match["label"].casefold()
-            if label in _PLATFORMS or label.isdigit():
+            domain = registered_domain(match["host"])
+            label = domain.split(".")[0] if domain else ""
+            if len(label) < 2 or label in _PLATFORMS or label.isdigit():
                 continue
             labels[label] = labels.get(label, 0) + 1
-            full.setdefault(label, f"{label}.{match['tld'].casefold()}")
+            full.setdefault(label, domain or label)
     if not labels:
         return
     counts = sorted(labels.values(), reverse=True)
