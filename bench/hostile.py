@@ -10,7 +10,8 @@
    sending plain queries: how long every hostile request took, what it answered, and the
    plain queries' p50/p95 meanwhile.
 3. With --ingest, starts `archive ingest` of that many more articles into a fresh archive
-   served the same way and sends plain API queries until --window articles are stored:
+   served the same way and has four clients send plain API queries until --window articles
+   are stored:
    their p50/p95 while the writer works; once with the writer at its default low CPU
    priority, then at normal priority (the reference: how ingest ran before).
 
@@ -171,21 +172,31 @@ def ingest_round(workdir: Path, total: int, window: int, text_from: Path | None,
         time.sleep(0.5)
     server = Server(instance)
     latencies: list[float] = []
-    failures = 0
-    try:
-        stored = 0
-        turn = 0
-        while stored < window and writer.poll() is None:
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def client(first: int) -> None:
+        turn = first
+        while not stop.is_set():
             seconds, status, _ = timed(search_url(server.base, PLAIN[turn % len(PLAIN)]))
             latencies.append(seconds)
-            failures += status != 200
+            statuses.append(status)
             turn += 1
-            if turn % 20 == 0:
-                stored = _stored(instance)
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(CONCURRENT)]
+    try:
+        for thread in clients:
+            thread.start()
+        while _stored(instance) < window and writer.poll() is None:
+            time.sleep(1)
     finally:
+        stop.set()
+        for thread in clients:
+            thread.join()
         writer.terminate()
         writer.wait(timeout=120)
         server.close()
+    failures = sum(status != 200 for status in statuses)
     return {"writer_priority": priority, "stored_at_end": _stored(instance),
             "api_during_ingest": percentiles(latencies), "non_200": failures}
 
@@ -209,18 +220,22 @@ def main() -> None:
                         help="also time searches during an ingest of this many articles")
     parser.add_argument("--window", type=int, default=10_000,
                         help="stop the ingest round once this many articles are stored")
+    parser.add_argument("--skip-hostile", action="store_true",
+                        help="only the ingest round")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     instance = build(args.workdir, args.n, args.text_from)
-    server = Server(instance)
-    try:
-        timed(search_url(server.base, "warm up"))
-        results = {"hostile": hostile_round(server.base)}
-        results["huge article page"] = dict(zip(
-            ("seconds", "status"), timed(f"{server.base}/articles/{_huge_id(instance)}")[:2],
-            strict=True))
-    finally:
-        server.close()
+    results: dict = {}
+    if not args.skip_hostile:
+        server = Server(instance)
+        try:
+            timed(search_url(server.base, "warm up"))
+            results["hostile"] = hostile_round(server.base)
+            results["huge article page"] = dict(zip(
+                ("seconds", "status"),
+                timed(f"{server.base}/articles/{_huge_id(instance)}")[:2], strict=True))
+        finally:
+            server.close()
     if args.ingest:
         # The writer at its default (low) priority, then at normal priority: the reference.
         results["ingest"] = [ingest_round(args.workdir, args.ingest, args.window,

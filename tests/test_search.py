@@ -50,8 +50,7 @@ def test_phrases_keep_stop_words(filled):
 def test_phrases_work_when_a_words_positions_outgrow_the_posting_cache(filled, monkeypatch):
     # At a million articles the positions of "in" alone exceed the cache; the cache dropped
     # them on arrival and the phrase search failed with a KeyError (HTTP 500).
-    monkeypatch.setattr("archive.index.postings.POSTINGS_CACHE_BYTES", 1)
-    monkeypatch.setattr("archive.index.postings._Postings.__init__.__defaults__", (1,))
+    monkeypatch.setattr("archive.index.postings.PostingsCache.__init__.__defaults__", (1,))
     filled.index.close()
     assert _titles(search(filled, SearchRequest('"no limits"'))) == ["Lavrov visits Beijing"]
     assert _titles(search(filled, SearchRequest('"no date given"'))) == ["Undated note"]

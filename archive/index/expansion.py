@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import heapq
 import re
+import threading
+import weakref
 from collections.abc import Iterator
 
 from rapidfuzz import process
@@ -33,22 +35,43 @@ class _Capped:
     cut: tuple[int, int] | None = None
 
     def _btexts(self, ixreader) -> Iterator[bytes]:  # noqa: ANN001 - a Whoosh reader
-        cached = self.__dict__.get("_expanded")
-        if cached is None or cached[0] is not ixreader:
-            found = self._candidates(ixreader)
-            kept = heapq.nlargest(self.limit, found, key=lambda word: (
-                ixreader.doc_frequency(self.fieldname, word), word)) if len(
-                found) > self.limit else sorted(found)
-            self.cut = (len(found), len(kept)) if len(kept) < len(found) else None
-            cached = (ixreader, sorted(kept))
-            self.__dict__["_expanded"] = cached
-        return iter(cached[1])
+        # A search expands its terms several times (matching, ranking, marking snippets,
+        # stand-out words), and the same reader serves request after request until the
+        # next commit: the expansion is kept with the reader.
+        key = (type(self), self.fieldname, self.text, getattr(self, "maxdist", 0),
+               getattr(self, "prefixlength", 0), self.limit)
+        with _EXPANDED_LOCK:
+            known = _EXPANDED.setdefault(ixreader, {})
+            found = known.get(key)
+        if found is None:
+            found = self._expand(ixreader)
+            with _EXPANDED_LOCK:
+                if len(known) >= _EXPANSIONS_KEPT:
+                    known.clear()
+                known[key] = found
+        kept, self.cut = found
+        return iter(kept)
+
+    def _expand(self, ixreader) -> tuple[list[bytes], tuple[int, int] | None]:  # noqa: ANN001
+        found = self._candidates(ixreader)
+        if len(found) <= self.limit:
+            return sorted(found), None
+        kept = heapq.nlargest(self.limit, found, key=lambda word: (
+            ixreader.doc_frequency(self.fieldname, word), word))
+        return sorted(kept), (len(found), len(kept))
 
     def _candidates(self, ixreader) -> list[bytes]:  # noqa: ANN001
         raise NotImplementedError
 
     def typed(self) -> str:
         raise NotImplementedError
+
+
+# Expansions per open Whoosh reader; forgotten with the reader after a commit, or when this
+# many different terms have been expanded through it.
+_EXPANSIONS_KEPT = 1000
+_EXPANDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_EXPANDED_LOCK = threading.Lock()
 
 
 def _scan(ixreader, fieldname: str, prefix: str) -> Iterator[bytes]:  # noqa: ANN001

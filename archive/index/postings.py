@@ -6,7 +6,9 @@ import bisect
 import itertools
 import math
 import pickle
+import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from whoosh import formats, query
@@ -18,46 +20,69 @@ from archive.facets import DocColumns
 from archive.index import bounds
 from archive.index.parsing import _clauses
 
-# Posting lists kept between searches, per searcher: the common words of phrases ("the",
-# "of") recur in query after query, and reading theirs is most of such a query's time.
+# Posting lists kept between searches: the common words of phrases ("the", "of") recur in
+# query after query, and reading theirs is most of such a query's time.
 POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class PostingsCache:
+    """The most recently used posting lists of one index generation, shared by the readers
+    of all requests (each request has its own searcher, but the same document numbers)."""
+
+    def __init__(self, budget: int = POSTINGS_CACHE_BYTES) -> None:
+        self._lock = threading.Lock()
+        self._budget = budget
+        self._generation: int | None = None
+        self._lists: OrderedDict[tuple, object] = OrderedDict()
+        self._used = 0
+
+    def get(self, generation: int, key: tuple) -> Any:
+        with self._lock:
+            if generation != self._generation or key not in self._lists:
+                return None
+            self._lists.move_to_end(key)
+            return self._lists[key]
+
+    def put(self, generation: int, key: tuple, value: object) -> None:
+        with self._lock:
+            if generation != self._generation:  # a commit (or a rebuilt index) since
+                self._generation, self._lists, self._used = generation, OrderedDict(), 0
+            if key in self._lists:
+                return
+            self._lists[key] = value
+            self._used += _footprint(value)
+            # A list larger than the whole cache is not kept: its reader uses it once.
+            while self._used > self._budget and self._lists:
+                _, dropped = self._lists.popitem(last=False)
+                self._used -= _footprint(dropped)
 
 
 class _Postings:
     """Term posting lists of one searcher as arrays (document numbers and weights), read
-    straight from Whoosh's posting blocks; the most recently used are kept."""
+    straight from Whoosh's posting blocks; kept in a cache shared with other readers."""
 
-    def __init__(self, searcher: Searcher, budget: int = POSTINGS_CACHE_BYTES) -> None:
+    def __init__(self, searcher: Searcher, cache: PostingsCache | None = None) -> None:
         self.searcher = searcher
-        self._lists: OrderedDict[tuple[str, str | bytes], tuple[np.ndarray, np.ndarray]] = (
-            OrderedDict())
-        self._value_lists: OrderedDict[tuple[str, str | bytes], list[bytes]] = OrderedDict()
-        self._budget = budget
-        self._used = 0
-
-    def _remember(self, store: OrderedDict, key: tuple, value: object, size: int) -> None:
-        store[key] = value
-        self._used += size
-        while self._used > self._budget and (self._lists or self._value_lists):
-            oldest = self._lists if self._lists else self._value_lists
-            _, dropped = oldest.popitem(last=False)
-            self._used -= _footprint(dropped)
+        self._cache = cache or PostingsCache()
+        generation = searcher.reader().generation()
+        self._generation: int = -1 if generation is None else generation
 
     def docs(self, fieldname: str, text: str | bytes) -> np.ndarray:
         return self.get(fieldname, text)[0]
 
     def positions(self, fieldname: str, text: str | bytes, wanted: np.ndarray
-                  ) -> list[list[int]]:
-        """Word positions of the term in each of `wanted` (documents that contain it)."""
+                  ) -> list[bytes]:
+        """The term's encoded word positions in each of `wanted` (documents that contain it),
+        for _decode_positions: decoding is most of a phrase's time, so it is left until a
+        document's positions are looked at."""
         docs, _ = self.get(fieldname, text)
         values = self._values(fieldname, text)
-        return [_decode_positions(values[i]) for i in np.searchsorted(docs, wanted)]
+        return [values[i] for i in np.searchsorted(docs, wanted)]
 
     def _values(self, fieldname: str, text: str | bytes) -> list[bytes]:
-        key = (fieldname, text)
-        if key in self._value_lists:
-            self._value_lists.move_to_end(key)
-        else:
+        key = ("positions", fieldname, _bytes(text))
+        known = self._cache.get(self._generation, key)
+        if known is None:
             found: list[bytes] = []
             for sub, _ in self.searcher.subsearchers or [(self.searcher, 0)]:
                 reader = sub.reader()
@@ -75,19 +100,17 @@ class _Postings:
                         matcher._read_data()
                     found.extend(matcher._data[2])
                     matcher._next_block()
-            # A list larger than the whole cache is not kept: use it once from here.
-            self._remember(self._value_lists, key, found, _footprint(found))
+            self._cache.put(self._generation, key, found)
             return found
-        return self._value_lists[key]
+        return known
 
     def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
-        key = (fieldname, text)
-        if key in self._lists:
-            self._lists.move_to_end(key)
-            return self._lists[key]
-        found = self._read(fieldname, text)
-        self._remember(self._lists, key, found, _footprint(found))
-        return found
+        key = ("docs", fieldname, _bytes(text))
+        known = self._cache.get(self._generation, key)
+        if known is None:
+            known = self._read(fieldname, text)
+            self._cache.put(self._generation, key, known)
+        return known
 
     def _read(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         parts = self.searcher.subsearchers or [(self.searcher, 0)]
@@ -119,6 +142,10 @@ class _Postings:
         if not docs:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(docs), np.concatenate(weights)
+
+
+def _bytes(text: str | bytes) -> bytes:
+    return text.encode("utf-8") if isinstance(text, str) else text
 
 
 def _footprint(value: object) -> int:
@@ -191,15 +218,14 @@ def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
                                     assume_unique=True)
     if len(words) == 1 or not len(candidates):
         return candidates
-    keep: list[int] = []
+    places = [postings.positions(phrase.fieldname, word, candidates) for word in words]
     slop = max(phrase.slop, 1)
-    # In slices, so that a phrase of common words on a large archive meets its deadline.
-    for first in range(0, len(candidates), bounds.CHECK_EVERY):
-        bounds.check()
-        part = candidates[first:first + bounds.CHECK_EVERY]
-        places = [postings.positions(phrase.fieldname, word, part) for word in words]
-        keep.extend(first + i for i in range(len(part))
-                    if _in_sequence([p[i] for p in places], slop))
+    keep = []
+    for i in range(len(candidates)):
+        if i % bounds.CHECK_EVERY == 0:  # a phrase of common words meets its deadline too
+            bounds.check()
+        if _in_sequence([_decode_positions(p[i]) for p in places], slop):
+            keep.append(i)
     return candidates[keep]
 
 
@@ -254,7 +280,9 @@ def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
         where = np.searchsorted(candidates, docs)
         inside = where < len(candidates)
         inside[inside] = candidates[where[inside]] == docs[inside]
-        idf = math.log(size / (searcher.doc_frequency(fieldname, text) + 1)) + 1
+        # Every posting counts, as in Whoosh's doc_frequency (deleted documents too, until a
+        # merge drops them), without a second lookup of the term per segment.
+        idf = math.log(size / (len(docs) + 1)) + 1
         lengths = columns.lengths(fieldname)[docs[inside]]
         average = searcher.avg_field_length(fieldname) or 1.0
         tf = weights[inside]

@@ -40,7 +40,7 @@ from archive.index.parsing import (
     _text,
     _typed_words,
 )
-from archive.index.postings import _matching, _Postings, _rank
+from archive.index.postings import PostingsCache, _matching, _Postings, _rank
 from archive.index.schema import (
     _SCHEMA,
     _VERSION_FILE,
@@ -93,6 +93,7 @@ class SearchIndex:
         self._idle: list[_Reader] = []
         self._generation = 0  # bumped by close(): readers of an older one are not reused
         self._column_cache = _ColumnCache()
+        self._postings_cache = PostingsCache()
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
@@ -465,6 +466,7 @@ class SearchIndex:
         with self._pool_lock:
             idle, self._idle = self._idle, []
             self._column_cache = _ColumnCache()
+            self._postings_cache = PostingsCache()
             self._generation += 1
         for reader in idle:
             if reader.searcher is not None:
@@ -476,7 +478,7 @@ class SearchIndex:
         searcher = self._latest_searcher(reader.searcher)
         if searcher is not reader.searcher or reader.postings is None:
             reader.searcher = searcher
-            reader.postings = _Postings(searcher)
+            reader.postings = _Postings(searcher, self._postings_cache)
         if reader.columns is None or reader.columns_of is not searcher:
             reader.columns = self._column_cache.columns(searcher)
             reader.columns_of = searcher
