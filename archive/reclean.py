@@ -89,7 +89,9 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
     with archive.sessions() as session, session.begin():
         stored = {a.id: a for a in session.scalars(
             select(Article).where(Article.id.in_(list(results))))}
-        names = dict(session.execute(select(Outlet.id, Outlet.name)).all())
+        # Keyed by int | None: an article without an outlet looks up None and finds none.
+        names: dict[int | None, str] = dict(
+            session.execute(select(Outlet.id, Outlet.name)).all())
         for article_id, result in results.items():
             if isinstance(result, str):
                 report.failures.append((article_id, result))

@@ -322,7 +322,14 @@ def _date_from_text(text: str, day_first: bool) -> PublishedDate | None:
             else:
                 month, day = first_n, second_n
         return parse_date(f"{year:04d}-{month:02d}-{day:02d}")
-    year = month = day = None
+    return _date_in_words(text)
+
+
+def _date_in_words(text: str) -> PublishedDate | None:
+    """A date whose month is a word: 3 March 2022, March 2022."""
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
     for part in _WORD_DATE_PARTS.findall(text):
         low = part.casefold()
         if low in MONTHS and month is None:
