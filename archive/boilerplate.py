@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -81,7 +81,7 @@ def prune(session: Session, outlet_ids: Iterable[int], *, min_dumps: int = 100) 
                                .join(Source, Source.id == Article.source_id)
                                .where(Article.outlet_id == outlet_id, Source.format == "txt"))
         if (total or 0) >= min_dumps:
-            session.execute(BoilerplateLine.__table__.delete().where(
+            session.execute(delete(BoilerplateLine).where(
                 BoilerplateLine.outlet_id == outlet_id, BoilerplateLine.articles == 1))
 
 

@@ -31,6 +31,12 @@ class InstancePaths:
         return self.root / "ingest.lock"
 
     @property
+    def writer_pid(self) -> Path:
+        """The process id of the lock's holder, beside the lock: Windows does not let other
+        processes read a locked file."""
+        return self.root / "ingest.pid"
+
+    @property
     def database_url(self) -> str:
         return f"sqlite:///{self.database}"
 

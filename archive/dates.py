@@ -76,7 +76,7 @@ def parse_date(value: str | None, language: Language = None) -> PublishedDate | 
         return _make(int(match[3]), int(match[2]), int(match[1]), "day")
     tokens = _tokens(value)
     named = _named_date(tokens, language)
-    if named is not _NOT_NAMED:
+    if not isinstance(named, _NotNamed):
         return named
     if match := _DOTTED.search(value):
         first, second = int(match[1]), int(match[2])
@@ -98,7 +98,11 @@ class _Token:
     kind: str = "word"
 
 
-_NOT_NAMED = object()  # no month name in the text: another reading may apply
+class _NotNamed:
+    """No month name in the text: another reading may apply."""
+
+
+_NOT_NAMED = _NotNamed()
 
 
 def _tokens(value: str) -> list[_Token]:
@@ -117,7 +121,8 @@ def _tokens(value: str) -> list[_Token]:
     return tokens
 
 
-def _named_date(tokens: list[_Token], language: Language) -> PublishedDate | None | object:
+def _named_date(tokens: list[_Token], language: Language
+                ) -> PublishedDate | None | _NotNamed:
     """The first "day month year", "month day, year", "year month day" (or month and year
     alone) whose month is a name in the table; None when a month name stands in the text
     but its date cannot be read for certain; _NOT_NAMED when there is no month name
@@ -137,8 +142,8 @@ def _named_date(tokens: list[_Token], language: Language) -> PublishedDate | Non
         found = _arrange(before, after)
         if found is None:
             continue
-        if month == months.AMBIGUOUS:
-            return None
+        if month is None or month == months.AMBIGUOUS:
+            return None  # a word of two months, and the page's language names neither
         year, day = found
         return _make(year, month, day or 1, "day" if day else "month")
     # English names in an order the patterns do not cover ("Tue Nov 19 10:00:00 2019")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,12 +17,16 @@ from archive.config import InstancePaths
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# The repository's migrations/ folder installs under this name (a top-level "migrations"
+# package in site-packages would clash with other projects').
+MIGRATIONS_PACKAGE = "archive_migrations"
 # The newest migration. Checked against this constant, opening an up-to-date archive needs no
 # Alembic at all (it costs a tenth of a second to import); a test keeps the two in step.
 SCHEMA_HEAD = "0004"
 # Long enough for a batch commit of a concurrent ingest to finish.
 BUSY_TIMEOUT_MS = 30_000
+
+logger = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -48,9 +54,17 @@ def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts, wherever the package is installed (editable or from a wheel)."""
+    spec = importlib.util.find_spec(MIGRATIONS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise DatabaseError(f"the schema migrations ({MIGRATIONS_PACKAGE}) are not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def upgrade(engine: Engine) -> None:
@@ -90,6 +104,8 @@ def open_database(paths: InstancePaths, *, create: bool = True, migrate: bool = 
             raise DatabaseError(f"the archive at {paths.root} uses an older schema: run "
                                 "`archive db upgrade`")
         if outdated:
+            logger.info("bringing the schema of %s to migration %s", paths.database,
+                        SCHEMA_HEAD)
             upgrade(engine)
     except DatabaseError:
         engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from archive.dates import parse_date
 from archive.decode import decode
@@ -50,7 +51,7 @@ def extract(raw: RawDocument, *, is_boilerplate: Callable[[str], bool] | None = 
 
 
 def _apply_supplied(article: Extracted, hints: Mapping[str, str]) -> Extracted:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}  # values of several fields' types, for replace()
     sources = dict(article.provenance.get("fields", {}))
     for name in SUPPLIED_FIELDS:
         value = (hints.get(name) or "").strip()

@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -323,7 +323,7 @@ class _BackgroundIndexer:
 
 def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
                 outlet_table: Path | None = None
-                ) -> Iterator[tuple[RawDocument, Prepared | str]]:
+                ) -> Generator[tuple[RawDocument, Prepared | str]]:
     """Extract in input order; in worker processes when jobs > 1 and there is enough work.
 
     `learned`: boilerplate line hashes; `outlet_table`: the archive's own outlets.csv."""

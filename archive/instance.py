@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import errno
-import fcntl
+import logging
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ from archive.db import open_database, session_factory
 from archive.index import SearchIndex
 from archive.settings import Settings, load_settings
 
+logger = logging.getLogger(__name__)
+
 
 class ArchiveBusy(Exception):
     """Another process is writing to this archive."""
@@ -29,12 +30,13 @@ _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 def is_storage_full(exc: BaseException) -> bool:
     """Whether an error from SQLite or the index means the disk (or a quota) is full."""
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
             return True
-        if "database or disk is full" in str(exc) or "No space left" in str(exc):
+        if "database or disk is full" in str(current) or "No space left" in str(current):
             return True
-        exc = exc.__cause__ or exc.__context__ or getattr(exc, "orig", None)
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return False
 
 
@@ -101,34 +103,36 @@ class Archive:
     def writing(self, *, wait: bool = False, poll_seconds: float = 0.5) -> Iterator[None]:
         """Hold the archive's writer lock: one ingest, reindex or repair at a time.
 
-        The lock is an flock on a file, so the kernel releases it when its holder dies,
-        even by SIGKILL: a crashed ingest never leaves the archive locked.
+        The lock is the operating system's lock on a file (flock on POSIX), so the system
+        releases it when its holder dies, even by SIGKILL: a crashed ingest never leaves the
+        archive locked. ArchiveBusy names the holder unless wait is set.
         """
-        handle = _open_lock_file(self.paths.ingest_lock)
+        from filelock import FileLock, Timeout  # only writing commands pay for importing it
+
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.paths.ingest_lock)
         try:
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if not wait:
-                        holder = Path(self.paths.ingest_lock).read_text().strip() or "?"
-                        raise ArchiveBusy(
-                            f"another process (pid {holder}) is writing to the archive at "
-                            f"{self.paths.root}; wait for it to finish, or pass --wait"
-                        ) from None
-                    time.sleep(poll_seconds)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
+            lock.acquire(blocking=False)
+        except Timeout:
+            holder = self._writer()
+            if not wait:
+                raise ArchiveBusy(
+                    f"another process (pid {holder}) is writing to the archive at "
+                    f"{self.paths.root}; wait for it to finish, or pass --wait") from None
+            logger.info("waiting for process %s to finish writing to %s", holder,
+                        self.paths.root)
+            lock.acquire(poll_interval=poll_seconds)
+        try:
+            self.paths.writer_pid.write_text(str(os.getpid()), encoding="ascii")
+            logger.debug("holding the writer lock of %s", self.paths.root)
             yield
         finally:
-            handle.close()  # closing releases the flock
+            # Before the lock goes: afterwards the file may already name the next holder.
+            self.paths.writer_pid.unlink(missing_ok=True)
+            lock.release()
 
-
-def _open_lock_file(path: Path):  # noqa: ANN202 - a text file object
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "a+", encoding="ascii")  # noqa: SIM115 - held for the lock's lifetime
+    def _writer(self) -> str:
+        try:
+            return self.paths.writer_pid.read_text(encoding="ascii").strip() or "?"
+        except OSError:  # the holder has not written it yet, or has just finished
+            return "?"

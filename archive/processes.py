@@ -42,4 +42,5 @@ def _forked_helper() -> None:
 def forked_children_die_with_parent() -> None:
     """Make every child this process forks from now on a helper (Whoosh forks its indexing
     processes itself): it dies with its parent and leaves Ctrl-C to it."""
-    os.register_at_fork(after_in_child=_forked_helper)
+    if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+        os.register_at_fork(after_in_child=_forked_helper)

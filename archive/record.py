@@ -45,7 +45,7 @@ def extract_record(text: str, hints: Mapping[str, str]) -> Extracted:
     if not outlet and url and (outlet := outlet_for_url(url)):
         fields["outlet"] = {"rule": "domain of url"}
     return Extracted(
-        body=_normalise_body(values["body"][1]),
+        body=_normalise_body(body[1]),
         title=values["title"][1] if values["title"] else None,
         published=parse_date(values["date"][1], values["language"][1] if values["language"]
                              else hints.get("language")) if values["date"] else None,

@@ -162,7 +162,7 @@ def _article_row(article: Extracted, article_id: int, source_id: int, outlet_id:
 
 def index_docs(session: Session, ids: Sequence[int]) -> list[IndexDoc]:
     """What the index needs for these articles, read from the database."""
-    docs = []
+    docs: list[IndexDoc] = []
     for start in range(0, len(ids), CHUNK):
         rows = session.execute(
             select(Article.id, Article.title, Article.body, Outlet.name, Article.published_date,

@@ -118,7 +118,7 @@ def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]])
 
 def stories_of(session: Session, article_ids: Sequence[int]) -> dict[int, int]:
     """The story id of each stored article (its own id when it has none yet)."""
-    found = {}
+    found: dict[int, int | None] = {}
     ids = list(dict.fromkeys(article_ids))
     for start in range(0, len(ids), _CHUNK):
         found.update(session.execute(select(Article.id, Article.story_id)

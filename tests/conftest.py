@@ -12,6 +12,9 @@ from archive.ingest import IngestOptions, IngestSummary, ingest
 from archive.instance import Archive
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# Seconds. Tests wait for events (a file appears, a line is printed, a process ends), never
+# for a time; this only turns a hang into a failure, so it is generous for a busy machine.
+PATIENCE = 300.0
 
 
 @pytest.fixture

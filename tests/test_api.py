@@ -22,8 +22,8 @@ from archive.export import export_records
 from archive.index import SearchRequest
 from archive.instance import Archive
 from archive.models import Article
+from archive_web import close_app, create_app
 from tests.web_fixtures import BIG_COUNT, build_research_archive
-from web import close_app, create_app
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -167,11 +167,11 @@ def test_unexpected_failures_are_500_in_the_same_shape(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("web.api.search", broken)
+    monkeypatch.setattr("archive_web.api.search", broken)
     error = assert_error(research_client.get("/api/search?q=tram"), 500, "internal_error")
     assert "disk on fire" not in error["message"]  # internals stay in the log
     # The HTML pages keep their own error page.
-    monkeypatch.setattr("web.search.search", broken)
+    monkeypatch.setattr("archive_web.search.search", broken)
     page = research_client.get("/?q=tram")
     assert page.status_code == 500 and page.headers["Content-Type"].startswith("text/html")
 

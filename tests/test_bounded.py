@@ -23,10 +23,11 @@ from archive.config import resolve_instance
 from archive.index import SearchRequest, searchindex
 from archive.index.highlight import Highlighter
 from archive.instance import Archive
+from archive_web import close_app, create_app
+from tests.conftest import PATIENCE
 from tests.web_fixtures import BIG_COUNT, build_big_archive
-from web import close_app, create_app
 
-# The page of an article shows this much of its body (web.articles.BODY_SHOWN_CHARS), and
+# The page of an article shows this much of its body (archive_web.articles.BODY_SHOWN_CHARS), and
 # a pattern searches this many of its words (archive.index.PATTERN_WORDS).
 BODY_SHOWN_CHARS = 300_000
 PATTERN_WORDS = 200
@@ -141,25 +142,25 @@ def test_a_slow_search_does_not_hold_up_a_plain_one(big: Path,
     def matching(postings, parsed):  # noqa: ANN001, ANN202
         if "budget" in str(parsed):
             entered.set()
-            release.wait(timeout=20)
+            release.wait(timeout=PATIENCE)
         return original(postings, parsed)
 
     monkeypatch.setattr(searchindex, "_matching", matching)
     with Archive(resolve_instance(big), create=False, readonly=True) as archive:
         slow = threading.Thread(target=archive.index.search, args=(SearchRequest("budget"),))
         slow.start()
-        assert entered.wait(timeout=20)
+        assert entered.wait(timeout=PATIENCE)
         try:
             # Under one lock around the index this would wait for the slow search.
             assert archive.index.search(SearchRequest("bridge")).total > 0
             assert slow.is_alive() and not release.is_set()
         finally:
             release.set()
-            slow.join(timeout=20)
+            slow.join(timeout=PATIENCE)
 
 
 def test_huge_articles_are_marked_and_shown_in_bounded_parts(tmp_path: Path) -> None:
-    from web.articles import BODY_SHOWN_CHARS as shown
+    from archive_web.articles import BODY_SHOWN_CHARS as shown
 
     assert shown == BODY_SHOWN_CHARS
     paths = resolve_instance(tmp_path / "instance")
@@ -208,14 +209,14 @@ def test_capped_expansion_keeps_the_most_common_words(big: Path,
 def test_an_ingest_yields_the_cpu_to_searches(tmp_path: Path) -> None:
     """Searches during a big ingest stay interactive: the writer runs at a lower priority."""
     instance = tmp_path / "instance"
-    lock = instance / "ingest.lock"
+    holder = instance / "ingest.pid"
     # Reading standard input keeps the ingest running, holding its lock, until we close it.
     writer = subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
                                str(instance), "ingest", "-"], stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(6000):  # the lock file names the writer once it holds the lock
-            if lock.exists() and lock.read_text().strip() == str(writer.pid):
+        for _ in range(6000):  # this file names the writer once it holds the lock
+            if holder.exists() and holder.read_text().strip() == str(writer.pid):
                 break
             assert writer.poll() is None, "the ingest stopped early"
             time.sleep(0.05)

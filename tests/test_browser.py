@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PATIENCE
 from tests.web_fixtures import (
     ARTICLE_COUNT,
     RAW_HTML,
@@ -34,9 +35,9 @@ pytestmark = pytest.mark.skipif(
 if CHROMIUM.exists():
     from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-    # A cold server opens its index on the first search; on a busy machine that can take
-    # longer than playwright's default of 5 s.
-    expect.set_options(timeout=10_000)
+    # Expectations poll until they hold; on a busy machine a cold server's first search can
+    # take far longer than playwright's default of 5 s, so only a hang may fail them.
+    expect.set_options(timeout=PATIENCE * 1000)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ class Watched:
 def watched(browser: Browser) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(PATIENCE * 1000)
     seen = Watched(page)
 
     def on_dialog(dialog) -> None:  # noqa: ANN001 - playwright's Dialog

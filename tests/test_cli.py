@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -206,6 +209,122 @@ def test_every_command_has_help(run):
         result = run(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage:" in result.output
+
+
+def _commands(command: click.Command, ctx: click.Context, path: str = "archive"
+              ) -> Iterator[tuple[str, click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"{path} {name} cannot be loaded"
+            yield from _commands(sub, click.Context(sub, parent=ctx, info_name=name),
+                                 f"{path} {name}")
+
+
+def test_every_option_of_every_command_has_help_text():
+    undocumented = [f"{path} {'/'.join(param.opts)}"
+                    for path, command in _commands(main, click.Context(main))
+                    for param in command.params
+                    if isinstance(param, click.Option) and not (param.help or "").strip()]
+    assert not undocumented, f"options without help text: {undocumented}"
+
+
+def test_search_help_states_the_real_default_order(run):
+    help_text = " ".join(run("search", "--help").output.split())
+    assert "newest without a QUERY, otherwise relevance" in help_text
+    assert "[default: relevance]" not in help_text
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    from archive.cli import DISTRIBUTION
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"archive {version(DISTRIBUTION)}\n"
+
+
+@pytest.mark.parametrize("module", ["archive", "archive.cli"])
+def test_python_dash_m_runs_the_command(module):
+    from importlib.metadata import version
+
+    from archive.cli import DISTRIBUTION
+
+    result = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == f"archive {version(DISTRIBUTION)}"
+
+
+def test_the_metadata_of_an_older_install_does_not_take_over_serve(tmp_path, monkeypatch):
+    # What a checkout installed before the distribution was renamed leaves behind.
+    stale = tmp_path / "archive.egg-info"
+    stale.mkdir()
+    (stale / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: archive\nVersion: 0.1.0\n")
+    (stale / "entry_points.txt").write_text("[archive.commands]\nserve = web.cli:serve\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    serve = main.get_command(click.Context(main), "serve")
+    assert serve is not None and serve.callback is not None
+    assert serve.callback.__module__ == "archive_web.cli"
+
+
+def test_shell_completion_as_the_readme_sets_it_up():
+    archive = str(Path(sys.executable).with_name("archive"))
+    script = subprocess.run([archive], env={**os.environ, "_ARCHIVE_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, check=True)
+    assert "complete " in script.stdout and "_ARCHIVE_COMPLETE=bash_complete" in script.stdout
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_ARCHIVE_COMPLETE=bash_source archive)"' in readme
+    offered = subprocess.run([archive], env={**os.environ, "_ARCHIVE_COMPLETE": "bash_complete",
+                                             "COMP_WORDS": "archive se", "COMP_CWORD": "1"},
+                             capture_output=True, text=True, check=True)
+    assert offered.stdout.split() == ["plain,search", "plain,serve"]
+
+
+@pytest.fixture
+def archive_logs() -> Iterator[None]:
+    """Put the logging configuration back after a test that runs the command in-process."""
+    root, package = logging.getLogger(), logging.getLogger("archive")
+    handlers, levels = root.handlers[:], (root.level, package.level)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(levels[0])
+    package.setLevel(levels[1])
+
+
+def test_verbose_shows_the_archives_debug_messages_and_quiet_hides_warnings(
+        run, archive_logs, examples_archive):
+    verbose = run("-v", "reindex")
+    assert verbose.exit_code == 0, verbose.output
+    assert "DEBUG archive.instance: holding the writer lock" in verbose.stderr
+    assert "Indexed 8 articles." in verbose.stdout
+    plain = run("reindex")
+    assert "DEBUG" not in plain.stderr and "Indexed 8 articles." in plain.stdout
+    assert run("-q", "reindex").stdout == plain.stdout  # results are printed all the same
+    result = run("-v", "-q", "stats")
+    assert result.exit_code == 2 and "contradict" in result.output
+
+
+@pytest.mark.parametrize(("options", "shown", "hidden"), [
+    ({}, ["library warning", "archive warning"], ["archive info", "archive debug"]),
+    ({"verbose": True}, ["library warning", "archive info", "archive debug"], ["library info"]),
+    ({"quiet": True}, ["archive error"], ["library warning", "archive warning"]),
+])
+def test_logging_levels(archive_logs, capsys, options, shown, hidden):
+    from archive.cli.logs import configure_logging
+
+    configure_logging(**options)
+    library, ours = logging.getLogger("somelibrary"), logging.getLogger("archive.ingest")
+    library.info("library info")
+    library.warning("library warning")
+    ours.debug("archive debug")
+    ours.info("archive info")
+    ours.warning("archive warning")
+    ours.error("archive error")
+    logged = capsys.readouterr().err
+    assert all(message in logged for message in shown), logged
+    assert not any(message in logged for message in hidden), logged
 
 
 def test_instance_from_the_environment(tmp_path):

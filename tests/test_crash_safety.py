@@ -9,12 +9,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from archive.config import InstancePaths
 from archive.index import SearchIndex
+from archive.instance import Archive, ArchiveBusy
+from tests.conftest import EXAMPLES, PATIENCE
 
 ARTICLES = 2400
 
@@ -50,16 +53,24 @@ def _stored(instance: Path) -> int:
         return 0  # the schema is still being created
 
 
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str,
+              poll: float = 0.01) -> None:
+    """Return once condition() holds, failing if the process ends first; PATIENCE is there
+    only so that a hang fails."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert process.poll() is None, f"the process ended before {what}"
+        assert time.monotonic() < deadline, f"still no {what} after {PATIENCE:.0f} s"
+        time.sleep(poll)
+
+
 def _kill(process: subprocess.Popen[bytes], instance: Path, when: str | float) -> None:
     """SIGKILL the ingest right after its next batch commit, or after some seconds."""
     if isinstance(when, float):
-        time.sleep(when)
+        time.sleep(when)  # a moment in the run, not a wait for it: any moment must be safe
     else:
         before = _stored(instance)
-        deadline = time.monotonic() + 120
-        while _stored(instance) <= before and process.poll() is None:
-            assert time.monotonic() < deadline, "ingest made no progress"
-            time.sleep(0.01)
+        _wait_for(lambda: _stored(instance) > before, process, "batch commit")
     assert process.poll() is None, "the ingest finished before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -74,7 +85,7 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_point
         _kill(_ingest(instance, corpus), instance, when)
 
     final = _ingest(instance, corpus, output=subprocess.PIPE)
-    out, err = final.communicate(timeout=300)
+    out, err = final.communicate(timeout=PATIENCE)
     assert final.returncode == 0, err.decode()
 
     with sqlite3.connect(instance / "archive.db") as connection:
@@ -147,12 +158,9 @@ def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True,
                                preexec_fn=_as_in_a_terminal)
-    deadline = time.monotonic() + 120
-    while not _stored(instance):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    _wait_for(lambda: _stored(instance) > 0, process, "batch commit")
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=PATIENCE)
 
     assert process.returncode == 130, err
     assert "Interrupted" in err and "Traceback" not in out + err
@@ -163,7 +171,7 @@ def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path)
     assert 0 < stored < ARTICLES and unindexed == 0 and status == "interrupted"
     assert f"Added {stored} articles" in out
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
     assert again.returncode == 0, again.stderr
     assert f"Added {ARTICLES - stored} articles" in again.stdout
     check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
@@ -171,23 +179,77 @@ def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path)
     assert "Consistent." in check.stdout
 
 
-def test_a_second_ingest_is_refused_while_one_runs(tmp_path):
-    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
-    _write_corpus(corpus)
-    first = _ingest(instance, corpus)
+def _archive_command(instance: Path, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "archive.cli", "--instance", str(instance), *arguments]
+
+
+def _holder(instance: Path) -> int | None:
     try:
-        deadline = time.monotonic() + 60
-        while not _stored(instance) and first.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        second = subprocess.run([sys.executable, "-m", "archive.cli", "--instance",
-                                 str(instance), "ingest", str(corpus)],
-                                capture_output=True, text=True, timeout=60)
+        return int(InstancePaths(instance).writer_pid.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def test_a_second_ingest_is_refused_while_one_runs_and_waits_with_wait(tmp_path):
+    instance, log = tmp_path / "instance", tmp_path / "waiting.log"
+    # Reading standard input, the first ingest holds the lock until that input ends: no race
+    # with how fast it would otherwise finish.
+    first = subprocess.Popen(_archive_command(instance, "ingest", "-"), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    waiting: subprocess.Popen[bytes] | None = None
+    try:
+        _wait_for(lambda: _holder(instance) == first.pid, first, "lock taken")
+        second = subprocess.run(_archive_command(instance, "ingest", str(EXAMPLES)),
+                                capture_output=True, text=True, timeout=PATIENCE)
         assert second.returncode == 1
-        assert "is writing to the archive" in second.stderr and "--wait" in second.stderr
+        assert f"another process (pid {first.pid}) is writing to the archive" in second.stderr
+        assert "--wait" in second.stderr
+
+        with log.open("wb") as stderr:
+            waiting = subprocess.Popen(
+                _archive_command(instance, "-v", "ingest", "--wait",
+                                 str(EXAMPLES / "lakeside-chronicle-drought.txt")),
+                stdout=subprocess.PIPE, stderr=stderr)
+        _wait_for(lambda: f"waiting for process {first.pid}" in log.read_text(), waiting,
+                  "word that it waits", poll=0.05)
+        article = (EXAMPLES / "northport-gazette-tram-vote.txt").read_bytes()
+        out, err = first.communicate(article, timeout=PATIENCE)
+        assert first.returncode == 0, err.decode()
+        assert b"Added 1 article" in out
+        out, _ = waiting.communicate(timeout=PATIENCE)
+        assert waiting.returncode == 0, log.read_text()
+        assert b"Added 1 article" in out
+        assert _holder(instance) is None  # the last writer cleared its name on leaving
     finally:
-        first.kill()
-        first.wait()
+        for process in (first, waiting):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+def test_the_writer_lock_names_its_holder_and_is_free_again_after(tmp_path):
+    paths = InstancePaths(tmp_path / "instance")
+    with Archive(paths) as first, Archive(paths) as second:
+        with (first.writing(),
+              pytest.raises(ArchiveBusy, match=rf"\(pid {os.getpid()}\) is writing"),
+              second.writing()):
+            pass
+        with second.writing():
+            assert paths.writer_pid.read_text() == str(os.getpid())
+
+
+def test_a_killed_writer_leaves_the_lock_free(tmp_path):
+    instance = tmp_path / "instance"
+    holder = subprocess.Popen(_archive_command(instance, "ingest", "-"), stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _holder(instance) == holder.pid, holder, "lock taken")
+    finally:
+        holder.kill()  # SIGKILL: no clean-up of its own runs
+        holder.communicate()
+    assert _holder(instance) == holder.pid  # its name is left behind ...
+    with Archive(InstancePaths(instance)) as archive, archive.writing():
+        pass  # ... but the system released its lock
 
 
 def _children(pid: int) -> set[int]:
@@ -218,14 +280,12 @@ def test_a_killed_ingest_leaves_no_worker_processes_behind(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
                                 str(instance), "ingest", "--jobs", "2", str(corpus)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(_children(process.pid)) < 2:  # the extraction workers have started
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
+    _wait_for(lambda: len(_children(process.pid)) >= 2, process, "extraction workers",
+              poll=0.05)
     workers = _children(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in workers), "workers outlived the killed ingest"
+    deadline = time.monotonic() + PATIENCE
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived the killed ingest"
+        time.sleep(0.05)

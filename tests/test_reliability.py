@@ -14,7 +14,8 @@ from archive.config import InstancePaths
 from archive.index import SearchRequest
 from archive.instance import Archive
 from archive.search import search
-from tests.test_crash_safety import ARTICLES, _ingest, _stored, _write_corpus
+from tests.conftest import PATIENCE
+from tests.test_crash_safety import ARTICLES, _ingest, _stored, _wait_for, _write_corpus
 
 
 def _can_mount_tmpfs() -> bool:
@@ -45,7 +46,7 @@ def test_a_full_disk_gives_a_clear_error_and_the_archive_still_searches(tmp_path
         echo "check exit $?"
     """)
     result = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                             script], capture_output=True, text=True, timeout=300)
+                             script], capture_output=True, text=True, timeout=PATIENCE)
     ingest_out = (tmp_path / "ingest.out").read_text()
     assert "ingest exit 1" in result.stdout, ingest_out
     assert "disk holding" in ingest_out and "is full" in ingest_out
@@ -66,10 +67,7 @@ def test_searching_while_an_ingest_runs_never_errs_or_shows_half_an_article(tmp_
     _write_corpus(corpus)
     process = _ingest(instance, corpus)
     try:
-        deadline = time.monotonic() + 60
-        while _stored(instance) == 0:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.02)
+        _wait_for(lambda: _stored(instance) > 0, process, "batch commit")
         totals = []
         with Archive(InstancePaths(instance), create=False) as archive:
             while process.poll() is None:

@@ -15,13 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from archive.cli import main as archive_cli
+from tests.conftest import PATIENCE
 from tests.web_fixtures import Server, build_archive, running_server
 
 pytest_plugins = ["tests.web_fixtures"]
 
 # The longest any one socket operation may take: a server that does not answer fails the
 # test after this instead of hanging it.
-TIMEOUT = 10
 PROXY_NAME = "archive.example.org"
 
 
@@ -42,7 +42,7 @@ def address(server: Server) -> tuple[str, int]:
 def fetch(server: Server, path: str, host: str | None = None, method: str = "GET",
           body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
     """Status, headers and body; `host` replaces the Host header the address implies."""
-    connection = http.client.HTTPConnection(*address(server), timeout=TIMEOUT)
+    connection = http.client.HTTPConnection(*address(server), timeout=PATIENCE)
     try:
         connection.request(method, path, body=body, headers={"Host": host} if host else {})
         response = connection.getresponse()
@@ -106,7 +106,7 @@ def test_partial_requests_do_not_hold_up_others(served: Server) -> None:
     waiting = []
     try:
         for _ in range(3):  # the server has 2 threads
-            client = socket.create_connection(address(served), timeout=TIMEOUT)
+            client = socket.create_connection(address(served), timeout=PATIENCE)
             client.sendall(b"GET /api/articles/1 HTTP/1.1\r\nHost: localhost\r\n")
             waiting.append(client)
         status, body = fetch_json(served, "/api/search?q=ferry")
@@ -140,7 +140,7 @@ def test_request_limits_on_the_real_server(served: Server) -> None:
 def test_ctrl_c_stops_the_server_cleanly(tmp_path: Path) -> None:
     with running_server(tmp_path / "no-archive", tmp_path / "server.log") as server:
         server.process.send_signal(signal.SIGINT)
-        assert server.process.wait(timeout=TIMEOUT) == 0
+        assert server.process.wait(timeout=PATIENCE) == 0
         assert server.log.read_text() == ""
 
 
@@ -178,7 +178,7 @@ def test_every_interface_answers_to_the_machine_name_and_says_so(
             for listener in started["sockets"]:
                 listener.close()
 
-    monkeypatch.setattr("web.cli.create_server", NotServing)
+    monkeypatch.setattr("archive_web.cli.create_server", NotServing)
     monkeypatch.setattr("socket.gethostname", lambda: "reading-room")
     result = CliRunner().invoke(archive_cli, ["--instance", str(tmp_path), "serve", "--host",
                                               "0.0.0.0", "--port", "0", "--threads", "3"])

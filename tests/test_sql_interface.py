@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from archive.index import SearchRequest
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DOC = ROOT / "docs" / "schema.md"
@@ -166,11 +166,11 @@ def test_datasette_reads_the_archive(sample):
     base = f"http://127.0.0.1:{port}/archive"
 
     def get(path: str) -> dict:
-        with urllib.request.urlopen(base + path, timeout=10) as response:
+        with urllib.request.urlopen(base + path, timeout=PATIENCE) as response:
             return json.load(response)
 
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while True:
             try:
                 listing = get("/articles.json?_shape=objects&_size=100")
@@ -188,7 +188,7 @@ def test_datasette_reads_the_archive(sample):
         assert {row["id"] for row in searched["rows"]} == {1, 4, 6}
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=PATIENCE)
         server.stderr.close()
 
 
@@ -221,7 +221,6 @@ def test_db_upgrade_computes_stories_for_articles_stored_before_them(tmp_path):
 
 ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"
 # Generous: these caps only turn a hang into a failure; a working command ends in seconds.
-PATIENCE = 60
 
 
 def _limit_memory() -> None:

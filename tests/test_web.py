@@ -28,6 +28,7 @@ from archive.index import SearchRequest
 from archive.ingest import ingest
 from archive.instance import Archive
 from archive.search import explain, more_like_this, search
+from archive_web import close_app, create_app
 from tests.web_fixtures import (
     ARTICLE_COUNT,
     BIG_COUNT,
@@ -37,7 +38,6 @@ from tests.web_fixtures import (
     HOSTILE_TITLE,
     RAW_HTML,
 )
-from web import close_app, create_app
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -489,7 +489,7 @@ def test_a_bad_allowed_host_stops_the_app_with_its_name(web_instance: InstancePa
 
 
 def test_default_hosts_follow_the_bind_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    from web.hosts import default_hosts
+    from archive_web.hosts import default_hosts
 
     monkeypatch.setattr("socket.gethostname", lambda: "Reading-Room")
     local = ["localhost", "127.0.0.1", "::1"]

@@ -27,7 +27,8 @@ from flask.testing import FlaskClient
 from archive.config import InstancePaths, resolve_instance
 from archive.ingest import ingest
 from archive.instance import Archive
-from web import close_app, create_app
+from archive_web import close_app, create_app
+from tests.conftest import PATIENCE
 
 
 @dataclass(frozen=True)
@@ -310,9 +311,6 @@ def big_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient
 
 # --- a real server: `archive serve` in a subprocess -------------------------------------------
 
-STARTUP_SECONDS = 30
-
-
 @dataclass
 class Server:
     url: str
@@ -356,7 +354,7 @@ def wait_for_banner(process: subprocess.Popen[bytes], log: Path) -> str:
     buffers."""
     assert process.stdout is not None
     descriptor = process.stdout.fileno()
-    deadline = time.monotonic() + STARTUP_SECONDS
+    deadline = time.monotonic() + PATIENCE
     output = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([descriptor], [], [], 0.2)

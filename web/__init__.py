@@ -11,9 +11,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from archive.config import InstancePaths, resolve_instance
-from web.access import ArchiveHolder, NoArchive
-from web.api import ApiError, error_response
-from web.hosts import (
+
+from .access import ArchiveHolder, NoArchive
+from .api import ApiError, error_response
+from .hosts import (
     ALLOWED_HOSTS_ENV,
     LOCAL_NAMES,
     allowed_hosts,
@@ -21,7 +22,7 @@ from web.hosts import (
     host_name,
     split_hosts,
 )
-from web.params import BadParameter
+from .params import BadParameter
 
 # No inline script or style anywhere: whatever an article smuggles into a page cannot run.
 CONTENT_SECURITY_POLICY = (
@@ -57,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: rules pick their converter when they are registered.
     app.url_map.converters["int"] = AsciiIntConverter
 
-    from web import api, articles, feeds, search
+    from . import api, articles, feeds, search
 
     app.before_request(_refuse_unknown_host)
     app.register_blueprint(search.bp)

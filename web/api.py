@@ -14,10 +14,11 @@ from flask import Blueprint, Response, request, url_for
 from archive.index import QueryError, SearchTimeout
 from archive.search import search
 from archive.serialize import page_json
-from web.access import current_archive
-from web.articles import ArticleView, load_article
-from web.openapi import openapi_document
-from web.params import (
+
+from .access import current_archive
+from .articles import ArticleView, load_article
+from .openapi import openapi_document
+from .params import (
     MAX_PER_PAGE,
     PER_PAGE,
     BadParameter,

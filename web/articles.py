@@ -18,7 +18,8 @@ from archive.decode import decode
 from archive.document import ExtractionError
 from archive.models import Article, Outlet, Source
 from archive.search import Hit, format_date, more_like_this
-from web.access import current_archive
+
+from .access import current_archive
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
 # SQLite integers are 64-bit; a larger id in the URL cannot name an article.
@@ -240,16 +241,16 @@ def extraction_view(article: ArticleView, content: bytes, encoding: str | None,
     for name, source in (provenance.get("fields", {}) or {}).items():
         if not isinstance(source, dict):
             continue
-        line = source.get("line")
-        line = line if isinstance(line, int) and line >= 0 else None
-        if line is not None and line < len(lines):
-            lines[line].fields.append(name)
+        given = source.get("line")
+        number = given if isinstance(given, int) and given >= 0 else None
+        if number is not None and number < len(lines):
+            lines[number].fields.append(name)
         confidence = source.get("confidence")
         considered = [(str(c.get("value", "")), float(c.get("share") or 0.0))
                       for c in source.get("candidates") or [] if isinstance(c, dict)]
         fields.append(FieldSource(
             name=name, value=_stored_value(article, name), rule=str(source.get("rule", "")),
-            line=line + 1 if line is not None else None,
+            line=number + 1 if number is not None else None,
             supplied=str(source["value"]) if "value" in source else None,
             confidence=float(confidence) if isinstance(confidence, int | float) else None,
             candidates=considered, refused=bool(source.get("refused"))))

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 
 from archive.facets import Histogram
-from web.params import SearchState, month_end
+
+from .params import SearchState, month_end
 
 # Past this many monthly bars, years read better (and each bar stays wide enough to hit).
 MAX_MONTH_BARS = 120
@@ -119,9 +120,11 @@ def _by_year(periods: list[Period]) -> list[Period]:
         sums = years.setdefault(start.year, [0, 0])
         sums[0] += count
         sums[1] += total
-    first, last = min(years), max(years)
-    return [(dt.date(year, 1, 1), dt.date(year, 12, 31), *years.get(year, [0, 0]))
-            for year in range(first, last + 1)]
+    by_year = []
+    for year in range(min(years), max(years) + 1):
+        count, total = years.get(year, [0, 0])
+        by_year.append((dt.date(year, 1, 1), dt.date(year, 12, 31), count, total))
+    return by_year
 
 
 def _value(count: int, total: int, share: bool) -> float:

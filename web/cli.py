@@ -10,8 +10,9 @@ import click
 from waitress import create_server
 
 from archive.config import InstancePaths, resolve_instance
-from web import close_app, create_app
-from web.hosts import LOCAL_NAMES, WILDCARDS, default_hosts, host_name, shown
+
+from . import close_app, create_app
+from .hosts import LOCAL_NAMES, WILDCARDS, default_hosts, host_name, shown
 
 # The app reads no request body (GET only); waitress would otherwise spool up to 1 GiB of one
 # to disk before the app could refuse it.

@@ -16,10 +16,11 @@ from archive.index import QueryError
 from archive.instance import Archive
 from archive.models import Article
 from archive.search import Hit, search
-from web.access import current_archive
-from web.articles import is_web_url
-from web.params import SearchState, parse_state
-from web.search import SORT_LABELS, query_problem, query_status
+
+from .access import current_archive
+from .articles import is_web_url
+from .params import SearchState, parse_state
+from .search import SORT_LABELS, query_problem, query_status
 
 bp = Blueprint("feeds", __name__)
 # Rows handed to the core's writer at a time: small enough to start the download at once.
@@ -124,7 +125,7 @@ def atom_document(*, hits: list[Hit], title: str, feed_id: str, self_url: str, p
 
 
 def _text(parent: ET.Element, tag: str, value: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, **attributes)
+    element = ET.SubElement(parent, tag, attributes)
     element.text = _NOT_XML.sub("\ufffd", value)
     return element
 

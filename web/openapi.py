@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from archive.index import SORTS
-from web.params import (
+
+from .params import (
     MAX_LANGUAGE_CHARS,
     MAX_LANGUAGES,
     MAX_OUTLET_CHARS,

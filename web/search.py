@@ -10,15 +10,16 @@ from flask import Blueprint, Response, current_app, render_template, request
 from archive.index import UNKNOWN_YEAR, QueryError, SearchTimeout, deadline
 from archive.instance import Archive
 from archive.search import SearchPage, explain, search, significant_terms
-from web.access import current_archive
-from web.chart import build_chart
-from web.params import (
+
+from .access import current_archive
+from .chart import build_chart
+from .params import (
     SearchState,
     page_count,
     page_links,
     parse_state,
 )
-from web.querytips import QueryProblem, describe
+from .querytips import QueryProblem, describe
 
 bp = Blueprint("search", __name__)
 # Outlets listed before the rest fold away under "more".

@@ -7,13 +7,15 @@ Commands live in modules of this package and are imported only when used, so tha
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import entry_points
-from typing import Any
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from archive.cli.logs import configure_logging
 from archive.config import INSTANCE_ENV, resolve_instance
 
+# The name on PyPI ("archive" was taken); the import package and the command are `archive`.
+DISTRIBUTION = "newsarchive-search"
 PLUGIN_GROUP = "archive.commands"
 # name -> "module:attribute"; `serve` comes from the web package's entry point.
 COMMANDS = {
@@ -48,16 +50,30 @@ class ArchiveGroup(click.Group):
         return None
 
 
-def _plugins() -> list[Any]:
-    return list(entry_points(group=PLUGIN_GROUP))
+def _plugins() -> list[EntryPoint]:
+    """Registered commands, this project's own first: a checkout keeps the metadata of an
+    older install (archive.egg-info, from before the distribution was renamed) on sys.path,
+    and that names modules which no longer exist."""
+    found = entry_points(group=PLUGIN_GROUP)
+    return sorted(found, key=lambda ep: _distribution_of(ep) != DISTRIBUTION)
+
+
+def _distribution_of(ep: EntryPoint) -> str | None:
+    return ep.dist.name if ep.dist is not None else None
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--instance", type=click.Path(file_okay=False), envvar=INSTANCE_ENV,
               help=f"Archive folder holding the database and index [env: {INSTANCE_ENV}; "
                    "default: ./instance].")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also log what the archive does (info and debug messages) on standard error.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Log errors only (progress, results and summaries are printed as usual).")
+@click.version_option(package_name=DISTRIBUTION, prog_name="archive",
+                      message="%(prog)s %(version)s")
 @click.pass_context
-def main(ctx: click.Context, instance: str | None) -> None:
+def main(ctx: click.Context, instance: str | None, verbose: bool, quiet: bool) -> None:
     """A searchable full-text archive of news articles.
 
     \b
@@ -66,4 +82,7 @@ def main(ctx: click.Context, instance: str | None) -> None:
       archive search 'lavrov "no limits"' --outlet TASS
       archive serve                      search in the browser
     """
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet contradict each other; give one")
+    configure_logging(verbose=verbose, quiet=quiet)
     ctx.obj = resolve_instance(instance)

@@ -1,5 +1,6 @@
-"""`python -m archive.cli`."""
+"""`python -m archive.cli`, the same as `python -m archive`."""
 
 from archive.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

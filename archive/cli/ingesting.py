@@ -226,8 +226,8 @@ def reclean_command(ctx: click.Context, dry_run: bool, jobs: int, wait: bool) ->
     fields = ", ".join(f"{name}: {n}" for name, n in report.field_changes.most_common())
     click.echo(f"{report.changed} of {report.articles} article(s) {verb}"
                + (f" ({fields})" if fields else "") + ".")
-    for article_id, fields in report.examples:
-        click.echo(f"  #{article_id}: {', '.join(fields)}")
+    for article_id, changed in report.examples:
+        click.echo(f"  #{article_id}: {', '.join(changed)}")
     if dry_run:  # which outlets end up empty is only known once articles have moved
         outlets = f"{len(report.outlets_added)} outlet(s) would be added"
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -12,7 +12,7 @@ from archive import export as exporting
 from archive import search as search_service
 from archive import serialize
 from archive.cli.common import open_archive, parse_day
-from archive.index import SORTS, Explanation, QueryError, SearchRequest
+from archive.index import SORTS, Explanation, QueryError, SearchRequest, Sort
 from archive.search import Hit, SearchPage
 
 
@@ -24,12 +24,15 @@ from archive.search import Hit, SearchPage
 @click.option("--from", "date_from", callback=parse_day,
               help="Published on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", callback=parse_day, help="Published on or before (YYYY-MM-DD).")
-@click.option("--sort", type=click.Choice(SORTS + ("date",)), default="relevance",
-              show_default=True, help="'date' is the same as 'newest'.")
+@click.option("--sort", type=click.Choice(SORTS + ("date",)),
+              help="Order of the results; 'date' is the same as 'newest'. [default: newest "
+                   "without a QUERY, otherwise relevance]")
 @click.option("--stories", "one_per_story", is_flag=True,
               help="One result per story (syndicated copies folded into their first copy).")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=10, show_default=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=10, show_default=True,
+              help="Results per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True,
+              help="Which page of results to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 @click.option("--explain", is_flag=True, help="Show how the query was understood instead.")
 @click.option("--export", "export_format", type=click.Choice(exporting.FORMATS),
@@ -39,7 +42,7 @@ from archive.search import Hit, SearchPage
 @click.pass_context
 def search_command(ctx: click.Context, query: tuple[str, ...], outlets: tuple[str, ...],
                    languages: tuple[str, ...], date_from: dt.date | None,
-                   date_to: dt.date | None, sort: str, one_per_story: bool, limit: int,
+                   date_to: dt.date | None, sort: str | None, one_per_story: bool, limit: int,
                    page: int, as_json: bool, explain: bool, export_format: str | None,
                    output: Any) -> None:
     """Search the archive.
@@ -56,9 +59,7 @@ def search_command(ctx: click.Context, query: tuple[str, ...], outlets: tuple[st
     """
     text = " ".join(query)
     request = SearchRequest(text=text, outlets=outlets, languages=languages,
-                            date_from=date_from, date_to=date_to,
-                            sort="newest" if sort == "date" or (not text and sort == "relevance")
-                            else sort,  # type: ignore[arg-type]
+                            date_from=date_from, date_to=date_to, sort=_order(sort, text),
                             one_per_story=one_per_story, offset=(page - 1) * limit, limit=limit)
     with open_archive(ctx, create=False) as archive:
         try:
@@ -79,6 +80,12 @@ def search_command(ctx: click.Context, query: tuple[str, ...], outlets: tuple[st
     _print_page(result)
 
 
+def _order(sort: str | None, text: str) -> Sort:
+    if sort == "date" or (not text and sort in (None, "relevance")):
+        return "newest"  # without words there is nothing to rank by relevance
+    return cast(Sort, sort or "relevance")  # click has checked it is one of SORTS
+
+
 def _print_page(result: SearchPage) -> None:
     request = result.request
     first = request.offset + 1
@@ -92,7 +99,8 @@ def _print_page(result: SearchPage) -> None:
         click.echo(f"Did you mean: {result.suggestion}")
     for number, hit in enumerate(result.hits, start=first):
         _print_hit(number, hit)
-    facets = [("Outlets", [(name or "(unknown)", n) for name, n in result.outlet_counts[:15]]),
+    facets: list[tuple[str, list[tuple[object, int]]]] = [
+             ("Outlets", [(name or "(unknown)", n) for name, n in result.outlet_counts[:15]]),
               ("Years", [(year or "unknown", n) for year, n in result.year_counts]),
               ("Languages", [(code or "unknown", n) for code, n in result.language_counts])]
     click.echo()
@@ -135,7 +143,7 @@ def _print_explanation(explanation: Explanation, as_json: bool) -> None:
 
 @click.command("export")
 @click.option("--format", "format_", type=click.Choice(exporting.FORMATS), default="jsonl",
-              show_default=True)
+              show_default=True, help="JSON Lines (one article per line) or CSV.")
 @click.option("--query", "text", help="Export only the matches of this search.")
 @click.option("--outlet", "outlets", multiple=True, help="Only this outlet (repeatable).")
 @click.option("--from", "date_from", callback=parse_day, help="Published on or after.")

@@ -125,11 +125,14 @@ def sql_command(ctx: click.Context, statement: str, format_: str, timeout: float
         with sql.Session(ctx.obj.database, timeout) as session, _ctrl_c_stops(session):
             columns = session.execute(statement)
             sql.WRITERS[format_](columns, session.batches(), sys.stdout)
+    except sql.Interrupted as exc:
+        raise _Interrupted(str(exc)) from None
     except sql.SQLError as exc:
-        failure = click.ClickException(str(exc))
-        if isinstance(exc, sql.Interrupted):
-            failure.exit_code = INTERRUPTED_EXIT
-        raise failure from None
+        raise click.ClickException(str(exc)) from None
+
+
+class _Interrupted(click.ClickException):
+    exit_code = INTERRUPTED_EXIT
 
 
 @contextmanager

@@ -7,15 +7,19 @@ first part of articles that pages split into several containers around an advert
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
 import trafilatura
 from lxml.html import HtmlElement
+from trafilatura.settings import Document
 from trafilatura.xml import xmltotxt
 
 from archive.html.facts import clean_text
 from archive.html.names import fold
+
+logger = logging.getLogger(__name__)
 
 # Lines that are never article text wherever they stand: teasers for other articles,
 # section labels of link lists, photo credits.
@@ -114,10 +118,14 @@ def extract_body(tree: HtmlElement, url: str | None, titles: list[str]) -> Body:
     except RecursionError:
         raise BodyError("the page is nested too deeply to read") from None
     except Exception as exc:  # a third-party bug on one odd page must not stop a whole run
+        # The reason stored with the failure names the error; -v shows where it came from.
+        logger.debug("trafilatura failed on %s", url or "a page without address",
+                     exc_info=True)
         name = type(exc).__name__
         raise BodyError(f"the article extractor failed on this page ({name})") from None
     body = Body([])
-    if document is None or document.body is None:
+    # Only bare_extraction(as_dict=True) gives a dict; its annotation names both.
+    if not isinstance(document, Document) or document.body is None:
         return body
     lines = [line for raw in xmltotxt(document.body, False).splitlines()
              if (line := clean_text(raw))]

@@ -149,10 +149,11 @@ def _bytes(text: str | bytes) -> bytes:
 
 
 def _footprint(value: object) -> int:
-    """Roughly how many bytes a cached posting list holds."""
+    """Roughly how many bytes a cached posting list holds: arrays, or encoded positions."""
     if isinstance(value, tuple):
         return sum(array.nbytes for array in value)
-    return sum(len(item) + 40 for item in value)  # type: ignore[union-attr]
+    assert isinstance(value, list)
+    return sum(len(item) + 40 for item in value)
 
 
 def _leaf(matcher):  # noqa: ANN001, ANN202 - Whoosh matchers

@@ -72,14 +72,13 @@ TEXT_SAMPLE_CHARS = 100_000
 
 @dataclass(slots=True)
 class _Reader:
-    """What one request reads through: a searcher, its posting-list cache and columns. Each
+    """What one request reads through: a searcher, its posting lists and columns. Each
     request borrows one for itself (Whoosh's readers share file positions, so they must not
     be used by two threads at once), and no request waits for another."""
 
-    searcher: Searcher | None = None
-    postings: _Postings | None = None
-    columns: DocColumns | None = None
-    columns_of: Searcher | None = None
+    searcher: Searcher
+    postings: _Postings
+    columns: DocColumns
 
 
 class SearchIndex:
@@ -187,19 +186,22 @@ class SearchIndex:
         """A reader of the latest committed index for this request alone, under the
         request's deadline (or the index's own, for a caller that set none)."""
         with self._pool_lock:
-            reader = self._idle.pop() if self._idle else _Reader()
+            idle = self._idle.pop() if self._idle else None
             generation = self._generation
+        reader = None
         try:
             with bounds.deadline(self.deadline_seconds):
-                self._refresh(reader)
+                reader = self._refreshed(idle)
                 yield reader
         finally:
-            with self._pool_lock:
-                kept = generation == self._generation
-                if kept:
-                    self._idle.append(reader)
-            if not kept and reader.searcher is not None:
-                reader.searcher.close()  # the index was closed or cleared meanwhile
+            reader = reader or idle
+            if reader is not None:
+                with self._pool_lock:
+                    kept = generation == self._generation
+                    if kept:
+                        self._idle.append(reader)
+                if not kept:
+                    reader.searcher.close()  # the index was closed or cleared meanwhile
 
     def ids(self) -> set[int]:
         """Every article id the index holds."""
@@ -377,7 +379,7 @@ class SearchIndex:
             own_story = reader.columns.story[docnum]
             results = searcher.more_like(docnum, "body", text=body[:TEXT_SAMPLE_CHARS],
                                          top=limit * 4, numterms=12)
-            found = []
+            found: list[int] = []
             for hit in results:
                 if reader.columns.story[hit.docnum] != own_story and len(found) < limit:
                     found.append(int(searcher.stored_fields(hit.docnum)["id"]))
@@ -469,19 +471,20 @@ class SearchIndex:
             self._postings_cache = PostingsCache()
             self._generation += 1
         for reader in idle:
-            if reader.searcher is not None:
-                reader.searcher.close()
+            reader.searcher.close()
 
-    def _refresh(self, reader: _Reader) -> None:
-        """Point the reader at the latest commit: a new searcher, postings and columns when
-        a writer committed since its last use."""
-        searcher = self._latest_searcher(reader.searcher)
-        if searcher is not reader.searcher or reader.postings is None:
-            reader.searcher = searcher
-            reader.postings = _Postings(searcher, self._postings_cache)
-        if reader.columns is None or reader.columns_of is not searcher:
-            reader.columns = self._column_cache.columns(searcher)
-            reader.columns_of = searcher
+    def _refreshed(self, reader: _Reader | None) -> _Reader:
+        """A reader of the latest commit: this one, brought up to date (a new searcher,
+        posting lists and columns when a writer committed since its last use), or a new one."""
+        searcher = self._latest_searcher(None if reader is None else reader.searcher)
+        if reader is not None and searcher is reader.searcher:
+            return reader
+        columns = self._column_cache.columns(searcher)
+        postings = _Postings(searcher, self._postings_cache)
+        if reader is None:
+            return _Reader(searcher, postings, columns)
+        reader.searcher, reader.postings, reader.columns = searcher, postings, columns
+        return reader
 
     def _latest_searcher(self, current: Searcher | None) -> Searcher:
         # A writer in another process may be replacing the table of contents at this very
