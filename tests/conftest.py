@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # Seconds. Tests wait for events (a file appears, a line is printed, a process ends), never
 # for a time; this only turns a hang into a failure, so it is generous for a busy machine.
 PATIENCE = 300.0
+# Commands run inside the test process: a writer's lowered CPU priority would stay with the
+# whole test run, and a busy machine would then starve it. Its own test sets it back.
+os.environ["ARCHIVE_LOW_PRIORITY"] = "0"
 
 
 @pytest.fixture

@@ -213,7 +213,8 @@ def test_an_ingest_yields_the_cpu_to_searches(tmp_path: Path) -> None:
     # Reading standard input keeps the ingest running, holding its lock, until we close it.
     writer = subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
                                str(instance), "ingest", "-"], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "ARCHIVE_LOW_PRIORITY": "1"})
     try:
         for _ in range(6000):  # this file names the writer once it holds the lock
             if holder.exists() and holder.read_text().strip() == str(writer.pid):

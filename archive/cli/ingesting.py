@@ -19,6 +19,7 @@ from archive import maintenance
 from archive import reclean as recleaning
 from archive.cli.common import (
     INTERRUPTED_EXIT,
+    LOW_PRIORITY_ENV,
     default_jobs,
     open_archive,
     printable,
@@ -57,8 +58,9 @@ from archive.readers import (
               show_default=True, help="Refuse documents larger than this many MB.")
 @click.option("--wait", is_flag=True, help="Wait for another running ingest instead of stopping.")
 @click.option("--low-priority/--normal-priority", default=True, show_default=True,
+              envvar=LOW_PRIORITY_ENV,
               help="Run at a lower CPU priority, so that searches of the same archive stay "
-                   "quick while the ingest runs.")
+                   f"quick while the ingest runs (also ${LOW_PRIORITY_ENV}=0 or 1).")
 @click.pass_context
 def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | None,
                    url: str | None, manifest: Path | None, retry_failed: bool, jobs: int,
