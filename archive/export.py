@@ -15,12 +15,11 @@ from archive.index import SearchRequest
 from archive.instance import Archive
 from archive.models import Article, Outlet, Source
 from archive.search import format_date
+from archive.spreadsheets import spreadsheet_safe
 
 FIELDS = ("id", "title", "date", "date_precision", "outlet", "byline", "language", "url",
           "word_count", "body", "source_uri", "ingested_at")
 FORMATS = ("jsonl", "csv")
-# Spreadsheets run a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 500
 
 
@@ -120,11 +119,3 @@ class _Counted:
         for item in self._items:
             self.count += 1
             yield item
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell's value, guarded against spreadsheet formula injection (`archive export`,
-    `/export.csv` and `archive sql --format csv` all write cells through this)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # shown as text by spreadsheets, never evaluated
-    return value

@@ -16,7 +16,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from archive.export import spreadsheet_safe
+from archive.spreadsheets import spreadsheet_safe
 
 FORMATS = ("table", "csv", "json")
 # Seconds of SQLite work a statement may take; a mistake like an endless recursive CTE

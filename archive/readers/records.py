@@ -24,11 +24,10 @@ from archive.readers.items import (
     ReadError,
     too_many_bad_records,
 )
+from archive.spreadsheets import unguarded
 
 # Keys under which JSON API dumps commonly wrap their list of articles.
 _WRAPPER_KEYS = ("articles", "results", "data", "items", "stories", "docs")
-# Our own CSV export prefixes cells that spreadsheets would run as formulas with "'".
-_GUARDED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 
 
 def jsonl_records(uri: str, stream: BinaryIO, max_bytes: int, hints: dict[str, str]
@@ -135,7 +134,7 @@ def csv_records(uri: str, stream: BinaryIO, max_bytes: int, hints: dict[str, str
 def _unguard(value: str | list[str]) -> str:
     if isinstance(value, list):  # more cells than header names
         value = ",".join(value)
-    return value[1:] if value.startswith(_GUARDED) else value
+    return unguarded(value)  # our own CSV export guarded it against spreadsheets
 
 
 def _csv_encoding(head: bytes) -> str:
