@@ -20,17 +20,21 @@ from archive.instance import Archive, ArchiveBusy
 from tests.conftest import EXAMPLES, PATIENCE
 
 ARTICLES = 2400
+# Three batches of the ingest's 500 rows: a commit to wait for, and more to come after it.
+FEW_ARTICLES = 1500
+PARAGRAPHS = 8
+WORDS = 9 * PARAGRAPHS  # each paragraph: "Paragraph p of report n on the harbour works."
 
 
-def _write_corpus(folder: Path) -> None:
+def _write_corpus(folder: Path, articles: int = ARTICLES) -> None:
     """Many distinct small articles in JSON Lines files, so an ingest runs for a few seconds."""
     folder.mkdir(parents=True)
     for file_number in range(12):
         with open(folder / f"feed-{file_number}.jsonl", "w", encoding="utf-8") as out:
-            for n in range(ARTICLES // 12):
+            for n in range(articles // 12):
                 serial = file_number * 1000 + n
                 body = " ".join(f"Paragraph {p} of report {serial} on the harbour works."
-                                for p in range(20))
+                                for p in range(PARAGRAPHS))
                 out.write(json.dumps({"title": f"Report {serial}", "text": body,
                                       "date": f"2024-01-{1 + serial % 28:02d}",
                                       "outlet": f"Outlet {serial % 7}"}) + "\n")
@@ -121,7 +125,7 @@ def _run_counts(instance: Path) -> list[tuple[int, str, int, int]]:
 
 def test_a_killed_run_records_the_articles_it_stored_and_is_reported(tmp_path):
     corpus, instance = tmp_path / "corpus", tmp_path / "instance"
-    _write_corpus(corpus)
+    _write_corpus(corpus, FEW_ARTICLES)
     process = _ingest(instance, corpus)
     _kill(process, instance, "commit")
     [(run_id, status, recorded, stored)] = _run_counts(instance)
@@ -138,8 +142,8 @@ def test_a_killed_run_records_the_articles_it_stored_and_is_reported(tmp_path):
     assert (f"First noted that ingest run {run_id} never finished; what it stored "
             f"({stored} articles) is kept.") in out.decode()
     assert _run_counts(instance) == [(run_id, "interrupted", stored, stored),
-                                     (run_id + 1, "completed", ARTICLES - stored,
-                                      ARTICLES - stored)]
+                                     (run_id + 1, "completed", FEW_ARTICLES - stored,
+                                      FEW_ARTICLES - stored)]
 
 
 def _as_in_a_terminal() -> None:
@@ -150,7 +154,7 @@ def _as_in_a_terminal() -> None:
 
 def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path):
     corpus, instance = tmp_path / "corpus", tmp_path / "instance"
-    _write_corpus(corpus)
+    _write_corpus(corpus, FEW_ARTICLES)
     command = [sys.executable, "-m", "archive.cli", "--instance", str(instance), "ingest",
                "--jobs", "2", str(corpus)]
     # Its own process group, signalled as a whole: the terminal sends Ctrl-C to the ingest
@@ -168,12 +172,12 @@ def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path)
         stored, unindexed = connection.execute(
             "SELECT count(*), sum(indexed_at IS NULL) FROM articles").fetchone()
         status = connection.execute("SELECT status FROM ingest_runs").fetchone()[0]
-    assert 0 < stored < ARTICLES and unindexed == 0 and status == "interrupted"
+    assert 0 < stored < FEW_ARTICLES and unindexed == 0 and status == "interrupted"
     assert f"Added {stored} articles" in out
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
     assert again.returncode == 0, again.stderr
-    assert f"Added {ARTICLES - stored} articles" in again.stdout
+    assert f"Added {FEW_ARTICLES - stored} articles" in again.stdout
     check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
                             "check"], capture_output=True, text=True)
     assert "Consistent." in check.stdout

@@ -15,7 +15,14 @@ from archive.index import SearchRequest
 from archive.instance import Archive
 from archive.search import search
 from tests.conftest import PATIENCE
-from tests.test_crash_safety import ARTICLES, _ingest, _stored, _wait_for, _write_corpus
+from tests.test_crash_safety import (
+    ARTICLES,
+    WORDS,
+    _ingest,
+    _stored,
+    _wait_for,
+    _write_corpus,
+)
 
 
 def _can_mount_tmpfs() -> bool:
@@ -74,7 +81,7 @@ def test_searching_while_an_ingest_runs_never_errs_or_shows_half_an_article(tmp_
                 page = search(archive, SearchRequest("harbour", limit=20))
                 for hit in page.hits:
                     assert hit.plain_title.startswith("Report ")
-                    assert hit.word_count == 180  # every hit is a whole article
+                    assert hit.word_count == WORDS  # every hit is a whole article
                 totals.append(page.total)
                 time.sleep(0.05)
             final = search(archive, SearchRequest("harbour")).total
