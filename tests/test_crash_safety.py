@@ -81,10 +81,13 @@ def _kill(process: subprocess.Popen[bytes], instance: Path, when: str | float) -
 
 
 # A commit is followed by indexing and marking: killing just after it lands between them.
-@pytest.mark.parametrize("kill_points", [("commit", "commit"), (1.5, "commit", 2.0)])
-def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_points):
+@pytest.mark.parametrize(("kill_points", "articles"), [
+    (("commit", "commit"), FEW_ARTICLES),
+    ((1.5, "commit", 2.0), ARTICLES),  # enough left for the last run to last past 2 s
+])
+def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_points, articles):
     corpus, instance = tmp_path / "corpus", tmp_path / "instance"
-    _write_corpus(corpus)
+    _write_corpus(corpus, articles)
     for when in kill_points:
         _kill(_ingest(instance, corpus), instance, when)
 
@@ -98,12 +101,12 @@ def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path, kill_point
             "SELECT count(*) FROM articles WHERE indexed_at IS NULL").fetchone()[0]
         db_ids = {row[0] for row in connection.execute("SELECT id FROM articles")}
         runs = [row[0] for row in connection.execute("SELECT status FROM ingest_runs")]
-    assert len(titles) == ARTICLES and len(set(titles)) == ARTICLES
+    assert len(titles) == articles and len(set(titles)) == articles
     assert unindexed == 0
     index = SearchIndex(InstancePaths(instance).index_dir)
     try:
         assert index.ids() == db_ids
-        assert index.doc_count() == ARTICLES
+        assert index.doc_count() == articles
     finally:
         index.close()
     # A kill before the run row was written leaves no row; every other killed run is marked.
