@@ -224,3 +224,12 @@ def test_an_ingest_yields_the_cpu_to_searches(tmp_path: Path) -> None:
         assert os.getpriority(os.PRIO_PROCESS, writer.pid) >= 10
     finally:
         writer.communicate(b"A short text about the harbour.\n", timeout=300)
+
+
+def test_a_bad_settings_file_stops_a_command_with_its_name(tmp_path: Path) -> None:
+    root = build_big_archive(tmp_path, count=3).root
+    (root / "settings.toml").write_text("[search]\ndeadline_seconds = -1\n")
+    result = CliRunner().invoke(archive_cli, ["--instance", str(root), "search", "report"])
+    assert result.exit_code == 1
+    assert f"{root / 'settings.toml'}: search.deadline_seconds must be a number" in result.output
+    assert "Traceback" not in result.output

@@ -127,7 +127,7 @@ def yield_cpu_to_readers() -> None:
     """Lower this process's CPU priority (its worker processes inherit it). On a machine
     of two cores an ingest's processes otherwise take the CPU from the web server: API p95
     went to 5 s during an ingest of 3,000 rows."""
-    if os.environ.get(LOW_PRIORITY_ENV, "1").strip().lower() in ("0", "false", "no"):
+    if os.environ.get(LOW_PRIORITY_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
         return
     if hasattr(os, "setpriority"):  # not on Windows, where the priority stays as it is
         # Set, not added: a second call (tests run commands in one process) changes nothing.

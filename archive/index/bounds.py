@@ -25,6 +25,9 @@ PATTERN_WORDS = 200
 FUZZY_WORDS = 50
 # Words of the index looked at to expand one pattern or fuzzy term.
 WORDS_SCANNED = 500_000
+# Texts are read only this far to mark snippets, find stand-out words, "more like this" and a
+# suggestion's spelling: one enormous article then costs what a long normal one does.
+TEXT_SAMPLE_CHARS = 100_000
 # How often (in loop steps) long loops look at the clock.
 CHECK_EVERY = 512
 

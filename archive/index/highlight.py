@@ -7,13 +7,14 @@ from functools import lru_cache
 
 from whoosh.lang.porter import stem as porter_stem
 
+from archive.index.bounds import TEXT_SAMPLE_CHARS
 from archive.index.types import Fragment
 
 _WORDS = re.compile(r"\w", re.UNICODE)
 # The tokens the index's analyser makes (Whoosh's RegexTokenizer default), for highlighting.
 _TOKEN = re.compile(r"\w+(\.?\w+)*", re.UNICODE)
-# Passages are looked for this far into a text: a 10 MB article costs what a long one does.
-SCAN_CHARS = 100_000
+# Passages are looked for this far into a text.
+SCAN_CHARS = TEXT_SAMPLE_CHARS
 
 
 class Highlighter:

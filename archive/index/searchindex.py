@@ -65,9 +65,6 @@ from archive.index.types import (
 BULK_DOCS = 1000
 # A word in fewer articles than this is worth a "did you mean"; a suggestion must reach it.
 SUGGEST_MIN_DOCS = 3
-# Texts longer than this are read only this far for stand-out words, "more like this" and a
-# suggestion's spelling: one enormous article then costs what a long normal one does.
-TEXT_SAMPLE_CHARS = 100_000
 
 
 @dataclass(slots=True)
@@ -377,7 +374,7 @@ class SearchIndex:
             if docnum is None:
                 return []
             own_story = reader.columns.story[docnum]
-            results = searcher.more_like(docnum, "body", text=body[:TEXT_SAMPLE_CHARS],
+            results = searcher.more_like(docnum, "body", text=body[:bounds.TEXT_SAMPLE_CHARS],
                                          top=limit * 4, numterms=12)
             found: list[int] = []
             for hit in results:
@@ -420,7 +417,7 @@ class SearchIndex:
                     replacements[word] = (frequent[1],
                                           int(searcher.stored_fields(docnum)["id"]))
         for word, (stem, article_id) in replacements.items():
-            sample = (body_of(article_id) or "")[:TEXT_SAMPLE_CHARS]
+            sample = (body_of(article_id) or "")[:bounds.TEXT_SAMPLE_CHARS]
             surface = _surface_form(stem, sample, analyzer) or stem
             corrected = re.sub(rf"\b{re.escape(word)}\b", surface, corrected, count=1)
         return corrected if corrected != text else None
@@ -438,7 +435,7 @@ class SearchIndex:
                 bounds.check()
                 sample_size += 1
                 seen = set()
-                for token in analyzer(body[:TEXT_SAMPLE_CHARS], keeporiginal=True):
+                for token in analyzer(body[:bounds.TEXT_SAMPLE_CHARS], keeporiginal=True):
                     if (token.text not in seen and len(token.text) > 2
                             and not token.text.isdigit() and token.text not in STOP_WORDS):
                         seen.add(token.text)
