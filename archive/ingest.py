@@ -11,6 +11,7 @@ batches (Whoosh analyses them in processes of its own), so storing and indexing 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -49,6 +50,7 @@ from archive.readers import (
     find_inputs,
     read_input,
 )
+from archive.site_evidence import fill_unknown_outlets, site_matches, with_site_outlet
 from archive.stories import match_batch, resolve, stories_of, story_keys
 
 # Rows per database transaction: a crash loses at most this much work.
@@ -86,6 +88,9 @@ class IngestSummary:
     seconds: float = 0.0
     # Stopped on request (Ctrl-C) after storing and indexing what was already read.
     interrupted: bool = False
+    # Text dumps that named no outlet and were filed under their site's, by the lines they
+    # share with its stored pages (site_evidence.py).
+    site_outlets: int = 0
 
     @property
     def ok(self) -> bool:
@@ -139,8 +144,10 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
         indexer.submit(run.flush())
     finally:
         indexer.close()  # waits for what was submitted; raises what indexing raised
-    if not summary.interrupted:  # a merge can take minutes: not while the user waits to stop
-        tidy_index(archive)
+    if not summary.interrupted:
+        # Pages stored early in the run, before their site's lines were learned.
+        summary.site_outlets += fill_unknown_outlets(archive, run_id)
+        tidy_index(archive)  # a merge can take minutes: not while the user waits to stop
     with archive.sessions() as session, session.begin():
         boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
@@ -225,7 +232,8 @@ class _Run:
         with self.archive.sessions() as session:
             try:
                 with session.begin():
-                    pairs = self._new_articles(session, pending)
+                    pairs, filed = self._site_outlets(session,
+                                                      self._new_articles(session, pending))
                     new = [item for item, _ in pairs]
                     source_ids, ids = store.next_ids(session, len(new))
                     matches = match_batch(session, [(n.article.body, n.story_keys) for n in new])
@@ -245,8 +253,26 @@ class _Run:
                 self.outlets.forget()
                 raise
         self.summary.added += len(ids)
+        self.summary.site_outlets += filed
         self.summary.failures.extend(errors)
         return ids
+
+    def _site_outlets(self, session: Session, pairs: list[tuple[store.NewArticle, Prepared]]
+                      ) -> tuple[list[tuple[store.NewArticle, Prepared]], int]:
+        """Dumps that named no outlet get their site's, where the archive has learned it."""
+        unknown = [k for k, (new, prepared) in enumerate(pairs)
+                   if new.article.outlet is None and prepared.line_candidates]
+        if not unknown:
+            return pairs, 0
+        found = site_matches(session, [pairs[k][1].line_candidates for k in unknown])
+        filed = 0
+        for k, match in zip(unknown, found, strict=True):
+            if match is not None:
+                new, prepared = pairs[k]
+                article = with_site_outlet(new.article, match)
+                pairs[k] = (dataclasses.replace(new, article=article), prepared)
+                filed += 1
+        return pairs, filed
 
     def _new_articles(self, session: Session, pending: list[tuple[RawDocument, Prepared]]
                       ) -> list[tuple[store.NewArticle, Prepared]]:

@@ -139,7 +139,9 @@ class BoilerplateLine(Base):
 
     outlet_id: Mapped[int] = mapped_column(
         ForeignKey("outlets.id", ondelete="CASCADE"), primary_key=True)
-    line_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Indexed on its own too: site_evidence.py asks which outlets know a dump's lines.
+    line_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
+                                           index=True)
     line: Mapped[str] = mapped_column(Text)  # lower-cased, spaces collapsed
     articles: Mapped[int] = mapped_column(Integer)
 

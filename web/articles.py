@@ -186,6 +186,8 @@ class FieldSource:
     # Values the extractor weighed, best first, with each one's share of the ranking.
     candidates: list[tuple[str, float]] = field(default_factory=list)
     refused: bool = False
+    # Lines the page shares with its site's stored pages, when those named the outlet.
+    site_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,14 +248,18 @@ def extraction_view(article: ArticleView, content: bytes, encoding: str | None,
         if number is not None and number < len(lines):
             lines[number].fields.append(name)
         confidence = source.get("confidence")
+        # Filed by its site's pages: what the page's own cues proposed, and refused, is kept.
+        cues = source.get("page_cues") if isinstance(source.get("page_cues"), dict) else {}
         considered = [(str(c.get("value", "")), float(c.get("share") or 0.0))
-                      for c in source.get("candidates") or [] if isinstance(c, dict)]
+                      for c in source.get("candidates") or cues.get("candidates") or []
+                      if isinstance(c, dict)]
         fields.append(FieldSource(
             name=name, value=_stored_value(article, name), rule=str(source.get("rule", "")),
             line=number + 1 if number is not None else None,
             supplied=str(source["value"]) if "value" in source else None,
             confidence=float(confidence) if isinstance(confidence, int | float) else None,
-            candidates=considered, refused=bool(source.get("refused"))))
+            candidates=considered, refused=bool(source.get("refused") or cues.get("refused")),
+            site_lines=[str(line) for line in source.get("site_lines") or []]))
     return ExtractionView(decoded_as, encoding, problem, lines,
                           truncated=len(kept) < len(all_lines), removed_passages=passages,
                           fields=fields, removed_lines=removed_count)

@@ -133,6 +133,10 @@ def _print_summary(summary: IngestSummary) -> None:
                f"ingest run {summary.run_id}).")
     for done in summary.maintenance:
         click.echo(f"First {done}.")
+    if summary.site_outlets:
+        click.echo(f"Filed {summary.site_outlets} text dump{'s' * (summary.site_outlets != 1)} "
+                   "that named no outlet under their site's, by the menu, masthead and footer "
+                   "lines they share with its stored pages.")
     if summary.skipped:
         reasons = Counter(printable(_skip_label(uri, reason)) for uri, reason in summary.skipped)
         listed = ", ".join(f"{label}: {n}" for label, n in reasons.most_common(8))

@@ -242,7 +242,12 @@ _GENERIC = frozenset(
 )
 _NAME_STOP = frozenset(STOP_WORDS) - {"de", "du", "da", "do", "of", "von", "van", "la", "le",
                                       "el", "il", "di", "del", "des", "y", "e", "&"}
-_TRAIL_WORDS = frozenset("online on in here at with and newsletter newsletters app apps".split())
+# Words that end a name's line without being part of it: "Example Online", "Example app",
+# a follow button's label glued to the masthead ("Example Followed").
+_TRAIL_WORDS = frozenset("online on in here at with and newsletter newsletters app apps follow "
+                         "followed following unfollow subscribe subscribed".split())
+# A legal form written before a copyright holder's name, as Spanish-speaking companies do.
+_LEGAL_HEAD = re.compile(r"^(?:S\.?A\.?|S\.?L\.?|S\.?R\.?L\.?)\s+(?=\S)")
 _STAFF_ENDS = frozenset("aff esk oom eam ard ces rts ers".split())
 _ROLES = frozenset(
     "writer reporter editor correspondent columnist contributor producer journalist critic "
@@ -257,7 +262,9 @@ _BEATS = frozenset(
 )
 _MONTH_YEAR = re.compile(rf"(?i)\b(?:{MONTH_ALT})\.?,?\s+(?:19|20)\d\d\b")
 _POSSESSIVE = re.compile(r"['’]s\b.*$")
-_SPLIT_NAME = re.compile(r"\s+[-–—|:]\s+|\s*[|»›]\s*|\.\s+(?=[A-Z])|:\s|!|\?|…|\.\.\.|\s\(")
+# Where a name ends: a separator, a sentence's end (not an initial's: "Ann M. Lee"), a bracket.
+_SPLIT_NAME = re.compile(
+    r"\s+[-–—|:]\s+|\s*[|»›]\s*|(?<!\b[A-Z])\.\s+(?=[A-Z])|:\s|!|\?|…|\.\.\.|\s\(")
 _COMPACT = re.compile(r"\W+")
 _CAMEL = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|\d+")
 # Cues are looked for near the article for bylines and datelines, and anywhere for the rest.
@@ -329,9 +336,11 @@ def clean_name(text: str | None, *, cut: bool = True) -> str | None:
     name = _POSSESSIVE.sub("", text.strip())
     name = _SPLIT_NAME.split(name, maxsplit=1)[0]
     name = re.sub(r"\s+", " ", name).strip(" .,:;|-–—'’\"“”«»()[]*!")
-    name = re.sub(r"(?i)^(?:©|ⓒ|\(c\)|copyright)\s*", "", name)
+    name, copyrighted = re.subn(r"(?i)^(?:©|ⓒ|\(c\)|copyright)\s*", "", name)
     name = re.sub(r"^the\s+", "", name)  # "the BBC": lower-case "the" is not part of a name
     name = _LEGAL_TAIL.sub("", name).strip(" .,:;|-–—")
+    if copyrighted or not cut:  # "© 2017 SA Example": a company's legal form, in front
+        name = _LEGAL_HEAD.sub("", name)
     tokens = name.split(" ")
     kept: list[str] = []
     for k, token in enumerate(tokens):
