@@ -249,7 +249,8 @@ def extraction_view(article: ArticleView, content: bytes, encoding: str | None,
             lines[number].fields.append(name)
         confidence = source.get("confidence")
         # Filed by its site's pages: what the page's own cues proposed, and refused, is kept.
-        cues = source.get("page_cues") if isinstance(source.get("page_cues"), dict) else {}
+        cues = source.get("page_cues")
+        cues = cues if isinstance(cues, dict) else {}
         considered = [(str(c.get("value", "")), float(c.get("share") or 0.0))
                       for c in source.get("candidates") or cues.get("candidates") or []
                       if isinstance(c, dict)]
