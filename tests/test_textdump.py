@@ -442,3 +442,61 @@ def test_date_lines_in_other_languages_get_their_month(text: str, expected: dt.d
     assert article.published is not None
     assert (article.published.value, article.published.precision) == (expected, "day")
     assert article.provenance["fields"]["date"]["rule"] == "date line near the headline"
+
+
+_PORTUGUESE = ("Prefeitura aprova novo horário das balsas\n\n{date}\n\n"
+               "Os vereadores votaram na terça-feira um plano que acrescenta duas viagens "
+               "noturnas no verão e adia a primeira viagem de inverno para as sete horas.\n\n"
+               "Os moradores disseram que as mudanças eram esperadas havia anos, e a empresa "
+               "prometeu novos barcos antes do fim do ano.\n\n"
+               "O prefeito afirmou que a cidade pagará a reforma do cais com recursos próprios.\n")
+_CHINESE = ("渡轮新时刻表获批\n\n{date}\n\n"
+            "市议会周二投票通过了一项计划，夏季增加两班夜间渡轮，冬季首班船推迟到早上七点。"
+            "居民们说这些变化早就应该实施，运营公司承诺在年底前启用新船。\n\n"
+            "市长表示，码头的维修费用将由市政府自己的预算支付，工程预计明年春天开始。"
+            "港口管理局还将增加候船室的座位并延长售票处的营业时间。\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # an abbreviated month held in place by the day and the year
+    (_PORTUGUESE.format(date="21.dez.2018 às 12h55"), dt.date(2018, 12, 21)),
+    # a date glued to the site's name
+    (_CHINESE.format(date="渡轮日报2016年10月14日07:17"), dt.date(2016, 10, 14)),
+])
+def test_compact_date_lines_are_read(text: str, expected: dt.date):
+    article = extract_text_dump(text, {})
+    assert article.published is not None
+    assert article.published.value == expected
+
+
+def test_a_dateline_opening_the_first_paragraph_dates_the_article():
+    text = ("Ferry timetable approved\n\n"
+            "April 17, 2015 -- The council voted on Tuesday for a plan that adds two evening "
+            "sailings in summer and moves the first winter crossing to seven in the morning, "
+            "after residents had asked for the change for years and the operator promised new "
+            "boats before the end of the year, the mayor said at a meeting in the town hall.\n\n"
+            "The mayor said the town would pay for the pier repairs from its own budget, and "
+            "that the works would start next spring once the tender had been completed.\n")
+    article = extract_text_dump(text, {})
+    assert article.published is not None
+    assert article.published.value == dt.date(2015, 4, 17)
+    # a date inside the paragraph is not its dateline
+    later = text.replace("April 17, 2015 -- The council voted", "The council voted on "
+                         "April 17, 2015 -- as expected")
+    assert extract_text_dump(later, {}).published is None
+
+
+def test_a_published_line_under_a_late_headline_dates_the_article():
+    # A prose promotion the cleaner keeps, then widgets, then the article's own head.
+    promo = ("Get the most out of your reading: sign up for a free account to customise the "
+             "stories you see, save articles for later and receive our weekly digest by email.")
+    widgets = "\n".join(["Create an account", "Register", "Take the tour", "Share", "Tweet",
+                         "Email", "Print", "Save"])
+    text = (f"{promo}\n\n{widgets}\n\nCouncil approves the new ferry timetable for the summer\n\n"
+            "Published Thursday 27 July 2017\n\nBy Ann Lee\n\n"
+            + "\n\n".join(f"Residents said at meeting {n} that the change had been needed for "
+                          "years, and the operator promised new boats before the winter came."
+                          for n in range(1, 7)) + "\n")
+    article = extract_text_dump(text, {})
+    assert article.published is not None
+    assert article.published.value == dt.date(2017, 7, 27)

@@ -72,14 +72,23 @@ MONTH_NAMES = frozenset(form.form.casefold() for form in months.forms()
                         if not form.abbreviation or form.language == "en")
 MONTH_ALT = _alternation(MONTH_NAMES)
 _MONTH_ALT = MONTH_ALT
+# Every language's abbreviations too, where a day and a year hold them in place ("21.dez.2018",
+# "5-set-2019"): there they cannot be words of running text.
+_ABBREVIATION_ALT = _alternation(frozenset(form.form.casefold() for form in months.forms()
+                                           if form.abbreviation))
 
 # A date written out: "Nov 19, 2019", "19 November 2019", "22 de outubro de 2010",
 # "24 сентября 2018", "1er mars 2023", "12 d'abril de 2023", "2023. március 5.", "2019-11-19",
 # "19/11/2019", "11.14.2019", "2018년 8월 25일".
 DATE_TEXT = re.compile(
     rf"""(?ix)
-    (?<![\w/.-])(?:
-        (?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+|\s*,\s*)(?:19|20)\d\d(?!\d)
+    (?<!\d)(?:
+        (?:19|20)\d\d\s*년\s*\d{{1,2}}\s*월\s*\d{{1,2}}\s*일
+      | (?:19|20)\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日
+    )
+    | (?<![\w/.-])(?:
+        \d{{1,2}}(?P<sep>[.-])(?:{_ABBREVIATION_ALT})(?P=sep)(?:19|20)\d\d(?!\d)
+      | (?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+|\s*,\s*)(?:19|20)\d\d(?!\d)
       | \d{{1,2}}(?:st|nd|rd|th|er|º|ª)?\.?\s+(?:(?:de|del)\s+|d['’])?(?:{_MONTH_ALT})\.?,?\s+
         (?:(?:de|del)\s+)?(?:19|20)\d\d(?!\d)
       | (?:19|20)\d\d\.?\s+(?:{_MONTH_ALT})\.?\s+\d{{1,2}}(?!\d)
@@ -87,8 +96,6 @@ DATE_TEXT = re.compile(
       | \d{{1,2}}[./]\d{{1,2}}[./](?:19|20)\d\d(?!\d)
       | (?:19|20)\d\d[./]\d{{1,2}}[./]\d{{1,2}}(?!\d)
       | \d{{1,2}}/\d{{1,2}}/\d\d(?![\d/])
-      | (?:19|20)\d\d\s*년\s*\d{{1,2}}\s*월\s*\d{{1,2}}\s*일
-      | (?:19|20)\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日
     )""",
 )
 _YEARISH = re.compile(r"(?:19|20)\d\d|\d/\d\d?/\d\d")

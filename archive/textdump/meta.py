@@ -18,6 +18,7 @@ from archive.textdump.clean import CleanedLines, furniture_reason, is_credit, wo
 from archive.textdump.lexicon import (
     BYLINE,
     DATE_NO_YEAR,
+    DATE_TEXT,
     MONTH_ALT,
     PUBLISHED,
     UPDATED,
@@ -49,6 +50,12 @@ _GLUED_YEAR = re.compile(r"\b((?:19|20)\d\d)(\d{1,2}:\d\d)")
 _MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(?:{MONTH_ALT})\.?,?\s+(?:19|20)\d\d(?!\d)")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})[./-](\d{1,2})[./-](\d{2,4})$")
 _ASIAN_DATE = re.compile(r"((?:19|20)\d\d)\s*[년年]\s*(\d{1,2})\s*[월月]\s*(\d{1,2})")
+# Lines below the article's first kept line where a "Published ..." line still dates it.
+_PUBLISHED_REACH = 15
+# A paragraph opening with its date (after a place name, perhaps) and a dash.
+_DATELINE_DATE = re.compile(
+    r"^(?:[A-ZÀ-Ý][\w.'\x20-]{1,30},\s+)?(?P<date>" + DATE_TEXT.pattern.removeprefix("(?ix)") +
+    r")\s*(?:--|—|–|-)\s", re.I | re.X)
 _SEGMENT_SPLIT = re.compile(r"\s[|;·•]\s?|;|\s/\s")
 
 _BYLINE_TAIL = re.compile(
@@ -255,6 +262,9 @@ def _find_date(stripped: list[str], head: list[int], first: int, anchor: int | N
     if anchor is not None:
         near.update(i for i in range(max(0, anchor - 4), min(len(stripped), anchor + 6))
                     if stripped[i])
+    # "Published Thursday 27 July 2017" under a headline further down than the first kept line.
+    near.update(i for i in range(first, min(len(stripped), first + _PUBLISHED_REACH))
+                if stripped[i] and PUBLISHED.match(stripped[i]))
     best: tuple[float, int, PublishedDate] | None = None
     for index in near:
         line = stripped[index]
@@ -289,7 +299,9 @@ def _publication_date(line: str, day_first: bool, language: Callable[[], str | N
                       ) -> PublishedDate | None:
     """The first date in the line that is not an 'updated' date; None if it has no year."""
     if len(line) > 200:
-        return None
+        # "April 17, 2015 -- Imagine ...": a dateline opening the first paragraph.
+        dateline = _DATELINE_DATE.match(line)
+        return _date_from_text(dateline["date"], day_first, language) if dateline else None
     line = _GLUED_YEAR.sub(r"\1 \2", line)
     for segment in _segments(line):
         text = segment
