@@ -500,3 +500,16 @@ def test_a_published_line_under_a_late_headline_dates_the_article():
     article = extract_text_dump(text, {})
     assert article.published is not None
     assert article.published.value == dt.date(2017, 7, 27)
+
+
+@pytest.mark.parametrize("furniture", [
+    "Get the most out of Harbour News. Subscribe to our newsletter to receive:",
+    "Symptoms| Doctors| Health Care Reform",
+    "+ Added three new ferry routes",
+])
+def test_prompts_menus_and_list_items_are_never_headlines(furniture: str):
+    text = (f"{furniture}\n\nBy Ann Lee\n\n"
+            + "\n\n".join(f"The council voted on Tuesday, in meeting {n}, for a plan that adds "
+                          "two evening sailings in summer and moves the first winter crossing "
+                          "to seven in the morning." for n in range(1, 6)) + "\n")
+    assert extract_text_dump(text, {}).title != furniture

@@ -49,6 +49,11 @@ _SEPARATOR = re.compile(r"\s[|–—-]\s|\s\|\s?|::")
 # "Home > Music > News", "BLOG » Weight Loss": a trail of sections, not a headline.
 _CRUMB_MARK = re.compile(r"\s?[>»›/]\s")
 _MENU_BAR = re.compile(r"\s?\|\s?")
+# A list item ("+ Added new blocks", "• Item"): headlines are never bulleted.
+_BULLET = re.compile(r"^[+•*·▪►‣◦-]\s")
+# Calls to action: a prompt to subscribe or sign in is page furniture, whatever it says.
+_CALL_TO_ACTION = re.compile(r"(?i)\b(?:subscribe|newsletters?|sign[ -]?up|sign[ -]?in|log[ -]?in|"
+                             r"create an account)\b")
 _CRUMB_START = re.compile(r"(?i)^(?:home|start|startseite|accueil|inicio|início|главная|"
                           r"головна|strona główna|úvod|首页|ホーム|홈)\b")
 
@@ -96,7 +101,15 @@ class LineFlags:
         if len(_MENU_BAR.findall(line)) >= 3 or (
                 len(_CRUMB_MARK.findall(line)) >= 2 and word_total(strip_trail(line)) < 4):
             return False  # "A| B| C| D": a menu bar; "Home > News > 2015": a bare trail
+        if _is_menu(line) or _BULLET.match(line) or _CALL_TO_ACTION.search(line):
+            return False
         return not self.is_meta(index)
+
+
+def _is_menu(line: str) -> bool:
+    """"Symptoms| Doctors| Health Care Reform": three or more short labels between bars."""
+    parts = [part.strip() for part in line.split("|")]
+    return len(parts) >= 3 and all(0 < word_total(part) <= 3 for part in parts)
 
 
 def strip_trail(line: str) -> str:
@@ -108,15 +121,7 @@ def strip_trail(line: str) -> str:
 def candidate_lines(flags: LineFlags, first: int) -> list[int]:
     """Non-empty lines near the article's start, nearest first, that could be a headline."""
     stripped, cleaned = flags.stripped, flags.cleaned
-    out: list[int] = []
-    counted = 0
-    index = first - 1
-    while index >= 0 and counted < _WINDOW and first - index <= _MAX_REACH:
-        if stripped[index]:
-            counted += not cleaned.is_furniture(index)
-            if flags.plausible(index):
-                out.append(index)
-        index -= 1
+    out = _lines_above(flags, first, _WINDOW)
     # The article's first lines, and lines the classifier dropped among them (a headline under
     # a breadcrumb trail the classifier kept).
     last = cleaned.kept[min(_BELOW, len(cleaned.kept)) - 1] if cleaned.kept else first
@@ -124,6 +129,21 @@ def candidate_lines(flags: LineFlags, first: int) -> list[int]:
     below = [i for i in range(first, last + 1) if stripped[i] and flags.plausible(i) and
              (i in kept or any(flags.is_meta(k) for k in _nonempty(stripped, i, 1, 2)))]
     return out + below
+
+
+def _lines_above(flags: LineFlags, start: int, window: int) -> list[int]:
+    """Plausible headlines above line `start`, nearest first, within `window` counted lines."""
+    stripped, cleaned = flags.stripped, flags.cleaned
+    out: list[int] = []
+    counted = 0
+    index = start - 1
+    while index >= 0 and counted < window and start - index <= _MAX_REACH:
+        if stripped[index]:
+            counted += not cleaned.is_furniture(index)
+            if flags.plausible(index):
+                out.append(index)
+        index -= 1
+    return out
 
 
 def restore_case(text: str, page: str, page_lower: str) -> str:
