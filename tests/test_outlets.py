@@ -258,3 +258,17 @@ def test_articles_of_two_sites_with_a_news_subdomain_stay_under_their_own_outlet
         stored = dict(session.execute(select(Article.title, Outlet.name)
                                       .join(Outlet, Article.outlet_id == Outlet.id)).all())
     assert stored == {"Sky story": "news.sky.com", "BBC story": "news.bbc.co.uk"}
+
+
+def test_reference_rows_never_name_a_site_by_a_call_sign_its_address_does_not_carry():
+    import csv
+    import re
+    from importlib import resources
+
+    call_sign = re.compile(r"^[KW][A-Z]{2,3}(?:-(?:TV|DT|FM|AM))?$")
+    table = resources.files("archive") / "data" / "outlets_reference.csv"
+    with table.open(encoding="utf-8") as lines:
+        rows = list(csv.reader(line for line in lines if not line.startswith("#")))
+    odd = [row for row in rows[1:] if call_sign.match(row[1])
+           and row[1].split("-")[0].lower() not in row[0].replace("-", "")]
+    assert not odd

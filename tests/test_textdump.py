@@ -513,3 +513,22 @@ def test_prompts_menus_and_list_items_are_never_headlines(furniture: str):
                           "two evening sailings in summer and moves the first winter crossing "
                           "to seven in the morning." for n in range(1, 6)) + "\n")
     assert extract_text_dump(text, {}).title != furniture
+
+
+def test_a_list_between_two_stretches_of_the_article_is_kept():
+    intro = "\n\n".join(
+        f"The council published its ferry plan on Tuesday, and paragraph {n} of the summary "
+        "sets out how the new timetable changes the crossings for residents and visitors."
+        for n in range(1, 4))
+    items = ["Two evening sailings in July", "A later last boat on Fridays",
+             "Bicycles carried free of charge", "A new stop at the north pier",
+             "Season tickets sold online"]
+    outro = "\n\n".join(
+        f"Residents said in meeting {n} that the changes had been needed for years, and the "
+        "operator promised that the new boats would arrive before the winter timetable."
+        for n in range(1, 4))
+    text = ("Ferry plan published\n\n" + intro + "\n\nWhat changes:\n\n" + "\n".join(items)
+            + "\n\n" + outro + "\n\nMost read\n\nAnother story entirely\n")
+    body = extract_text_dump(text, {}).body
+    assert all(item in body for item in items)
+    assert "Another story entirely" not in body

@@ -24,6 +24,11 @@ _PROSE_GAP = 8
 _HEADING_DOUBT = 0.15
 _PROSE_DOUBT = 0.25
 _SURE = 0.9
+# A run of doubtful rows with article on both sides (two rows before it, three after) is kept
+# when it is at most this long and its rows look at least this much like article text.
+_SANDWICH_ROWS = 40
+_SANDWICH_FLOOR = 0.03
+_SANDWICH_MEAN = 0.12
 _ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
@@ -172,6 +177,21 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
                 keep[max(0, k - _PROSE_GAP):k].any():
             keep[k] = True
     _fill_gaps(p, keep, prose, barrier)
+    _keep_sandwiched_runs(p, keep, barrier)
+
+
+def _keep_sandwiched_runs(p: np.ndarray, keep: np.ndarray, barrier: np.ndarray) -> None:
+    """A list, a table or a code block between two stretches of article text is article too:
+    its short lines look like furniture one by one, but furniture does not interrupt a text
+    and carry on. Runs with a list heading, or too long, or too unlike text, stay out."""
+    kept_rows = np.flatnonzero(keep)
+    for before, after in zip(kept_rows[:-1], kept_rows[1:], strict=True):
+        run = slice(before + 1, after)
+        if after - before - 1 < 2 or after - before - 1 > _SANDWICH_ROWS or barrier[run].any():
+            continue
+        if p[run].min() >= _SANDWICH_FLOOR and p[run].mean() >= _SANDWICH_MEAN and \
+                keep[max(0, before - 2):before + 1].all() and keep[after:after + 3].all():
+            keep[run] = True
 
 
 def _kept_near(keep: np.ndarray, barrier: np.ndarray, k: int, step: int) -> bool:
