@@ -35,7 +35,8 @@ def _page(n: int, *, named: bool, menu: list[str] = MENU, footer: list[str] = FO
     topic = TOPICS[n % len(TOPICS)]
     head = "\n".join((["Harbour Gazette"] if named else []) + menu)
     tail = "\n".join(footer)
-    notice = "\n© 2024 Harbour Gazette. All rights reserved." if named else ""
+    notice = ("\nMore from Harbour Gazette\nwww.harbourgazette.co.uk\n"
+              "© 2024 Harbour Gazette. All rights reserved.") if named else ""
     return (f"{head}\n\nQuestions remain over the {topic} plan, part {n}\n\nBy Ann Lee\n\n"
             f"{_body(topic, n)}\n\n{tail}{notice}\n")
 
