@@ -122,10 +122,10 @@ class DumpMetadata:
                         for value, share in candidates[:_SHOWN_CANDIDATES]])
 
     def refused(self, name: str, best: str, line: int | None, confidence: float,
-                candidates: list[tuple[str, float]]) -> None:
+                candidates: list[tuple[str, float]], why: str = "is too uncertain") -> None:
         """Store nothing for `name`: its best candidate is more likely wrong than right."""
         self.sources[name] = {
-            "rule": f"left unknown: the best candidate, {best!r}, is too uncertain",
+            "rule": f"left unknown: the best candidate, {best!r}, {why}",
             "line": None, "refused": True, "candidate_line": line}
         self.weighed(name, confidence, candidates)
 
@@ -396,6 +396,13 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
     confidence, considered = _weigh(scores, x[best], names, OUTLET_FEATURES, acceptor)
     if acceptor is not None and confidence < acceptor.threshold:
         meta.refused("outlet", names[best], line, confidence, considered)
+        return names[best]
+    if chosen.cues.get("common_word") and " " not in names[best] and not chosen.canonical():
+        # "Task", "Topics": a word the page also writes in its text is a label, unless the
+        # outlet table knows it as a name ("Salon").
+        meta.refused("outlet", names[best], line, confidence, considered,
+                     why="a word the page also uses in lower case, and no outlet the table "
+                         "knows")
         return names[best]
     present = dict(zip(ranker.features, x[best].tolist(), strict=True))
     support = sorted(((v, f) for f, v in ranker.contributions(x[best]).items()
