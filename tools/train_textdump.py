@@ -318,8 +318,8 @@ def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list
                  prior: dict[str, float] | None = None,
                  inner_folds: int = 5) -> Acceptor | None:
     """Learn when a ranker's winner is right from winners on pages its ranker never saw
-    (inner folds grouped by site); the cut maximises right answers minus `cost` per wrong
-    one on those pages."""
+    (inner folds grouped by site); the cut is where a right answer's gain outweighs `cost`
+    per wrong one."""
     subset = [features.index(n) for n in accept]
     rows, labels = [], []
     for fold in group_folds(cases, inner_folds):
