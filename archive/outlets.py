@@ -251,8 +251,16 @@ def _merge(tables: _Tables, rows: list[tuple[str, str, list[str]]], *,
             # "Detroit News" for "The Detroit News", "Monde" for "Le Monde", unless that is
             # another outlet's name
             bare = without_article(key)
-            if bare_aliases and bare != key and (len(bare) >= 5 or key.startswith("the ")):
+            if bare_aliases and bare != key and (len(bare) >= 5 or key.startswith("the ")) \
+                    and bare not in _SECTION_WORDS:
                 tables.by_name.setdefault(bare, name)
+
+
+# Menu labels that some outlet's name is made of with an article ("The News", "The Week"):
+# alone on a page they name a section, never that outlet.
+_SECTION_WORDS = frozenset(
+    "news sport sports home world business opinion politics money tech health life style "
+    "travel culture weather video live latest week today local nation".split())
 
 
 def _domain_key(value: str) -> str:

@@ -272,3 +272,11 @@ def test_reference_rows_never_name_a_site_by_a_call_sign_its_address_does_not_ca
     odd = [row for row in rows[1:] if call_sign.match(row[1])
            and row[1].split("-")[0].lower() not in row[0].replace("-", "")]
     assert not odd
+
+
+def test_a_section_label_is_not_an_outlet_whose_name_it_is_with_an_article():
+    from archive.outlets import known_outlet
+
+    assert known_outlet("News") is None  # "The News" is an outlet; "News" is a menu label
+    assert known_outlet("The News") == "The News International"
+    assert known_outlet("Detroit News") == "The Detroit News"
