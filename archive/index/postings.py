@@ -270,6 +270,14 @@ def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
           candidates: np.ndarray, count: int) -> np.ndarray:
     """The `count` best of `candidates` (sorted document numbers) by BM25 over the query's
     positive terms; ties in document order."""
+    return _best(candidates, _scores(postings, columns, parsed, candidates), count)
+
+
+def _scores(postings: _Postings, columns: DocColumns, parsed: query.Query,
+            candidates: np.ndarray) -> np.ndarray:
+    """BM25 of each of `candidates` (sorted document numbers) over the query's positive
+    terms. A document's score does not depend on the other candidates, so the scores of all
+    matches serve every filtered subset of them."""
     searcher = postings.searcher
     reader = searcher.reader()
     scores = np.zeros(len(candidates))
@@ -289,6 +297,12 @@ def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
         tf = weights[inside]
         scores[where[inside]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths
                                                                        / average))
+    return scores
+
+
+def _best(candidates: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """The `count` of `candidates` with the highest `scores`, best first; ties in document
+    order."""
     best = np.arange(len(candidates))
     if count < len(candidates):
         # The `count` best, ties at the cut taken in document order, so that every page is
