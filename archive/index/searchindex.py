@@ -22,6 +22,7 @@ from whoosh.writing import IndexWriter
 
 from archive.facets import DocColumns
 from archive.index import bounds
+from archive.index.cache import Generation, generation_of
 from archive.index.columns import _ColumnCache
 from archive.index.expansion import capped, cut_notes, similar_words
 from archive.index.highlight import Highlighter
@@ -76,6 +77,7 @@ class _Reader:
     searcher: Searcher
     postings: _Postings
     columns: DocColumns
+    generation: Generation
 
 
 class SearchIndex:
@@ -477,10 +479,12 @@ class SearchIndex:
         if reader is not None and searcher is reader.searcher:
             return reader
         columns = self._column_cache.columns(searcher)
-        postings = _Postings(searcher, self._postings_cache)
+        generation = generation_of(searcher)
+        postings = _Postings(searcher, self._postings_cache, generation)
         if reader is None:
-            return _Reader(searcher, postings, columns)
+            return _Reader(searcher, postings, columns, generation)
         reader.searcher, reader.postings, reader.columns = searcher, postings, columns
+        reader.generation = generation
         return reader
 
     def _latest_searcher(self, current: Searcher | None) -> Searcher:
