@@ -1,11 +1,15 @@
-"""Searches across commits and rebuilds: an answer always comes from the index as it is now."""
+"""Searches across commits and rebuilds, and what they say about themselves."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from archive.index import IndexDoc, SearchIndex, SearchRequest
+from archive.index.expansion import CappedPrefix
 
 OUTLETS = ["Harbor Courier", "Daily Lantern", "Northern Wire"]
 
@@ -40,3 +44,26 @@ def test_an_index_rebuilt_elsewhere_is_not_answered_from_the_old_one(tmp_path: P
     assert sorted(hits.ids) == [30, 31, 32] and hits.total == 3
     served.close()
     writer.close()
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[SearchIndex]:
+    opened = SearchIndex(tmp_path / "index")
+    opened.add(_docs(1, 30))
+    opened.add(_docs(100, 12, word="tram"))  # a second segment
+    yield opened
+    opened.close()
+
+
+def test_notes_say_what_a_pattern_left_out_however_the_answer_was_found(
+        index: SearchIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CappedPrefix, "limit", 2)  # item* matches 30 words: 2 are searched
+    note = ("'item*' matches 30 words: only the 2 most common were searched (add letters "
+            "before the * or ? to narrow it)")
+    # Matching stops at "nothingmatches", before item* is expanded: the note is there all
+    # the same, whichever sort asked first, and from the cache.
+    for sort in ("newest", "relevance"):
+        index.close()
+        for _ in range(2):
+            assert index.search(SearchRequest("nothingmatches item*", sort=sort)).notes == [note]
+    assert index.explain("nothingmatches item*").notes == [note]

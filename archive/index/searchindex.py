@@ -24,7 +24,7 @@ from archive.facets import DocColumns
 from archive.index import bounds
 from archive.index.cache import Generation, generation_of
 from archive.index.columns import _ColumnCache
-from archive.index.expansion import capped, cut_notes, similar_words
+from archive.index.expansion import capped, cut_notes, expand_all, similar_words
 from archive.index.highlight import Highlighter
 from archive.index.merging import _merge_full_tiers, _tiers_to_merge
 from archive.index.parsing import (
@@ -224,6 +224,10 @@ class SearchIndex:
             selected = matched & outlet_ok & language_ok & date_ok
             undated_range = matched & outlet_ok & language_ok
             bounds.check()
+            # Matching stops early when a part of an AND finds nothing; the notes say what
+            # every pattern of the query left out all the same, whatever the sort.
+            if parsed is not None:
+                expand_all(parsed, reader.searcher.reader())
             hits = SearchHits(
                 total=int(selected.sum()),
                 ids=self._page(postings, columns, parsed, selected, request),
