@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import sys
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Hashable
@@ -145,17 +146,23 @@ class ResultCache:
             value = compute()
         except BaseException as exc:
             pending.error = exc
-            raise
-        else:
-            pending.value = value
-            return value
-        finally:
             with self._lock:
-                if self._pending.get(full) is pending:
-                    del self._pending[full]
-                if remember and pending.error is None:
-                    self._keep(full, pending.value)
+                self._forget(full, pending)
             pending.done.set()
+            raise
+        pending.value = value
+        try:
+            with self._lock:
+                self._forget(full, pending)
+                if remember:
+                    self._keep(full, value)
+        finally:
+            pending.done.set()  # whatever happens here, nobody waits in vain
+        return value
+
+    def _forget(self, full: _Full, pending: _Pending) -> None:
+        if self._pending.get(full) is pending:
+            del self._pending[full]
 
     def _keep(self, full: _Full, value: object) -> None:
         generation = full[0]
@@ -192,4 +199,4 @@ def approximate_size(value: object) -> int:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return 56 + sum(approximate_size(getattr(value, field.name))
                         for field in dataclasses.fields(value))
-    raise TypeError(f"no size estimate for {type(value).__name__}")
+    return sys.getsizeof(value)
