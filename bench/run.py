@@ -8,11 +8,11 @@
 2. Replays a fixed, seeded mix of 50 queries (single terms, AND, phrases, outlet filter,
    date range, story mode) through the JSON API of `archive serve`, each asking for 10 hits
    with snippets and facet counts by outlet and year, and after each query's first page
-   what a reader does next: its second page, and a click on its top outlet. `--rounds`
-   rounds, each on a freshly started server whose posting lists are warmed by the mix under
-   other queries first (so a first page is a new search, as for a reader, and paging can
-   use what the first page kept): p50/p95/p99 latency per round, medians over the rounds,
-   per kind of query; the web process's peak memory.
+   what a reader does next: its second page (if any), and a click on its top outlet.
+   `--rounds` rounds, each on a freshly started server whose posting lists are warmed by
+   the mix under other queries first (so a first page is a new search, as for a reader, and
+   paging can use what the first page kept): p50/p95/p99 latency per round, medians over
+   the rounds, per kind of query; the web process's peak memory.
 3. Runs the same requests in the same run against SQLite FTS5 (the archive's own
    articles_fts: top 10 by bm25 with snippets, plus counts by outlet and year over all
    matches), the reference that matters on a noisy machine: the ratio of the two p95s.
@@ -131,9 +131,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-# A reader's next requests after a query's first page: its second page, and the first page
-# narrowed to the outlet with the most matches (a facet click; for a query that already has
-# an outlet, a second outlet beside it).
+# A reader's next requests after a query's first page: its second page (when there is one),
+# and the first page narrowed to the outlet with the most matches (a facet click; for a query
+# that already has an outlet, a second outlet beside it).
 STEPS = ("first", "page 2", "facet click")
 FOLLOW_UPS = STEPS[1:]
 # A word no article has: `(query) OR WARM_WORD` reads the posting lists of `query` without
@@ -158,10 +158,17 @@ def _pairs(query: dict, step: str, click: str | None = None, *, warm: bool = Fal
     return pairs
 
 
-def _click(query: dict, answer: dict) -> str | None:
-    """The outlet a reader would click: the one with the most matches, not yet chosen."""
-    return next((facet["value"] for facet in answer["facets"]["outlet"]
-                 if facet["value"] and facet["value"] != query.get("outlet")), None)
+def _next_steps(query: dict, answer: dict) -> dict:
+    """What a reader can do after this first page: turn to page 2 if there is one, click the
+    outlet with the most matches that is not chosen yet (None: nothing to click)."""
+    return {"page 2": answer["total"] > 10,
+            "facet click": next((facet["value"] for facet in answer["facets"]["outlet"]
+                                 if facet["value"] and facet["value"] != query.get("outlet")),
+                                None)}
+
+
+def _skipped(step: str, steps: dict | None) -> bool:
+    return step != "first" and not (steps or {}).get(step)
 
 
 def _start_server(instance: Path) -> tuple[subprocess.Popen, str]:
@@ -183,7 +190,7 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
     once, untimed, as `(query) OR WARM_WORD` to warm the posting lists, then each query's
     first page, second page and a facet click, timed."""
     per_round: list[dict[str, list[float]]] = []
-    clicks: list[str | None] = []
+    next_steps: list[dict] = []
     totals: list[int] = []
     memory, first_answer = 0.0, float("nan")
     for round_number in range(rounds):
@@ -198,15 +205,16 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
             timings: dict[str, list[float]] = {}
             for number, query in enumerate(mix):
                 for step in STEPS:
-                    click = clicks[number] if number < len(clicks) else None
-                    if step == "facet click" and click is None:
-                        continue  # nothing to click: the first page found nothing
-                    elapsed, answer = _ask(base, _pairs(query, step, click))
+                    steps = next_steps[number] if number < len(next_steps) else None
+                    if _skipped(step, steps):
+                        continue
+                    elapsed, answer = _ask(base, _pairs(query, step,
+                                                        (steps or {}).get("facet click")))
                     timings.setdefault(query["kind"] if step == "first" else step,
                                        []).append(elapsed)
                     if step == "first" and round_number == 0:
                         totals.append(answer["total"])
-                        clicks.append(_click(query, answer))
+                        next_steps.append(_next_steps(query, answer))
             per_round.append(timings)
             memory = max(memory, _peak_memory_mb(server.pid))
         finally:
@@ -215,7 +223,7 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
             assert server.stderr is not None
             server.stderr.close()
     return {**_summary(per_round), "peak_memory_mb": memory,
-            "first_answer_s": round(first_answer, 2), "totals": totals, "clicks": clicks}
+            "first_answer_s": round(first_answer, 2), "totals": totals, "next_steps": next_steps}
 
 
 def _wait_for(url: str, server: subprocess.Popen) -> None:
@@ -239,7 +247,7 @@ def _peak_memory_mb(pid: int) -> float:
     return 0.0
 
 
-def time_fts(instance: Path, mix: list[dict], rounds: int, clicks: list[str | None]) -> dict:
+def time_fts(instance: Path, mix: list[dict], rounds: int, next_steps: list[dict]) -> dict:
     """The same requests on SQLite FTS5: top 10 with snippets, counts by outlet and year;
     a second page is the next 10 (and the counts again: FTS5 keeps nothing either way)."""
     db = sqlite3.connect(instance / "archive.db")
@@ -248,15 +256,15 @@ def time_fts(instance: Path, mix: list[dict], rounds: int, clicks: list[str | No
     totals = []
     for round_number in range(rounds + 1):  # the first round warms SQLite's cache up
         timings: dict[str, list[float]] = {}
-        for query, click in zip(mix, clicks, strict=True):
+        for query, steps in zip(mix, next_steps, strict=True):
             for step in STEPS:
-                if step == "facet click" and click is None:
+                if _skipped(step, steps):
                     continue
                 where = ["articles_fts MATCH ?"]
                 params: list = [query["q"]]
                 outlets = [query["outlet"]] if "outlet" in query else []
                 if step == "facet click":
-                    outlets.append(click)
+                    outlets.append(steps["facet click"])
                 if outlets:
                     where.append(f"a.outlet_id IN ({', '.join('?' * len(outlets))})")
                     params += [outlet_ids.get(name, -1) for name in outlets]
@@ -352,7 +360,7 @@ def main() -> None:
     if not args.skip_search:
         mix = query_mix(instance)
         figures["api"] = time_api(instance, mix, args.rounds)
-        figures["fts5"] = time_fts(instance, mix, args.rounds, figures["api"].pop("clicks"))
+        figures["fts5"] = time_fts(instance, mix, args.rounds, figures["api"].pop("next_steps"))
         figures["cli"] = time_cli(instance, mix)
         api, fts = figures["api"], figures["fts5"]
         figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)
