@@ -31,7 +31,8 @@ def export_records(archive: Archive, request: SearchRequest | None = None
             ids = list(session.scalars(select(Article.id).order_by(Article.id)))
     else:
         everything = dataclasses.replace(request, offset=0, limit=max(1, archive.index.doc_count()))
-        ids = archive.index.search(everything).ids
+        # Every match is read once: use what searches kept, keep nothing for the next ones.
+        ids = archive.index.search(everything, remember=False).ids
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         with archive.sessions() as session:

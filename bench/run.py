@@ -5,13 +5,17 @@
 
 1. Generates N news-like articles with bench/corpus.py and ingests them with
    `archive ingest --jobs 2` (timed: articles/s end to end).
-2. Starts `archive serve` and replays a fixed, seeded mix of 50 queries (single terms, AND,
-   phrases, outlet filter, date range, story mode) through the JSON API, each asking for
-   10 hits with snippets and facet counts by outlet and year, `--rounds` times after a
-   warm-up round: p50/p95/p99 latency, and the web process's peak memory.
-3. Runs the same mix in the same run against SQLite FTS5 (the archive's own articles_fts:
-   top 10 by bm25 with snippets, plus counts by outlet and year over all matches), the
-   reference that matters on a noisy machine: the ratio of the two p95s.
+2. Replays a fixed, seeded mix of 50 queries (single terms, AND, phrases, outlet filter,
+   date range, story mode) through the JSON API of `archive serve`, each asking for 10 hits
+   with snippets and facet counts by outlet and year, and after each query's first page
+   what a reader does next: its second page (if any), and a click on its top outlet.
+   `--rounds` rounds, each on a freshly started server whose posting lists are warmed by
+   the mix under other queries first (so a first page is a new search, as for a reader, and
+   paging can use what the first page kept): p50/p95/p99 latency per round, medians over
+   the rounds, per kind of query; the web process's peak memory.
+3. Runs the same requests in the same run against SQLite FTS5 (the archive's own
+   articles_fts: top 10 by bm25 with snippets, plus counts by outlet and year over all
+   matches), the reference that matters on a noisy machine: the ratio of the two p95s.
 4. Times `archive search` from the shell on part of the mix (wall time, process start
    included).
 5. Reports database and index size against the size of the article text.
@@ -36,6 +40,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -126,41 +131,99 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
+# A reader's next requests after a query's first page: its second page (when there is one),
+# and the first page narrowed to the outlet with the most matches (a facet click; for a query
+# that already has an outlet, a second outlet beside it).
+STEPS = ("first", "page 2", "facet click")
+FOLLOW_UPS = STEPS[1:]
+# A word no article has: `(query) OR WARM_WORD` reads the posting lists of `query` without
+# being the same query, so the timed first visit meets the same warm posting lists as on a
+# version that keeps no results, and no kept answer.
+WARM_WORD = "zzqxjvw"
+
+
+def _pairs(query: dict, step: str, click: str | None = None, *, warm: bool = False
+           ) -> list[tuple[str, str]]:
+    pairs = [("q", f"({query['q']}) OR {WARM_WORD}" if warm else query["q"]),
+             ("per_page", "10")]
+    for key in ("from", "to", "stories"):
+        if key in query:
+            pairs.append((key, query[key]))
+    outlets = [query["outlet"]] if "outlet" in query else []
+    if step == "facet click" and click is not None:
+        outlets.append(click)
+    pairs += [("outlet", name) for name in outlets]
+    if step == "page 2":
+        pairs.append(("page", "2"))
+    return pairs
+
+
+def _next_steps(query: dict, answer: dict) -> dict:
+    """What a reader can do after this first page: turn to page 2 if there is one, click the
+    outlet with the most matches that is not chosen yet (None: nothing to click)."""
+    return {"page 2": answer["total"] > 10,
+            "facet click": next((facet["value"] for facet in answer["facets"]["outlet"]
+                                 if facet["value"] and facet["value"] != query.get("outlet")),
+                                None)}
+
+
+def _skipped(step: str, steps: dict | None) -> bool:
+    return step != "first" and not (steps or {}).get(step)
+
+
+def _start_server(instance: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     server = subprocess.Popen([*ARCHIVE, "--instance", str(instance), "serve", "--port",
                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/api/search?"
-    try:
-        opened = time.perf_counter()
-        _wait_for(base + "q=test", server)
-        first_answer = time.perf_counter() - opened
-        latencies, totals = [], []
-        by_kind: dict[str, list[float]] = {}
-        for round_number in range(rounds + 1):  # the first round warms caches up
+    return server, f"http://127.0.0.1:{port}/api/search?"
+
+
+def _ask(base: str, pairs: list[tuple[str, str]]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    with urllib.request.urlopen(base + urllib.parse.urlencode(pairs), timeout=120) as response:
+        answer = json.load(response)
+    return (time.perf_counter() - started) * 1000, answer
+
+
+def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
+    """Each round on a fresh `archive serve` (nothing kept from the round before): the mix
+    once, untimed, as `(query) OR WARM_WORD` to warm the posting lists, then each query's
+    first page, second page and a facet click, timed."""
+    per_round: list[dict[str, list[float]]] = []
+    next_steps: list[dict] = []
+    totals: list[int] = []
+    memory, first_answer = 0.0, float("nan")
+    for round_number in range(rounds):
+        server, base = _start_server(instance)
+        try:
+            opened = time.perf_counter()
+            _wait_for(base + "q=test", server)
+            if round_number == 0:
+                first_answer = time.perf_counter() - opened
             for query in mix:
-                params = {"q": query["q"], "per_page": "10"}
-                for key in ("outlet", "from", "to", "stories"):
-                    if key in query:
-                        params[key] = query[key]
-                started = time.perf_counter()
-                with urllib.request.urlopen(base + urllib.parse.urlencode(params),
-                                            timeout=120) as response:
-                    answer = json.load(response)
-                elapsed = (time.perf_counter() - started) * 1000
-                if round_number:
-                    latencies.append(elapsed)
-                    by_kind.setdefault(query["kind"], []).append(elapsed)
-                else:
-                    totals.append(answer["total"])
-        memory = _peak_memory_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server.stderr.close()
-    return {**_percentiles(latencies), "peak_memory_mb": memory,
-            "first_answer_s": round(first_answer, 2), "totals": totals,
-            "by_kind": {kind: _percentiles(values) for kind, values in by_kind.items()}}
+                _ask(base, _pairs(query, "first", warm=True))
+            timings: dict[str, list[float]] = {}
+            for number, query in enumerate(mix):
+                for step in STEPS:
+                    steps = next_steps[number] if number < len(next_steps) else None
+                    if _skipped(step, steps):
+                        continue
+                    elapsed, answer = _ask(base, _pairs(query, step,
+                                                        (steps or {}).get("facet click")))
+                    timings.setdefault(query["kind"] if step == "first" else step,
+                                       []).append(elapsed)
+                    if step == "first" and round_number == 0:
+                        totals.append(answer["total"])
+                        next_steps.append(_next_steps(query, answer))
+            per_round.append(timings)
+            memory = max(memory, _peak_memory_mb(server.pid))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            assert server.stderr is not None
+            server.stderr.close()
+    return {**_summary(per_round), "peak_memory_mb": memory,
+            "first_answer_s": round(first_answer, 2), "totals": totals, "next_steps": next_steps}
 
 
 def _wait_for(url: str, server: subprocess.Popen) -> None:
@@ -184,41 +247,51 @@ def _peak_memory_mb(pid: int) -> float:
     return 0.0
 
 
-def time_fts(instance: Path, mix: list[dict], rounds: int) -> dict:
-    """The same mix on SQLite FTS5: top 10 with snippets, counts by outlet and year."""
+def time_fts(instance: Path, mix: list[dict], rounds: int, next_steps: list[dict]) -> dict:
+    """The same requests on SQLite FTS5: top 10 with snippets, counts by outlet and year;
+    a second page is the next 10 (and the counts again: FTS5 keeps nothing either way)."""
     db = sqlite3.connect(instance / "archive.db")
     outlet_ids = dict(db.execute("SELECT name, id FROM outlets"))
-    latencies, totals = [], []
-    by_kind: dict[str, list[float]] = {}
-    for round_number in range(rounds + 1):
-        for query in mix:
-            where = ["articles_fts MATCH ?"]
-            params: list = [query["q"]]
-            if "outlet" in query:
-                where.append("a.outlet_id = ?")
-                params.append(outlet_ids.get(query["outlet"], -1))
-            if "from" in query:
-                where.append("a.published_date BETWEEN ? AND ?")
-                params += [query["from"], query["to"]]
-            condition = " AND ".join(where)
-            joined = ("FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-                      f"WHERE {condition}")
-            started = time.perf_counter()
-            db.execute(f"SELECT a.id, a.title, snippet(articles_fts, 2, '<b>', '</b>', '…', 12)"
-                       f" {joined} ORDER BY rank LIMIT 10", params).fetchall()
-            outlets = db.execute(f"SELECT a.outlet_id, count(*) {joined} GROUP BY a.outlet_id",
-                                 params).fetchall()
-            db.execute(f"SELECT substr(a.published_date, 1, 4), count(*) {joined} GROUP BY 1",
-                       params).fetchall()
-            elapsed = (time.perf_counter() - started) * 1000
-            if round_number:
-                latencies.append(elapsed)
-                by_kind.setdefault(query["kind"], []).append(elapsed)
-            else:
-                totals.append(sum(n for _, n in outlets))
+    per_round: list[dict[str, list[float]]] = []
+    totals = []
+    for round_number in range(rounds + 1):  # the first round warms SQLite's cache up
+        timings: dict[str, list[float]] = {}
+        for query, steps in zip(mix, next_steps, strict=True):
+            for step in STEPS:
+                if _skipped(step, steps):
+                    continue
+                where = ["articles_fts MATCH ?"]
+                params: list = [query["q"]]
+                outlets = [query["outlet"]] if "outlet" in query else []
+                if step == "facet click":
+                    outlets.append(steps["facet click"])
+                if outlets:
+                    where.append(f"a.outlet_id IN ({', '.join('?' * len(outlets))})")
+                    params += [outlet_ids.get(name, -1) for name in outlets]
+                if "from" in query:
+                    where.append("a.published_date BETWEEN ? AND ?")
+                    params += [query["from"], query["to"]]
+                condition = " AND ".join(where)
+                joined = ("FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+                          f"WHERE {condition}")
+                offset = 10 if step == "page 2" else 0
+                started = time.perf_counter()
+                db.execute(f"SELECT a.id, a.title, snippet(articles_fts, 2, '<b>', '</b>', '…',"
+                           f" 12) {joined} ORDER BY rank LIMIT 10 OFFSET {offset}",
+                           params).fetchall()
+                counted = db.execute(f"SELECT a.outlet_id, count(*) {joined} "
+                                     "GROUP BY a.outlet_id", params).fetchall()
+                db.execute(f"SELECT substr(a.published_date, 1, 4), count(*) {joined} "
+                           "GROUP BY 1", params).fetchall()
+                elapsed = (time.perf_counter() - started) * 1000
+                timings.setdefault(query["kind"] if step == "first" else step,
+                                   []).append(elapsed)
+                if step == "first" and round_number == 0:
+                    totals.append(sum(n for _, n in counted))
+        if round_number:
+            per_round.append(timings)
     db.close()
-    return {**_percentiles(latencies), "totals": totals,
-            "by_kind": {kind: _percentiles(values) for kind, values in by_kind.items()}}
+    return {**_summary(per_round), "totals": totals}
 
 
 def time_cli(instance: Path, mix: list[dict], runs: int = 20) -> dict:
@@ -243,6 +316,29 @@ def _percentiles(values: list[float]) -> dict:
             "p99_ms": at(0.99), "queries": len(values)}
 
 
+def _summary(per_round: list[dict[str, list[float]]]) -> dict:
+    """Percentiles per round, then their medians over the rounds: per kind, for first
+    visits (the whole mix, as one reader's new searches), and for the follow-ups."""
+
+    def medians(pick: Callable[[dict[str, list[float]]], list[float]]) -> dict:
+        rounds = [_percentiles(pick(timings)) for timings in per_round]
+        rounds = [found for found in rounds if found]
+        if not rounds:
+            return {}
+        return {key: round(statistics.median(r[key] for r in rounds), 1)
+                for key in ("p50_ms", "p95_ms", "p99_ms")} | {
+                    "queries": sum(r["queries"] for r in rounds), "rounds": len(rounds)}
+
+    kinds = list(dict.fromkeys(kind for timings in per_round for kind in timings))
+    first = medians(lambda timings: [ms for kind, values in timings.items()
+                                     if kind not in FOLLOW_UPS for ms in values])
+    return {**first,
+            "follow_ups": medians(lambda timings: [ms for kind in FOLLOW_UPS
+                                                   for ms in timings.get(kind, [])]),
+            "by_kind": {kind: medians(lambda timings, k=kind: timings.get(k, []))
+                        for kind in kinds}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("n", type=int)
@@ -264,7 +360,7 @@ def main() -> None:
     if not args.skip_search:
         mix = query_mix(instance)
         figures["api"] = time_api(instance, mix, args.rounds)
-        figures["fts5"] = time_fts(instance, mix, args.rounds)
+        figures["fts5"] = time_fts(instance, mix, args.rounds, figures["api"].pop("next_steps"))
         figures["cli"] = time_cli(instance, mix)
         api, fts = figures["api"], figures["fts5"]
         figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)

@@ -62,6 +62,12 @@ def check() -> None:
             "or longer wildcard words, fewer fuzzy terms, a shorter phrase) and try again")
 
 
+def remaining() -> float | None:
+    """Seconds left before the current deadline (0 once it has passed); None: no deadline."""
+    current = _deadline.get()
+    return None if current is None else max(0.0, current[0] - time.monotonic())
+
+
 def check_word(word: str) -> None:
     if len(word) > MAX_WORD_CHARS:
         raise QueryError(f"'{word[:20]}…' is {len(word)} characters long: words longer than "

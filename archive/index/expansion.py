@@ -149,6 +149,13 @@ def capped(parsed: query.Query) -> query.Query:
     return parsed.accept(bound)
 
 
+def expand_all(parsed: query.Query, ixreader) -> None:  # noqa: ANN001 - a Whoosh reader
+    """Expand every pattern and fuzzy term of the query (kept with the reader), so that each
+    knows whether it was cut, even one that matching never reached."""
+    for node in _capped_leaves(parsed):
+        node._btexts(ixreader)
+
+
 def cut_notes(parsed: query.Query | None) -> list[str]:
     """A sentence for each pattern or fuzzy term whose expansion was cut (after a search)."""
     notes: dict[str, None] = {}

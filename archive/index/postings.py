@@ -18,6 +18,7 @@ from whoosh.system import _INT_SIZE
 
 from archive.facets import DocColumns
 from archive.index import bounds
+from archive.index.cache import Generation, generation_of
 from archive.index.parsing import _clauses
 
 # Posting lists kept between searches: the common words of phrases ("the", "of") recur in
@@ -32,18 +33,18 @@ class PostingsCache:
     def __init__(self, budget: int = POSTINGS_CACHE_BYTES) -> None:
         self._lock = threading.Lock()
         self._budget = budget
-        self._generation: int | None = None
+        self._generation: Generation | None = None
         self._lists: OrderedDict[tuple, object] = OrderedDict()
         self._used = 0
 
-    def get(self, generation: int, key: tuple) -> Any:
+    def get(self, generation: Generation, key: tuple) -> Any:
         with self._lock:
             if generation != self._generation or key not in self._lists:
                 return None
             self._lists.move_to_end(key)
             return self._lists[key]
 
-    def put(self, generation: int, key: tuple, value: object) -> None:
+    def put(self, generation: Generation, key: tuple, value: object) -> None:
         with self._lock:
             if generation != self._generation:  # a commit (or a rebuilt index) since
                 self._generation, self._lists, self._used = generation, OrderedDict(), 0
@@ -61,11 +62,11 @@ class _Postings:
     """Term posting lists of one searcher as arrays (document numbers and weights), read
     straight from Whoosh's posting blocks; kept in a cache shared with other readers."""
 
-    def __init__(self, searcher: Searcher, cache: PostingsCache | None = None) -> None:
+    def __init__(self, searcher: Searcher, cache: PostingsCache | None = None,
+                 generation: Generation | None = None) -> None:
         self.searcher = searcher
         self._cache = cache or PostingsCache()
-        generation = searcher.reader().generation()
-        self._generation: int = -1 if generation is None else generation
+        self._generation = generation or generation_of(searcher)
 
     def docs(self, fieldname: str, text: str | bytes) -> np.ndarray:
         return self.get(fieldname, text)[0]
@@ -270,6 +271,14 @@ def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
           candidates: np.ndarray, count: int) -> np.ndarray:
     """The `count` best of `candidates` (sorted document numbers) by BM25 over the query's
     positive terms; ties in document order."""
+    return _best(candidates, _scores(postings, columns, parsed, candidates), count)
+
+
+def _scores(postings: _Postings, columns: DocColumns, parsed: query.Query,
+            candidates: np.ndarray) -> np.ndarray:
+    """BM25 of each of `candidates` (sorted document numbers) over the query's positive
+    terms. A document's score does not depend on the other candidates, so the scores of all
+    matches serve every filtered subset of them."""
     searcher = postings.searcher
     reader = searcher.reader()
     scores = np.zeros(len(candidates))
@@ -289,6 +298,12 @@ def _rank(postings: _Postings, columns: DocColumns, parsed: query.Query,
         tf = weights[inside]
         scores[where[inside]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths
                                                                        / average))
+    return scores
+
+
+def _best(candidates: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """The `count` of `candidates` with the highest `scores`, best first; ties in document
+    order."""
     best = np.arange(len(candidates))
     if count < len(candidates):
         # The `count` best, ties at the cut taken in document order, so that every page is

@@ -22,8 +22,9 @@ from whoosh.writing import IndexWriter
 
 from archive.facets import DocColumns
 from archive.index import bounds
+from archive.index.cache import Generation, ResultCache, generation_of
 from archive.index.columns import _ColumnCache
-from archive.index.expansion import capped, cut_notes, similar_words
+from archive.index.expansion import capped, cut_notes, expand_all, similar_words
 from archive.index.highlight import Highlighter
 from archive.index.merging import _merge_full_tiers, _tiers_to_merge
 from archive.index.parsing import (
@@ -40,7 +41,8 @@ from archive.index.parsing import (
     _text,
     _typed_words,
 )
-from archive.index.postings import PostingsCache, _matching, _Postings, _rank
+from archive.index.postings import PostingsCache, _matching, _Postings
+from archive.index.results import Found, SearchPieces, copied
 from archive.index.schema import (
     _SCHEMA,
     _VERSION_FILE,
@@ -76,6 +78,7 @@ class _Reader:
     searcher: Searcher
     postings: _Postings
     columns: DocColumns
+    generation: Generation
 
 
 class SearchIndex:
@@ -90,6 +93,8 @@ class SearchIndex:
         self._generation = 0  # bumped by close(): readers of an older one are not reused
         self._column_cache = _ColumnCache()
         self._postings_cache = PostingsCache()
+        # What searches worked out, for the requests that page through them or narrow them.
+        self.results = ResultCache()
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
@@ -209,45 +214,48 @@ class SearchIndex:
         with self._reading() as reader:
             return reader.searcher.doc_count()
 
-    def search(self, request: SearchRequest) -> SearchHits:
-        """Matching ids for one page, the total, facet counts and (if asked) a histogram."""
+    def search(self, request: SearchRequest, *, remember: bool = True) -> SearchHits:
+        """Matching ids for one page, the total, facet counts and (if asked) a histogram.
+
+        What it works out is kept for later requests of the same query on the same index
+        generation (paging, facet clicks, another sort); with remember=False (an export,
+        which reads every match once) it uses what is kept but keeps nothing new."""
         with self._reading() as reader:
             parsed = self.parse(request.text)
-            columns, postings = reader.columns, reader.postings
-            found = columns.select(None if parsed is None else _matching(postings, parsed))
-            matched = columns.story_representatives(found) if request.one_per_story else found
-            outlet_ok = columns.outlet_mask(request.outlets)
-            language_ok = columns.language_mask(request.languages)
-            date_ok = columns.date_mask(request.date_from, request.date_to)
-            selected = matched & outlet_ok & language_ok & date_ok
-            undated_range = matched & outlet_ok & language_ok
-            bounds.check()
+            pieces = SearchPieces(self.results, reader.generation, reader.columns,
+                                  reader.postings, parsed, request,
+                                  lambda: self._found(reader, parsed), remember=remember)
+            found = pieces.found()
+            bounds.check()  # a deadline passed while matching (or waiting for the matches)
+            end = request.offset + request.limit
+            ranked = pieces.ranking(end)
+            counts = pieces.counts()
+            stored = reader.searcher.stored_fields
             hits = SearchHits(
-                total=int(selected.sum()),
-                ids=self._page(postings, columns, parsed, selected, request),
-                outlet_counts=columns.count_outlets(matched & language_ok & date_ok),
-                year_counts=columns.count_years(undated_range),
-                month_counts=columns.count_months(undated_range),
-                language_counts=columns.count_languages(matched & outlet_ok & date_ok),
-                notes=cut_notes(parsed),
+                total=ranked.total,
+                ids=[int(stored(docnum)["id"])
+                     for docnum in ranked.docnums[request.offset:end].tolist()],
+                outlet_counts=list(counts.outlets),
+                year_counts=list(counts.years),
+                month_counts=list(counts.months),
+                language_counts=list(counts.languages),
+                notes=list(found.notes),
             )
             if request.histogram:
-                hits.histogram = columns.histogram(selected, request.date_from,
-                                                   request.date_to,
-                                                   stories=request.one_per_story)
+                hits.histogram = copied(pieces.histogram())
         return hits
 
-    def _page(self, postings: _Postings, columns: DocColumns, parsed: query.Query | None,
-              selected: np.ndarray, request: SearchRequest) -> list[int]:
-        end = request.offset + request.limit
-        if request.sort == "relevance" and parsed is not None:
-            ranked = _rank(postings, columns, parsed, np.flatnonzero(selected), end)
-            docnums = ranked[request.offset:end].tolist()
-        else:
-            ordered = columns.by_date(selected, newest_first=request.sort != "oldest")
-            docnums = ordered[request.offset:end].tolist()
-        stored = postings.searcher.stored_fields
-        return [int(stored(docnum)["id"]) for docnum in docnums]
+    @staticmethod
+    def _found(reader: _Reader, parsed: query.Query | None) -> Found:
+        if parsed is None:
+            return Found(None, ())
+        docnums = np.flatnonzero(reader.columns.select(_matching(reader.postings, parsed)))
+        # Matching stops early when a part of an AND finds nothing; the notes say what every
+        # pattern of the query left out all the same, whichever request asked first.
+        expand_all(parsed, reader.searcher.reader())
+        docnums = docnums.astype(np.int32)
+        docnums.flags.writeable = False
+        return Found(docnums, tuple(cut_notes(parsed)))
 
     def parse(self, text: str) -> query.Query | None:
         """The query for a user's search string; None means "everything"."""
@@ -466,6 +474,7 @@ class SearchIndex:
             idle, self._idle = self._idle, []
             self._column_cache = _ColumnCache()
             self._postings_cache = PostingsCache()
+            self.results = ResultCache()
             self._generation += 1
         for reader in idle:
             reader.searcher.close()
@@ -477,10 +486,12 @@ class SearchIndex:
         if reader is not None and searcher is reader.searcher:
             return reader
         columns = self._column_cache.columns(searcher)
-        postings = _Postings(searcher, self._postings_cache)
+        generation = generation_of(searcher)
+        postings = _Postings(searcher, self._postings_cache, generation)
         if reader is None:
-            return _Reader(searcher, postings, columns)
+            return _Reader(searcher, postings, columns, generation)
         reader.searcher, reader.postings, reader.columns = searcher, postings, columns
+        reader.generation = generation
         return reader
 
     def _latest_searcher(self, current: Searcher | None) -> Searcher:
