@@ -64,7 +64,8 @@ INDEX_LATEST_SECONDS = 60.0
 # Committed rows that may wait for the index while the next batches are stored: enough for
 # storing to go on through a segment merge, few enough that searches soon see new articles.
 INDEX_LAG_ROWS = 20_000
-# Batches at least this big are indexed by a helper process (see _BackgroundIndexer).
+# Once a run has stored this many rows, its batches are indexed by a helper process (see
+# _BackgroundIndexer); a smaller run is indexed in a thread of this process.
 HELPER_ROWS = 500
 # Below this many documents, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
@@ -317,11 +318,12 @@ class _Run:
 
 class _BackgroundIndexer:
     """Indexes committed batches while the next ones are extracted and stored. A thread
-    gathers them into big batches; big batches are indexed by a helper process of their
-    own. Indexed in the thread, Whoosh's analysis and segment merges (Python code, hours of
-    it over a million articles) held the interpreter lock the main thread needs to store
-    the next batches, and the main thread waited for each index commit besides, so a run
-    used little more than one core whatever --jobs said.
+    gathers them into big batches and hands them to a helper process, which indexes them
+    (a run of fewer than HELPER_ROWS rows is indexed in the thread). Indexed in the thread,
+    Whoosh's analysis and segment merges (Python code, hours of it over a million
+    articles) held the interpreter lock the main thread needs to store the next batches,
+    and the main thread waited for each index commit besides, so a run used little more
+    than one core whatever --jobs said.
 
     Storing runs ahead of indexing by up to INDEX_LAG_ROWS rows. The order of writes is
     unchanged: rows are committed unmarked, then indexed, then marked (the helper marks
