@@ -5,8 +5,8 @@ a batch of rows is committed with `indexed_at` empty, then indexed, then marked 
 Rows left unmarked by a crash are indexed again (replacing any copy) at the next start.
 
 Work is spread over the machine: worker processes extract articles; the main thread
-deduplicates and writes batches to the database; a background thread indexes committed
-batches (Whoosh analyses them in processes of its own), so storing and indexing overlap.
+deduplicates and writes batches to the database; committed batches are indexed by a helper
+process (Whoosh analyses them in processes of its own), so storing and indexing overlap.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import pickle
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -30,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from archive import boilerplate, outlets, store
+from archive.config import InstancePaths
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
 from archive.instance import Archive
@@ -60,6 +63,12 @@ BATCH_SIZE = 500
 INDEX_EVERY_ROWS = 5000
 INDEX_SOON_ROWS, INDEX_SOON_SECONDS = 500, 5.0
 INDEX_LATEST_SECONDS = 60.0
+# Committed rows that may wait for the index while the next batches are stored: enough for
+# storing to go on through a segment merge, few enough that searches soon see new articles.
+INDEX_LAG_ROWS = 20_000
+# Once a run has stored this many rows, its batches are indexed by a helper process (see
+# _BackgroundIndexer); a smaller run is indexed in a thread of this process.
+HELPER_ROWS = 500
 # Below this many documents, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
 # Raw documents looked up in the database at once, to skip those stored before.
@@ -108,7 +117,20 @@ class Prepared:
     line_candidates: dict[int, str] = field(default_factory=dict)
 
 
-Progress = Callable[[int, int], None]
+@dataclass(frozen=True, slots=True)
+class ReadProgress:
+    """How far an ingest has read its inputs; reported after every document and file."""
+
+    files_done: int
+    files: int
+    # Of the inputs' total size: the files read whole and what was read of the current one
+    # (of a compressed file, its compressed bytes), so a big file's progress moves with it.
+    bytes_done: int
+    bytes_total: int
+    documents: int  # read so far, whether or not they turn out to be new articles
+
+
+Progress = Callable[[ReadProgress], None]
 
 
 def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = None, *,
@@ -181,23 +203,46 @@ class _Run:
 
     def raw_documents(self, inputs: list[InputFile | BadRecord | Skipped],
                       progress: Progress | None) -> Iterator[RawDocument]:
-        for done, item in enumerate(inputs, start=1):
+        files = [item for item in inputs if isinstance(item, InputFile)]
+        total = sum(item.size or 0 for item in files)
+        done_files = done_bytes = documents = 0
+        position = 0  # within the file being read
+
+        def report() -> None:
+            if progress:
+                progress(ReadProgress(done_files, len(files), done_bytes + position, total,
+                                      documents))
+
+        def moved(offset: int) -> None:
+            nonlocal position
+            position = max(position, offset)  # a zip is read in its own order
+
+        for item in inputs:
             if isinstance(item, BadRecord):
                 self.errors.append((item.uri, item.reason))
-            elif isinstance(item, Skipped):
+                continue
+            if isinstance(item, Skipped):
                 self.summary.skipped.append((item.uri, item.reason))
-            elif item.format is None:
+                continue
+            if item.format is None:
                 self.summary.skipped.append((str(item.path), "not a supported kind of file"))
             else:
-                yield from self._read(item)
-            if progress:
-                progress(done, len(inputs))
+                position = 0
+                for raw in self._read(item, moved):
+                    documents += 1
+                    report()
+                    yield raw
+            done_files += 1
+            done_bytes += item.size or 0
+            position = 0
+            report()
 
-    def _read(self, item: InputFile) -> Iterator[RawDocument]:
+    def _read(self, item: InputFile, position: Callable[[int], None]) -> Iterator[RawDocument]:
         hints = {**self.options.hints,
                  **self.options.manifest.get(os.path.realpath(item.path), {})}
         try:
-            for found in read_input(item, max_bytes=self.options.max_bytes, hints=hints):
+            for found in read_input(item, max_bytes=self.options.max_bytes, hints=hints,
+                                    position=position):
                 if isinstance(found, RawDocument):
                     yield found
                 elif isinstance(found, Skipped):
@@ -298,25 +343,44 @@ class _Run:
 
 
 class _BackgroundIndexer:
-    """Indexes committed batches in a thread of its own, so the next batches can be
-    extracted and stored meanwhile. An error in indexing stops the run at the next submit
-    (the rows stay stored and unmarked: the next ingest indexes them)."""
+    """Indexes committed batches while the next ones are extracted and stored. A thread
+    gathers them into big batches and hands them to a helper process, which indexes them
+    (a run of fewer than HELPER_ROWS rows is indexed in the thread). Indexed in the thread,
+    Whoosh's analysis and segment merges (Python code, hours of it over a million
+    articles) held the interpreter lock the main thread needs to store the next batches,
+    and the main thread waited for each index commit besides, so a run used little more
+    than one core whatever --jobs said.
+
+    Storing runs ahead of indexing by up to INDEX_LAG_ROWS rows. The order of writes is
+    unchanged: rows are committed unmarked, then indexed, then marked (the helper marks
+    them, after its index commit), so a crash at any moment leaves only unmarked rows,
+    which the next run indexes. An error in indexing stops the run at the next submit."""
 
     def __init__(self, archive: Archive) -> None:
         self._archive = archive
-        self._queue: queue.Queue[list[int] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[list[int] | None] = queue.Queue(
+            maxsize=max(1, INDEX_LAG_ROWS // BATCH_SIZE))
         self._error: BaseException | None = None
+        self._helper: ProcessPoolExecutor | None = None
+        self._submitted = 0
         self._thread = threading.Thread(target=self._work, name="archive-indexer", daemon=True)
         self._thread.start()
 
     def submit(self, ids: list[int]) -> None:
+        """Hand over a committed batch; called by the main thread."""
         self._raise_error()
-        if ids:
-            self._queue.put(ids)
+        if not ids:
+            return
+        self._submitted += len(ids)
+        if self._helper is None and self._submitted >= HELPER_ROWS:
+            self._helper = _start_pool(1, _init_index_helper)
+        self._queue.put(ids)
 
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+        if self._helper is not None:
+            self._helper.shutdown()
         self._raise_error()
 
     def _raise_error(self) -> None:
@@ -341,10 +405,63 @@ class _BackgroundIndexer:
                    or waited >= INDEX_LATEST_SECONDS)
             if waiting and (finished or due) and self._error is None:
                 try:
-                    index_rows(self._archive, waiting, replace=False)
+                    self._index(waiting)
                 except BaseException as exc:  # handed to the main thread
                     self._error = exc
                 waiting, last = [], time.monotonic()
+
+    def _index(self, ids: list[int]) -> None:
+        helper = self._helper
+        if helper is None:
+            # A small run: starting a process (a second or so) would cost more than it saves.
+            index_rows(self._archive, ids, replace=False)
+        else:
+            helper.submit(_index_in_helper, self._archive.paths, ids).result()
+
+
+def _start_pool(workers: int, initializer: Callable[..., None], *initargs: object
+                ) -> ProcessPoolExecutor:
+    """Worker processes started now, from a clean interpreter (spawn: not a fork of this
+    process with its open database connections and threads), deaf to Ctrl-C from their
+    first instruction on: one that came while a worker was still importing, before its
+    initializer could ignore it, killed the worker and broke the run."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(
+        "spawn"), initializer=initializer, initargs=initargs)
+    # A new process inherits the signal mask of the thread that starts it, through exec.
+    # Blocked here, a Ctrl-C meanwhile waits for this thread and is not lost.
+    masking = hasattr(signal, "pthread_sigmask")  # not on Windows
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masking else set()
+    try:
+        for _ in range(workers):
+            pool.submit(int)  # each submit to a pool without an idle worker starts one
+    finally:
+        if masking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return pool
+
+
+_helper_archive: Archive | None = None
+
+
+def _init_index_helper() -> None:
+    die_with_parent()
+    leave_interrupts_to_parent()
+    forked_children_die_with_parent()  # Whoosh's own indexing processes, forked from here
+
+
+def _index_in_helper(paths: InstancePaths, ids: list[int]) -> None:
+    """Index and mark stored rows, in the helper process (which keeps the archive open)."""
+    global _helper_archive
+    if _helper_archive is None:
+        _helper_archive = Archive(paths, create=False)
+    try:
+        index_rows(_helper_archive, ids, replace=False)
+    except Exception as exc:
+        try:
+            pickle.dumps(exc)
+        except Exception:  # e.g. a database error holding its connection: send its words
+            raise RuntimeError(f"{exc.__class__.__name__}: {exc}") from None
+        raise
 
 
 def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
@@ -360,13 +477,8 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
         for raw in chain(head, raws):
             yield raw, prepare(raw)
         return
-    # spawn: workers start from a clean interpreter, not from a fork of this process with its
-    # open database connections and threads; no server process outlives the run.
-    context = multiprocessing.get_context("spawn")
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=_init_worker,
-                             initargs=(learned, outlet_table, True)) as pool:
+    with _start_pool(jobs, _init_worker, learned, outlet_table, True) as pool:
         submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
             submitted.append((raw, pool.submit(prepare, raw)))

@@ -380,7 +380,7 @@ def test_ingest_into_a_log_file_reports_progress_in_plain_lines(run, monkeypatch
     result = run("ingest", str(EXAMPLES))
     assert result.exit_code == 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("Ingesting:")]
-    assert lines and lines[-1].startswith("Ingesting: 6 of 6 files (")
+    assert lines and lines[-1].startswith("Ingesting: 6 of 6 files, 8 documents (100% of ")
     assert "\r" not in result.stderr
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from archive.db import DatabaseError
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
+
+if TYPE_CHECKING:
+    from archive.ingest import ReadProgress
 
 INTERRUPTED_EXIT = 130  # what shells report for a command ended by Ctrl-C
 
@@ -104,6 +108,67 @@ def _progress_lines(label: str, started: float) -> Callable[[int, int], None]:
         left = f", about {(total - done) / rate / 60:.0f} min left" if rate and done < total else ""
         print(f"{label}: {done} of {total} files ({rate:.1f} files/s{left})", file=sys.stderr,
               flush=True)
+
+    return step
+
+
+# A bar redrawn for every document would cost more than some documents take to store.
+BAR_SECONDS = 0.1
+
+
+@contextmanager
+def ingest_progress(label: str) -> Iterator[Callable[[ReadProgress], None]]:
+    """An ingest's progress on stderr: a bar over the bytes of its inputs that moves with
+    every document read, since one big JSON Lines or WARC file can be a whole run; not on a
+    terminal, a plain line every half minute."""
+    started = time.monotonic()
+    if not sys.stderr.isatty():
+        yield _ingest_lines(label, started)
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=False,
+                           show_percent=True, show_eta=True) as bar:
+        shown = 0.0
+
+        def step(read: ReadProgress) -> None:
+            nonlocal shown
+            now = time.monotonic()
+            if now - shown < BAR_SECONDS and read.files_done < read.files:
+                return
+            shown = now
+            rate = read.documents / max(now - started, 1e-6)
+            bar.label = f"{label} ({read.documents:,} documents, {rate:.0f}/s)"
+            done, total = _measure(read)
+            bar.length = max(total, 1)
+            bar.update(max(done - bar.pos, 0))
+
+        yield step
+
+
+def _measure(read: ReadProgress) -> tuple[int, int]:
+    """Bytes when the inputs' sizes are known (not for standard input), else files."""
+    if read.bytes_total:
+        return min(read.bytes_done, read.bytes_total), read.bytes_total
+    return read.files_done, read.files
+
+
+def _ingest_lines(label: str, started: float) -> Callable[[ReadProgress], None]:
+    next_line = started + PROGRESS_LINE_SECONDS
+
+    def step(read: ReadProgress) -> None:
+        nonlocal next_line
+        now = time.monotonic()
+        if now < next_line:
+            return
+        next_line = now + PROGRESS_LINE_SECONDS
+        done, total = _measure(read)
+        share = done / total if total else 1.0
+        elapsed = max(now - started, 1e-6)
+        left = (f", about {elapsed * (1 - share) / share / 60:.0f} min left"
+                if 0 < share < 1 else "")
+        size = f" of {read.bytes_total / 1e6:.1f} MB" if read.bytes_total else ""
+        print(f"{label}: {read.files_done} of {read.files} files, {read.documents} documents "
+              f"({share:.0%}{size} read, {read.documents / elapsed:.1f} documents/s{left})",
+              file=sys.stderr, flush=True)
 
     return step
 

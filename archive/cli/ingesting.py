@@ -21,6 +21,7 @@ from archive.cli.common import (
     INTERRUPTED_EXIT,
     LOW_PRIORITY_ENV,
     default_jobs,
+    ingest_progress,
     open_archive,
     printable,
     progress_bar,
@@ -94,7 +95,7 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
             raise click.UsageError("give files or folders to ingest (or --retry-failed)")
         options = IngestOptions(hints=hints, manifest=per_file, jobs=jobs,
                                 max_bytes=int(max_size * 1e6))
-        with progress_bar("Ingesting") as step, stop_on_interrupt() as stop:
+        with ingest_progress("Ingesting") as step, stop_on_interrupt() as stop:
             summary = ingest(archive, list(paths), options, progress=step, stop=stop)
     _print_summary(summary)
     if summary.interrupted:

@@ -12,7 +12,7 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,7 +61,7 @@ def find_inputs(paths: list[str]) -> Iterator[InputFile | BadRecord | Skipped]:
             seen.add(key)
             yield from _walk(path, key, seen)
         elif stat.S_ISREG(info.st_mode):
-            yield InputFile(path, format_of(path.name) or _sniff_file(path))
+            yield InputFile(path, format_of(path.name) or _sniff_file(path), info.st_size)
         else:
             yield BadRecord(given, "not a regular file")
 
@@ -99,7 +99,7 @@ def _walk(top: Path, top_key: tuple[int, int], seen: set[tuple[int, int]]
                     seen.add(key)
                     subfolders.append((path, ancestors | {key}))
             elif stat.S_ISREG(info.st_mode):
-                yield InputFile(path, format_of(entry.name))
+                yield InputFile(path, format_of(entry.name), info.st_size)
             else:
                 yield BadRecord(str(path), "not a regular file")
         stack.extend(reversed(subfolders))
@@ -144,8 +144,12 @@ def _open_regular(path: Path) -> BinaryIO:
 
 
 def read_input(item: InputFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
-               hints: dict[str, str] | None = None) -> Iterator[Item]:
-    """The raw documents in one input; raises ReadError when it cannot be read at all."""
+               hints: dict[str, str] | None = None,
+               position: Callable[[int], None] | None = None) -> Iterator[Item]:
+    """The raw documents in one input; raises ReadError when it cannot be read at all.
+
+    `position` is told, after each item, how many bytes of the file have been read (of a
+    compressed file: of the compressed bytes), so that progress moves within a big file."""
     hints = hints or {}
     if item.format == "stdin":
         data = read_bounded(sys.stdin.buffer, max_bytes, what="standard input")
@@ -153,8 +157,14 @@ def read_input(item: InputFile, *, max_bytes: int = DEFAULT_MAX_BYTES,
         return
     try:
         with _open_regular(item.path) as handle:
-            yield from read_stream(str(item.path), handle, item.format or "txt",
-                                   os.fstat(handle.fileno()).st_size, max_bytes, hints)
+            items = read_stream(str(item.path), handle, item.format or "txt",
+                                os.fstat(handle.fileno()).st_size, max_bytes, hints)
+            if position is None:
+                yield from items
+                return
+            for found in items:
+                position(handle.tell())
+                yield found
     except PermissionError:
         raise ReadError("permission denied") from None
     except FileNotFoundError:

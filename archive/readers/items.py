@@ -27,6 +27,7 @@ class ReadError(Exception):
 class InputFile:
     path: Path
     format: str | None  # None: not a kind of file archive reads
+    size: int | None = None  # bytes, as found (None: standard input, or not looked at)
 
 
 @dataclass(frozen=True, slots=True)
