@@ -11,7 +11,6 @@ process (Whoosh analyses them in processes of its own), so storing and indexing 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import multiprocessing
 import os
@@ -53,7 +52,7 @@ from archive.readers import (
     find_inputs,
     read_input,
 )
-from archive.site_evidence import fill_unknown_outlets, site_matches, with_site_outlet
+from archive.site_evidence import file_by_site, fill_unknown_outlets
 from archive.stories import match_batch, resolve, stories_of, story_keys
 
 # Rows per database transaction: a crash loses at most this much work.
@@ -277,8 +276,7 @@ class _Run:
         with self.archive.sessions() as session:
             try:
                 with session.begin():
-                    pairs, filed = self._site_outlets(session,
-                                                      self._new_articles(session, pending))
+                    pairs, filed = self._new_articles(session, pending)
                     new = [item for item, _ in pairs]
                     source_ids, ids = store.next_ids(session, len(new))
                     matches = match_batch(session, [(n.article.body, n.story_keys) for n in new])
@@ -302,36 +300,23 @@ class _Run:
         self.summary.failures.extend(errors)
         return ids
 
-    def _site_outlets(self, session: Session, pairs: list[tuple[store.NewArticle, Prepared]]
-                      ) -> tuple[list[tuple[store.NewArticle, Prepared]], int]:
-        """Dumps that named no outlet get their site's, where the archive has learned it."""
-        unknown = [k for k, (new, prepared) in enumerate(pairs)
-                   if new.article.outlet is None and prepared.line_candidates]
-        if not unknown:
-            return pairs, 0
-        found = site_matches(session, [pairs[k][1].line_candidates for k in unknown])
-        filed = 0
-        for k, match in zip(unknown, found, strict=True):
-            if match is not None:
-                new, prepared = pairs[k]
-                article = with_site_outlet(new.article, match)
-                pairs[k] = (dataclasses.replace(new, article=article), prepared)
-                filed += 1
-        return pairs, filed
-
     def _new_articles(self, session: Session, pending: list[tuple[RawDocument, Prepared]]
-                      ) -> list[tuple[store.NewArticle, Prepared]]:
-        """The batch without exact duplicates of stored articles or of each other."""
+                      ) -> tuple[list[tuple[store.NewArticle, Prepared]], int]:
+        """The batch without exact duplicates of stored articles or of each other, dumps that
+        named no outlet filed under their site's; and how many were."""
         known = store.known_bodies(session, [prepared.body_hash for _, prepared in pending])
-        new = []
+        kept = []
         for raw, prepared in pending:
             if prepared.body_hash in known or prepared.body_hash in self.seen_bodies:
                 self.summary.duplicates += 1
                 continue
             self.seen_bodies.add(prepared.body_hash)
-            new.append((store.NewArticle(raw, store.sha256(raw.data), prepared.article,
-                                         prepared.body_hash, prepared.story_keys), prepared))
-        return new
+            kept.append((raw, prepared))
+        filed = file_by_site(session, [prepared for _, prepared in kept])
+        new = [(store.NewArticle(raw, store.sha256(raw.data), prepared.article,
+                                 prepared.body_hash, prepared.story_keys), prepared)
+               for (raw, _), prepared in zip(kept, filed, strict=True)]
+        return new, sum(a is not b for (_, a), b in zip(kept, filed, strict=True))
 
     def _learn_boilerplate(self, session: Session,
                            pairs: list[tuple[store.NewArticle, Prepared]],

@@ -12,14 +12,12 @@ no article names any more are removed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import delete, exists, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from archive import boilerplate, store
 from archive.document import RawDocument, word_count
@@ -28,7 +26,7 @@ from archive.ingest import Prepared, extract_all
 from archive.instance import Archive
 from archive.maintenance import index_rows
 from archive.models import Article, BoilerplateLine, Outlet, Source, StoryKey
-from archive.site_evidence import site_matches, with_site_outlet
+from archive.site_evidence import file_by_site
 from archive.stories import key_rows
 
 BATCH = 500
@@ -133,24 +131,6 @@ def _remove_unused_outlets(archive: Archive) -> list[str]:
     return names
 
 
-def _with_site_outlets(session: Session, results: dict[int, Prepared | str]
-                       ) -> dict[int, Prepared | str]:
-    """Dumps that name no outlet of their own get their site's, learned from the archive."""
-    unknown = [article_id for article_id, result in results.items()
-               if not isinstance(result, str) and result.article.outlet is None
-               and result.line_candidates]
-    if not unknown:
-        return results
-    lines = [cast(Prepared, results[article_id]).line_candidates for article_id in unknown]
-    results = dict(results)
-    for article_id, match in zip(unknown, site_matches(session, lines), strict=True):
-        if match is not None:
-            result = cast(Prepared, results[article_id])
-            results[article_id] = dataclasses.replace(
-                result, article=with_site_outlet(result.article, match))
-    return results
-
-
 def _apply(archive: Archive, results: dict[int, Prepared | str], report: RecleanReport,
            outlets: store.OutletCache, dry_run: bool, would_add: set[str]) -> list[int]:
     changed_ids = []
@@ -158,7 +138,10 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
     with archive.sessions() as session, session.begin():
         stored = {a.id: a for a in session.scalars(
             select(Article).where(Article.id.in_(list(results))))}
-        results = _with_site_outlets(session, results)
+        done = [article_id for article_id, result in results.items()
+                if not isinstance(result, str)]
+        filed = file_by_site(session, [cast(Prepared, results[i]) for i in done])
+        results = {**results, **dict(zip(done, filed, strict=True))}
         for article_id, result in results.items():
             if isinstance(result, str):
                 report.failures.append((article_id, result))

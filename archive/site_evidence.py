@@ -14,7 +14,7 @@ import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,21 +56,29 @@ def site_matches(session: Session, dumps: Sequence[Mapping[int, str]]
     wanted = sorted(set().union(*dumps)) if dumps else []
     if not wanted:
         return [None] * len(dumps)
-    totals = (select(Article.outlet_id, func.count().label("total"))
-              .join(Source, Source.id == Article.source_id).where(Source.format == "txt")
-              .group_by(Article.outlet_id).subquery())
-    owners: dict[int, list[int]] = defaultdict(list)
-    pages: dict[int, int] = {}
+    # Which outlets learned the lines, then the dump totals of those outlets alone: counting
+    # every outlet's dumps for each batch would scan the whole archive.
+    seen: list[tuple[int, int, int]] = []
     for start in range(0, len(wanted), _CHUNK):
-        rows = session.execute(
-            select(BoilerplateLine.line_hash, BoilerplateLine.outlet_id, totals.c.total)
-            .join(totals, totals.c.outlet_id == BoilerplateLine.outlet_id)
+        seen.extend(session.execute(
+            select(BoilerplateLine.line_hash, BoilerplateLine.outlet_id, BoilerplateLine.articles)
             .where(BoilerplateLine.line_hash.in_(wanted[start:start + _CHUNK]),
-                   BoilerplateLine.articles >= boilerplate.MIN_ARTICLES,
-                   BoilerplateLine.articles >= boilerplate.MIN_SHARE * totals.c.total))
-        for line_hash, outlet_id, total in rows:
+                   BoilerplateLine.articles >= boilerplate.MIN_ARTICLES)).all())
+    outlet_ids = sorted({outlet_id for _, outlet_id, _ in seen})
+    pages: dict[int, int] = {}
+    for start in range(0, len(outlet_ids), _CHUNK):
+        for outlet_id, total in session.execute(
+                select(Article.outlet_id, func.count())
+                .join(Source, Source.id == Article.source_id)
+                .where(Source.format == "txt",
+                       Article.outlet_id.in_(outlet_ids[start:start + _CHUNK]))
+                .group_by(Article.outlet_id)):
+            if outlet_id is not None:
+                pages[outlet_id] = total
+    owners: dict[int, list[int]] = defaultdict(list)
+    for line_hash, outlet_id, articles in seen:
+        if outlet_id in pages and articles >= boilerplate.MIN_SHARE * pages[outlet_id]:
             owners[line_hash].append(outlet_id)
-            pages[outlet_id] = total
     verdicts: list[tuple[int, int, int, tuple[str, ...]] | None] = []
     for lines in dumps:
         counts: Counter[int] = Counter()
@@ -95,10 +103,36 @@ def site_matches(session: Session, dumps: Sequence[Mapping[int, str]]
             if v is not None and v[0] in names else None for v in verdicts]
 
 
-def with_site_outlet(article: Extracted, match: SiteMatch) -> Extracted:
-    """The article filed under its site's outlet, with the evidence in its provenance."""
-    return dataclasses.replace(article, outlet=match.outlet,
-                               provenance=site_provenance(article.provenance, match))
+class Dump(Protocol):
+    """An extracted text dump with its candidate lines (ingest's Prepared)."""
+
+    @property
+    def article(self) -> Extracted: ...
+
+    @property
+    def line_candidates(self) -> dict[int, str]: ...
+
+
+D = TypeVar("D", bound=Dump)
+
+
+def file_by_site(session: Session, dumps: Sequence[D]) -> list[D]:
+    """The dumps, those that named no outlet filed under their site's where the archive has
+    learned it (a changed one is a new object: `is` tells which were filed)."""
+    unknown = [k for k, dump in enumerate(dumps)
+               if dump.article.outlet is None and dump.line_candidates]
+    filed = list(dumps)
+    if not unknown:
+        return filed
+    found = site_matches(session, [dumps[k].line_candidates for k in unknown])
+    for k, match in zip(unknown, found, strict=True):
+        if match is not None:
+            article = dumps[k].article
+            filed[k] = dataclasses.replace(  # type: ignore[type-var]
+                dumps[k], article=dataclasses.replace(
+                    article, outlet=match.outlet,
+                    provenance=site_provenance(article.provenance, match)))
+    return filed
 
 
 def site_provenance(provenance: Mapping[str, Any], match: SiteMatch) -> dict[str, Any]:
