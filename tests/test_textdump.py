@@ -13,6 +13,7 @@ from archive.extract import extract
 from archive.outlets import load_user_table, reset_tables
 from archive.textdump import extract_text_dump
 from archive.textdump.clean import clean_lines
+from archive.textdump.lexicon import is_timestamp, poster_and_time
 from archive.textdump.model import MODEL_FILE, LineModel, shipped_model
 from archive.textdump.outlet import (
     OUTLET_FEATURES,
@@ -544,3 +545,75 @@ def test_a_common_word_the_outlet_table_does_not_know_is_never_an_outlet():
     assert article.outlet is None
     source = article.provenance["fields"]["outlet"]
     assert source["refused"] and "lower case" in source["rule"]
+
+
+def test_reader_comments_and_the_comment_form_are_not_the_article():
+    blog = extract_text_dump(dump("blog_with_comments.txt"), {})
+    assert blog.body.startswith("Every spring I promise myself")
+    assert blog.body.endswith("what worked for you in the comments.")
+    for comment in ("Tom Birch", "compost at first", "Musselburgh", "Please keep the posts",
+                    "4 responses to", "Save my name", "store your name"):
+        assert comment not in blog.body
+    lines = dump("blog_with_comments.txt").split("\n")
+    cleaned = clean_lines(lines)
+    reasons = {lines[i].strip(): r for i, r in cleaned.reasons.items()}
+    assert reasons["Same here! Half my row went the same way after that frost in February, "
+                   "and I had sown in January as well. I blamed the compost at first, but my "
+                   "neighbour's leeks bolted too, and she uses none at all. Next year I am "
+                   "going to try sowing in two batches a month apart to spread the risk."] == \
+        "reader comments"
+
+
+def test_a_list_of_times_in_the_article_is_not_a_comment_thread():
+    """Posting times every line, with no comment between them, are a schedule; and the
+    prose after a list that a line ending in ':' announces goes on with the article."""
+    fixtures = extract_text_dump(dump("fixture_list.txt"), {})
+    for text in ("The ties are:", "Round one — March 3, 2019 at 7:30 pm",
+                 "Final — April 28, 2019 at 3:00 pm", "Tickets for the final will go on sale",
+                 "the league said in its announcement on Monday."):
+        assert text in fixtures.body
+    assert "Most Read" not in fixtures.body
+    assert "Council approves" not in fixtures.body
+
+
+@pytest.mark.parametrize("line, stamp", [
+    ("2 days ago at 07:54 am", True), ("November 19, 2019 at 6:34 am", True),
+    ("11/20/2019 01:14 PM", True), ("vor 3 Stunden", True), ("13 hours ago", True),
+    ("Published November 19, 2019", False), ("It was 2 days ago that we met, she said.", False),
+    ("Monday November 18, 2019 7:45 am PST by Joe Rossignol", False),
+])
+def test_posting_times(line, stamp):
+    assert is_timestamp(line) is stamp
+
+
+@pytest.mark.parametrize("line, poster", [
+    ("Rick Rottman · March 10, 2017 at 2:18 PM", "Rick Rottman"),
+    ("Alan Goodale wrote on December 24, 2020 at 3:53 am:", "Alan Goodale"),
+    ("The vote was held on March 3, 2019 at 4 pm", None),
+    ("Posted by admin on March 3, 2019", None),
+])
+def test_comment_headings_with_a_name_and_a_time(line, poster):
+    assert poster_and_time(line) == poster
+
+
+def test_a_site_that_speaks_of_itself_is_named_though_no_table_knows_it():
+    """"More From NAME" and "NAME Newsletters" are the site talking about itself: evidence
+    that holds on sites never seen, so the acceptor weighs it."""
+    page = "\n".join([
+        "Tidewater Tales homepage", "Follow Tidewater Tales online:", "Tidewater Tales main menu",
+        "Boats", "Harbour", "Events", "",
+        "Rowing club wins its first regatta in a decade", "",
+        "The Tidewater rowing club won the coastal regatta on Saturday for the first time in "
+        "ten years, beating six crews from along the estuary in rough water that forced two "
+        "boats to retire before the halfway mark.", "",
+        "The club's captain said the crew had trained through the winter on the river, often "
+        "before dawn, and that the result was owed to the members who kept the boathouse "
+        "running while the boats were away.", "",
+        "The regatta returns to the estuary next summer, when the club will defend the trophy "
+        "on its home water for the first time.", "",
+        "More From Tidewater Tales", "Harbour dredging to begin in spring",
+        "New pontoon opens at the marina", "Tidewater Tales Newsletters",
+    ])
+    article = extract_text_dump(page, {})
+    assert article.outlet == "Tidewater Tales"
+    assert "More from" in article.provenance["fields"]["outlet"]["rule"]

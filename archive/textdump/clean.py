@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archive.textdump.features import _INDEX, line_matrix, word_count
-from archive.textdump.lexicon import CREDIT, LIST_HEADING, SENTENCE_END, WIDGET_LINE
+from archive.textdump.lexicon import (
+    COMMENT_FORM,
+    CREDIT,
+    LIST_HEADING,
+    SENTENCE_END,
+    WIDGET_LINE,
+    is_timestamp,
+    poster_and_time,
+)
 from archive.textdump.model import LineModel, shipped_model
 
 __all__ = ["CleanedLines", "clean_lines", "furniture_reason", "is_prose", "word_total"]
@@ -30,6 +38,12 @@ _SANDWICH_ROWS = 40
 _SANDWICH_FLOOR = 0.03
 _SANDWICH_MEAN = 0.12
 _ICON_LABELS = re.compile(r"(?i)\ban icon\b.*\ban icon\b|\bicon of\b.*\bicon of\b")
+# Reader comments: at least _THREAD_POSTS posting times, each within _THREAD_GAP rows of the
+# last, most of them beside a short line (the commenter's name).
+_THREAD_POSTS = 3
+_THREAD_GAP = 12
+_NAME_WORDS = 4
+_THREAD_HEADINGS = 2
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
 
@@ -125,7 +139,9 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
         (x[:, _INDEX["widget"]] == 0) & (x[:, _INDEX["list_heading"]] == 0) & \
         (x[:, _INDEX["words_le1"]] == 0)
     barrier = x[:, _INDEX["list_heading"]] > 0
-    _bridge(p, keep, prose, heading, barrier)
+    lead_in = np.array([stripped[index].endswith(":") for index in rows]) & \
+        (x[:, _INDEX["widget"]] == 0)
+    _bridge(p, keep, prose, heading, barrier, lead_in)
     for k, index in enumerate(rows):
         line = stripped[index]
         if is_boilerplate is not None and is_boilerplate(line):
@@ -139,6 +155,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
             reasons[index] = reason
     _drop_printed_twice(stripped, rows, keep, reasons)
     words = np.expm1(x[:, _INDEX["log_words"]])
+    _drop_comment_threads(stripped, rows, keep, words, prose, reasons)
+    _drop_after_comment_form(stripped, rows, keep, words, reasons)
     if words[keep].sum() < _MIN_ARTICLE_WORDS:
         _keep_best_run(p, keep, model.threshold)
     kept = [index for k, index in enumerate(rows) if keep[k]]
@@ -153,7 +171,7 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
 
 
 def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray,
-            barrier: np.ndarray) -> None:
+            barrier: np.ndarray, lead_in: np.ndarray) -> None:
     """Keep doubtful lines that sit inside the article, and prose that continues it.
 
     A live blog's headings, a section heading, a paragraph after a newsletter box look
@@ -164,6 +182,7 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
     if not keep.any():
         return
     _fill_gaps(p, keep, prose, barrier)
+    _keep_introduced_lists(p, keep, prose, barrier, lead_in)
     changed = True
     while changed:
         changed = False
@@ -178,6 +197,26 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
             keep[k] = True
     _fill_gaps(p, keep, prose, barrier)
     _keep_sandwiched_runs(p, keep, barrier)
+
+
+def _keep_introduced_lists(p: np.ndarray, keep: np.ndarray, prose: np.ndarray,
+                           barrier: np.ndarray, lead_in: np.ndarray) -> None:
+    """"The ties are:" after article text announces a list, and the prose after the list
+    goes on with the article: keep all three, though the list's short rows look like
+    furniture and the prose after them like the page's tail."""
+    n = len(p)
+    for k in np.flatnonzero(keep):
+        intro = k + 1
+        if intro >= n or keep[intro] or not lead_in[intro] or barrier[intro]:
+            continue
+        end = intro + 1
+        while end < n and end - intro <= _SANDWICH_ROWS and not prose[end] and \
+                not barrier[end] and not keep[end]:
+            end += 1
+        if end - intro < 2 or end >= n or barrier[end] or not prose[end] or \
+                p[end] < _PROSE_DOUBT:
+            continue
+        keep[intro:end + 1] = True
 
 
 def _keep_sandwiched_runs(p: np.ndarray, keep: np.ndarray, barrier: np.ndarray) -> None:
@@ -220,6 +259,75 @@ def _fill_gaps(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, barrier: np.n
         if k - before[-1] <= reach and after[0] - k <= reach and \
                 not barrier[before[-1] + 1:after[0]].any():
             keep[k] = True
+
+
+def _drop_comment_threads(stripped: list[str], rows: list[int], keep: np.ndarray,
+                          words: np.ndarray, prose: np.ndarray,
+                          reasons: dict[int, str]) -> None:
+    """Reader comments after the article read like article text, line by line; what gives
+    them away is their rhythm: a name and a posting time every few lines."""
+    stamps, signed = [], set()
+    for k, index in enumerate(rows):
+        if is_timestamp(stripped[index]):
+            stamps.append(k)
+        elif poster_and_time(stripped[index]):
+            stamps.append(k)
+            signed.add(k)
+    runs: list[list[int]] = []
+    for k in stamps:
+        if runs and k - runs[-1][-1] <= _THREAD_GAP:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    for run in runs:
+        # The article comes first: a posting time with no article above it is the article's
+        # own date line.
+        while run and words[: run[0]][keep[: run[0]]].sum() < _MIN_ARTICLE_WORDS:
+            run = run[1:]
+        if len(run) < _THREAD_POSTS:
+            continue
+        named = sum(k in signed or _is_name_line(stripped, rows, k - 1) or
+                    _is_name_line(stripped, rows, k + 1) for k in run)
+        if named * 3 < len(run) * 2:
+            continue
+        spacing = int(np.median(np.diff(run)))
+        if spacing < 2:  # a list of times with nothing between them is a schedule
+            continue
+        start = run[0] if run[0] in signed else run[0] - 1
+        for _ in range(_THREAD_HEADINGS):  # "34 responses to …", "Top Rated Comments"
+            if start == 0 or not keep[start - 1] or prose[start - 1]:
+                break
+            start -= 1
+        end = min(len(rows) - 1, run[-1] + spacing)
+        for k in range(start, end + 1):
+            if keep[k]:
+                keep[k] = False
+                reasons[rows[k]] = "reader comments"
+
+
+def _drop_after_comment_form(stripped: list[str], rows: list[int], keep: np.ndarray,
+                             words: np.ndarray, reasons: dict[int, str]) -> None:
+    """"Leave a Reply" opens the readers' part of the page: its consent notes and comments
+    are not the article, however much they read like it. The article must come first and
+    stay the larger part."""
+    for k, index in enumerate(rows):
+        if not COMMENT_FORM.match(stripped[index]):
+            continue
+        before = words[:k][keep[:k]].sum()
+        after = words[k:][keep[k:]].sum()
+        if before >= _MIN_ARTICLE_WORDS and after < before:
+            for j in np.flatnonzero(keep[k:]) + k:
+                keep[j] = False
+                reasons[rows[j]] = "reader comments"
+        return
+
+
+def _is_name_line(stripped: list[str], rows: list[int], k: int) -> bool:
+    if not 0 <= k < len(rows):
+        return False
+    line = stripped[rows[k]]
+    return 0 < len(line) <= 40 and len(line.split()) <= _NAME_WORDS and \
+        not SENTENCE_END.search(line) and not is_timestamp(line)
 
 
 def _keep_best_run(p: np.ndarray, keep: np.ndarray, threshold: float) -> None:

@@ -116,6 +116,58 @@ RELATIVE_TIME = re.compile(
     r"(?i)^(?:published\s+|updated\s+|posted\s+)?(?:\d+|an?|one)\s+"
     r"(?:sec|second|min|minute|hr|hour|day|week|month|year)s?\s+ago$|^(?:today|yesterday)\b"
 )
+# "2 days ago at 07:54 am", "vor 3 Stunden", "há 2 dias": how comment threads time a post.
+_AGO = re.compile(
+    r"(?i)^(?:posted\s+|replied\s+|commented\s+)?(?:\d+|an?|one)\s+"
+    r"(?:sec|second|min|minute|hr|hour|day|week|month|year)s?\s+ago\b"
+    r"|^(?:vor|il y a|hace|há|ha)\s+\d+\s+\w+$|^\d+\s+\w+\s+(?:назад|fa|geleden|temu)$"
+)
+_STAMP_FILLER = re.compile(r"(?i)\b(?:at|um|às|a las|à|alle|в)\b|[\s,|@·•\-–—:]")
+
+
+def is_timestamp(line: str) -> bool:
+    """A line that is nothing but a posting time: "2 days ago at 07:54 am",
+    "November 19, 2019 at 6:34 am", "11/20/2019 01:14 PM"."""
+    if len(line) > 45:
+        return False
+    if _AGO.search(line):
+        return True
+    date = find_date(line)
+    time = TIME_TEXT.search(line)
+    if date is None or time is None:
+        return False
+    rest = line[: date.start()] + " " + line[date.end():]
+    rest = TIME_TEXT.sub(" ", rest)
+    return not _STAMP_FILLER.sub("", rest).strip()
+
+
+_POSTER = re.compile(r"\s+(?:[·|•—–-]|wrote on|wrote|says:?)\s+", re.I)
+
+
+def poster_and_time(line: str) -> str | None:
+    """The name in a comment's heading that gives a poster and a posting time on one line
+    ("Rick Rottman · March 10, 2017 at 2:18 PM", "Alan wrote on May 2, 2020 at 3:53 am:")."""
+    if len(line) > 100:
+        return None
+    parts = _POSTER.split(line.rstrip(": "), maxsplit=1)
+    if len(parts) == 2 and is_timestamp(parts[1]) and 0 < len(parts[0].split()) <= 6 and \
+            not SENTENCE_END.search(parts[0]):
+        return parts[0]
+    return None
+
+
+# The opening of a comment form (WordPress's and other blog engines' own wording, in the
+# languages they ship): what follows it is the readers', not the article.
+COMMENT_FORM = re.compile(
+    r"(?i)^(?:leave a (?:reply|comment)|post a comment|add (?:a|your) comment|"
+    r"your email address will not be published|save my name,? email|"
+    r"you must be logged in to post a comment|"
+    r"deix(?:e|a) (?:um|uma) (?:comentário|resposta)|deja (?:un comentario|una respuesta)|"
+    r"laisser un commentaire|schreibe einen kommentar|kommentar verfassen|"
+    r"lascia un commento|(?:добавить|оставить) комментарий)"
+)
+
+
 # Words that say a date is not the publication date.
 UPDATED = re.compile(
     r"(?i)\b(?:updated?|last\s+(?:updated|modified|edited)|modified|edited|aktualisiert|"

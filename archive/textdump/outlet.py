@@ -40,10 +40,12 @@ OUTLET_FEATURES = (
     "common_word", "person",
 )
 # What the acceptor weighs of the winner besides the ranker's certainty: kinds of evidence
-# that hold on sites never seen (the outlet table, the site's own address, a formal notice)
-# and the marks of a guess (a dictionary word, a person, a company, a wire).
+# that hold on sites never seen (the outlet table, the site's own address, a formal notice,
+# the site speaking of itself: "More from NAME", "NAME Newsletters") and the marks of a guess
+# (a dictionary word, a person, a company, a wire).
 OUTLET_ACCEPT = ("known", "top_domain", "known_domain", "copyright", "self_declared",
-                 "one_word", "common_word", "person", "wire", "corporate_word", "lowercase")
+                 "lead_phrase", "trail_phrase", "one_word", "common_word", "person", "wire",
+                 "corporate_word", "lowercase")
 # Cues counted per candidate; the ranker sees log(1 + count).
 _COUNTED = (
     "copyright", "bare_copyright", "lead_phrase", "trail_phrase", "prefix_recur", "standalone",
