@@ -11,6 +11,7 @@ process (Whoosh analyses them in processes of its own), so storing and indexing 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -127,6 +128,9 @@ class ReadProgress:
     bytes_done: int
     bytes_total: int
     documents: int  # read so far, whether or not they turn out to be new articles
+    # Once reading is over: articles stored but not yet indexed, which the run waits for
+    # (up to INDEX_LAG_ROWS of them, minutes of work on a big load).
+    indexing_left: int = 0
 
 
 Progress = Callable[[ReadProgress], None]
@@ -164,7 +168,8 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
                     break
         indexer.submit(run.flush())
     finally:
-        indexer.close()  # waits for what was submitted; raises what indexing raised
+        # Waits for what was submitted and raises what indexing raised.
+        indexer.close(_indexing_reporter(progress, run.last_read))
     if not summary.interrupted:
         # Pages stored early in the run, before their site's lines were learned.
         summary.site_outlets += fill_unknown_outlets(archive, run_id)
@@ -174,6 +179,19 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
     return summary
+
+
+def _indexing_reporter(progress: Progress | None, last_read: Callable[[], ReadProgress | None]
+                       ) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    sink = progress
+
+    def report(left: int) -> None:
+        read = last_read() or ReadProgress(0, 0, 0, 0, 0)
+        sink(dataclasses.replace(read, indexing_left=left))
+
+    return report
 
 
 _registered = False
@@ -199,6 +217,10 @@ class _Run:
         self.seen_sources: set[str] = set()
         self.seen_bodies: set[str] = set()
         self.outlets_with_dumps: set[int] = set()
+        self._last_read: ReadProgress | None = None
+
+    def last_read(self) -> ReadProgress | None:
+        return self._last_read
 
     def raw_documents(self, inputs: list[InputFile | BadRecord | Skipped],
                       progress: Progress | None) -> Iterator[RawDocument]:
@@ -208,9 +230,10 @@ class _Run:
         position = 0  # within the file being read
 
         def report() -> None:
+            self._last_read = ReadProgress(done_files, len(files), done_bytes + position, total,
+                                           documents)
             if progress:
-                progress(ReadProgress(done_files, len(files), done_bytes + position, total,
-                                      documents))
+                progress(self._last_read)
 
         def moved(offset: int) -> None:
             nonlocal position
@@ -348,6 +371,7 @@ class _BackgroundIndexer:
         self._error: BaseException | None = None
         self._helper: ProcessPoolExecutor | None = None
         self._submitted = 0
+        self._indexed = 0  # written by the indexing thread only
         self._thread = threading.Thread(target=self._work, name="archive-indexer", daemon=True)
         self._thread.start()
 
@@ -361,9 +385,15 @@ class _BackgroundIndexer:
             self._helper = _start_pool(1, _init_index_helper)
         self._queue.put(ids)
 
-    def close(self) -> None:
+    def close(self, waiting: Callable[[int], None] | None = None) -> None:
+        """Wait for every submitted row to be indexed, telling `waiting` how many are left
+        (at once, then every second) while there are any."""
         self._queue.put(None)
-        self._thread.join()
+        while self._thread.is_alive():
+            left = self._submitted - self._indexed
+            if waiting is not None and left > 0 and self._error is None:
+                waiting(left)
+            self._thread.join(timeout=1.0)
         if self._helper is not None:
             self._helper.shutdown()
         self._raise_error()
@@ -391,6 +421,7 @@ class _BackgroundIndexer:
             if waiting and (finished or due) and self._error is None:
                 try:
                     self._index(waiting)
+                    self._indexed += len(waiting)
                 except BaseException as exc:  # handed to the main thread
                     self._error = exc
                 waiting, last = [], time.monotonic()

@@ -9,6 +9,7 @@ import hashlib
 import json
 import random
 import string
+import threading
 import time
 from pathlib import Path
 
@@ -199,7 +200,8 @@ def test_one_big_file_reports_progress_with_every_document(archive, tmp_path, ki
     assert read == sorted(read) and read[0] > 0 and read[-1] <= size
     if kind == "jsonl":  # read line by line; the others in blocks of a few kilobytes
         assert len(set(read)) == rows
-    assert reports[-1] == ReadProgress(files_done=1, files=1, bytes_done=size, bytes_total=size,
+    reading = [report for report in reports if not report.indexing_left]
+    assert reading[-1] == ReadProgress(files_done=1, files=1, bytes_done=size, bytes_total=size,
                                        documents=rows)
 
 
@@ -213,5 +215,33 @@ def test_the_ingest_log_names_every_document_of_one_big_file(tmp_path, monkeypat
     lines = [line for line in result.stderr.splitlines()
              if line.startswith("Ingesting: 0 of 1 files, ")]
     assert [int(line.split(", ")[1].split()[0]) for line in lines] == list(range(1, 41))
-    assert result.stderr.splitlines()[-1].startswith(
-        "Ingesting: 1 of 1 files, 40 documents (100% of 0.0 MB read, ")
+    reading = [line for line in result.stderr.splitlines() if "indexing the last" not in line]
+    assert reading[-1].startswith("Ingesting: 1 of 1 files, 40 documents (100% of 0.0 MB read, ")
+
+
+def test_the_wait_for_the_last_articles_to_be_indexed_is_reported(archive, tmp_path,
+                                                                   monkeypatch):
+    """Storing runs ahead of indexing; once everything is read, the run says how many
+    articles it still waits for instead of sitting at 100% in silence."""
+    path = _big_file(tmp_path, "jsonl", 30)
+    told = threading.Event()
+    index_rows = ingest_module.index_rows
+
+    def held(archive_: Archive, ids: list[int], **options: bool) -> None:
+        assert told.wait(PATIENCE), "the wait for indexing was never reported"
+        index_rows(archive_, ids, **options)
+
+    monkeypatch.setattr(ingest_module, "index_rows", held)
+    reports: list[ReadProgress] = []
+
+    def progress(report: ReadProgress) -> None:
+        reports.append(report)
+        if report.indexing_left:
+            told.set()
+
+    with archive.writing():
+        summary = ingest(archive, [str(path)], progress=progress)
+    assert summary.added == 30 and archive.index.doc_count() == 30
+    waiting = [report for report in reports if report.indexing_left]
+    assert waiting[0].indexing_left == 30 and waiting[0].documents == 30
+    assert reports.index(waiting[0]) > max(i for i, r in enumerate(reports) if not r.indexing_left)

@@ -132,6 +132,10 @@ def ingest_progress(label: str) -> Iterator[Callable[[ReadProgress], None]]:
         def step(read: ReadProgress) -> None:
             nonlocal shown
             now = time.monotonic()
+            if read.indexing_left:
+                bar.label = f"{label}: all read, indexing the last {read.indexing_left:,} articles"
+                bar.update(max((bar.length or 0) - bar.pos, 0))
+                return
             if now - shown < BAR_SECONDS and read.files_done < read.files:
                 return
             shown = now
@@ -154,10 +158,19 @@ def _measure(read: ReadProgress) -> tuple[int, int]:
 def _ingest_lines(label: str, started: float) -> Callable[[ReadProgress], None]:
     next_line = started + PROGRESS_LINE_SECONDS
 
+    indexing_told = False
+
     def step(read: ReadProgress) -> None:
-        nonlocal next_line
+        nonlocal next_line, indexing_told
         now = time.monotonic()
-        if now < next_line:
+        if read.indexing_left and (not indexing_told or now >= next_line):
+            # Said at once: the wait can be minutes, after a last line saying "100% read".
+            indexing_told = True
+            next_line = now + PROGRESS_LINE_SECONDS
+            print(f"{label}: {read.documents} documents read; indexing the last "
+                  f"{read.indexing_left} articles", file=sys.stderr, flush=True)
+            return
+        if read.indexing_left or now < next_line:
             return
         next_line = now + PROGRESS_LINE_SECONDS
         done, total = _measure(read)
