@@ -386,9 +386,10 @@ class _BackgroundIndexer:
         self._queue.put(ids)
 
     def close(self, waiting: Callable[[int], None] | None = None) -> None:
-        """Wait for every submitted row to be indexed, telling `waiting` how many are left
-        (at once, then every second) while there are any."""
+        """Wait for every submitted row to be indexed, telling `waiting` every second how
+        many are left (a wait shorter than a second goes unsaid)."""
         self._queue.put(None)
+        self._thread.join(timeout=1.0)
         while self._thread.is_alive():
             left = self._submitted - self._indexed
             if waiting is not None and left > 0 and self._error is None:
