@@ -388,3 +388,21 @@ def test_a_new_generation_drops_the_old_and_late_answers_of_the_old_are_not_kept
     assert kept.get("g1", ("found", b"r"), lambda: 3) == 3  # a request still reading g1
     assert len(kept) == 1 and kept.counts["found stale"] == 1
     assert kept.get("g2", ("found", b"q"), lambda: 0) == 2
+
+
+def test_a_suggestion_is_worked_out_once_per_index_generation(index: SearchIndex) -> None:
+    """"Did you mean" is asked by every page and facet click of a search that found little;
+    the next commit may know the word, so a new generation works it out again."""
+    bodies: list[int] = []
+
+    def body_of(article_id: int) -> str:
+        bodies.append(article_id)
+        return "the ferry left the harbour"
+
+    assert index.suggest("ferrry", body_of) == "ferry"
+    assert index.suggest("ferrry", body_of) == "ferry"
+    assert index.results.counts["suggestion miss"] == 1
+    assert index.results.counts["suggestion hit"] == 1 and len(bodies) == 1
+    index.add(_docs(200, 3, word="ferrry"))
+    assert index.suggest("ferrry", body_of) is None  # the new articles made it a word
+    assert index.results.counts["suggestion miss"] == 2

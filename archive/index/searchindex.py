@@ -395,35 +395,42 @@ class SearchIndex:
 
         The index holds stems only; `body_of(article id)` lends the text of an article with
         the better stem, so the suggestion shows the word as articles write it."""
+        with self._reading() as reader:
+            # Asked again by every page of a result list and every facet click: kept per
+            # index generation like the results themselves.
+            return self.results.get(reader.generation, ("suggestion", text),
+                                    lambda: self._suggestion(reader, text, body_of))
+
+    def _suggestion(self, reader: _Reader, text: str, body_of: Callable[[int], str | None]
+                    ) -> str | None:
         analyzer = _analyzer()
         corrected = text
-        with self._reading() as reader:
-            try:
-                parsed = self.parse(text)
-            except QueryError:
-                return None
-            if parsed is None:
-                return None
-            searcher = reader.searcher
-            index_reader = searcher.reader()
-            searched = {_text(t) for f, t in parsed.iter_all_terms() if f in ("body", "title")}
-            replacements = {}
-            for word in dict.fromkeys(re.findall(r"\w+", text, re.UNICODE)):
-                stems = [token.text for token in analyzer(word.lower())]
-                if len(stems) != 1 or stems[0] not in searched or len(stems[0]) < 3:
-                    continue
-                found = index_reader.doc_frequency("body", stems[0])
-                if found >= SUGGEST_MIN_DOCS:
-                    continue
-                # An unknown word takes any known neighbour; a rare one only a far commoner.
-                enough = 1 if found == 0 else max(SUGGEST_MIN_DOCS, 10 * found)
-                options = [(index_reader.doc_frequency("body", near), near)
-                           for near in similar_words(index_reader, "body", stems[0], 2, 1)]
-                frequent = max((o for o in options if o[0] >= enough), default=None)
-                if frequent:
-                    docnum = next(searcher.docs_for_query(query.Term("body", frequent[1])))
-                    replacements[word] = (frequent[1],
-                                          int(searcher.stored_fields(docnum)["id"]))
+        try:
+            parsed = self.parse(text)
+        except QueryError:
+            return None
+        if parsed is None:
+            return None
+        searcher = reader.searcher
+        index_reader = searcher.reader()
+        searched = {_text(t) for f, t in parsed.iter_all_terms() if f in ("body", "title")}
+        replacements = {}
+        for word in dict.fromkeys(re.findall(r"\w+", text, re.UNICODE)):
+            stems = [token.text for token in analyzer(word.lower())]
+            if len(stems) != 1 or stems[0] not in searched or len(stems[0]) < 3:
+                continue
+            found = index_reader.doc_frequency("body", stems[0])
+            if found >= SUGGEST_MIN_DOCS:
+                continue
+            # An unknown word takes any known neighbour; a rare one only a far commoner.
+            enough = 1 if found == 0 else max(SUGGEST_MIN_DOCS, 10 * found)
+            options = [(index_reader.doc_frequency("body", near), near)
+                       for near in similar_words(index_reader, "body", stems[0], 2, 1)]
+            frequent = max((o for o in options if o[0] >= enough), default=None)
+            if frequent:
+                docnum = next(searcher.docs_for_query(query.Term("body", frequent[1])))
+                replacements[word] = (frequent[1],
+                                      int(searcher.stored_fields(docnum)["id"]))
         for word, (stem, article_id) in replacements.items():
             sample = (body_of(article_id) or "")[:bounds.TEXT_SAMPLE_CHARS]
             surface = _surface_form(stem, sample, analyzer) or stem
