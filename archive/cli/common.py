@@ -37,9 +37,11 @@ def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive
 
 
 @contextmanager
-def writing(archive: Archive, wait: bool) -> Iterator[None]:
+def writing(archive: Archive, wait: bool, *, shared: bool = False) -> Iterator[None]:
+    """The archive's writer lock; `shared` for ingests, which a PostgreSQL archive lets
+    run side by side."""
     try:
-        with archive.writing(wait=wait):
+        with archive.writing(wait=wait, shared=shared):
             yield
     except ArchiveBusy as exc:
         raise click.ClickException(str(exc)) from None
