@@ -24,6 +24,7 @@ from archive.instance import Archive, ArchiveBusy
 from tests.conftest import EXAMPLES, PATIENCE, archive_options, database_env
 from tests.databases import count, execute, query
 from tests.pg_cluster import PostgresCluster, free_port
+from tests.test_sql_interface import _documented_queries
 
 TRAM_TITLES = {"Council backs £48m tram extension to Eastfield after marathon debate"}
 
@@ -152,6 +153,23 @@ def test_full_text_in_sql_is_a_tsvector_that_agrees_with_the_index(postgres_url,
                         "title FROM articles a, websearch_to_tsquery('english', 'tram') q "
                         "WHERE a.search_vector @@ q ORDER BY ts_rank(a.search_vector, q) DESC")
     assert code == 0 and "<b>tram</b>" in output
+
+
+@pytest.fixture(scope="module")
+def postgres_sample(postgres_cluster: PostgresCluster, tmp_path_factory) -> InstancePaths:
+    """The examples/ archive on PostgreSQL, built once for the tests that only read it."""
+    paths = InstancePaths(tmp_path_factory.mktemp("pg-sample") / "instance",
+                          postgres_cluster.url(postgres_cluster.create_database()))
+    return _ingested(paths)
+
+
+@pytest.mark.parametrize("statement", _documented_queries("postgresql"),
+                         ids=lambda q: " ".join(q.split())[:50])
+def test_every_documented_query_runs_on_postgresql(postgres_sample, statement):
+    from archive.sql import run_query
+
+    columns, rows = run_query(postgres_sample, statement)  # as `archive sql` runs it
+    assert columns and rows, "a documented example should show something on the sample archive"
 
 
 def test_migrations_go_down_and_up_again_on_postgresql(postgres_url, tmp_path):
