@@ -171,6 +171,7 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
         summary.site_outlets += fill_unknown_outlets(archive, run_id)
         tidy_index(archive)  # a merge can take minutes: not while the user waits to stop
     with archive.sessions() as session, session.begin():
+        writers.take_store_turn(session)  # not amid another writer's counting (PostgreSQL)
         boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
