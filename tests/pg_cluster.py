@@ -58,7 +58,14 @@ class PostgresCluster:
         self._as_root = os.geteuid() == 0
         if self._as_root:
             # The server's own user must own its folder (and reach the socket inside it).
-            shutil.chown(self.root, user="postgres", group="postgres")
+            try:
+                shutil.chown(self.root, user="postgres", group="postgres")
+            except LookupError:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise ClusterUnavailable(
+                    "running as root, the PostgreSQL tests start the server as the user "
+                    "`postgres`, which does not exist: install Debian's `postgresql` "
+                    "package (.ci/run does)") from None
             self.root.chmod(0o755)
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
