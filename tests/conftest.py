@@ -44,6 +44,9 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         cluster.stop()
         pytest.fail(f"could not start a PostgreSQL test server: {exc}", pytrace=False)
     yield cluster
+    from tests.databases import close_connections
+
+    close_connections()
     cluster.stop()
 
 

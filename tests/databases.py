@@ -23,10 +23,30 @@ def query(paths: InstancePaths, statement: str) -> list[tuple[Any, ...]]:
     import psycopg
 
     try:
-        with psycopg.connect(libpq_url(paths), connect_timeout=10) as connection:
-            return connection.execute(statement.encode()).fetchall()
+        return _connection(paths).execute(statement.encode()).fetchall()
     except psycopg.errors.UndefinedTable:
         return []
+
+
+# One connection per database, kept: tests poll (is the next batch committed yet?), and a
+# new connection each time is a new server process each time, on a busy machine.
+_open: dict[str, Any] = {}
+
+
+def _connection(paths: InstancePaths) -> Any:
+    import psycopg
+
+    url = libpq_url(paths)
+    if url not in _open or _open[url].closed:
+        # Autocommit: every statement sees what was committed before it.
+        _open[url] = psycopg.connect(url, connect_timeout=10, autocommit=True)
+    return _open[url]
+
+
+def close_connections() -> None:
+    """Before the test server stops."""
+    while _open:
+        _open.popitem()[1].close()
 
 
 def execute(paths: InstancePaths, statement: str) -> None:

@@ -125,6 +125,9 @@ def _run_counts(paths: InstancePaths) -> list[tuple[int, str, int, int]]:
         "FROM ingest_runs r ORDER BY r.id")]
 
 
+# SQLite only, for the suite's time: on PostgreSQL the SIGKILL test above shows killed runs
+# marked interrupted by the next one (which finds no live process holding their lock).
+@pytest.mark.parametrize("database_choice", ["sqlite"], indirect=True)
 def test_a_killed_run_records_the_articles_it_stored_and_is_reported(tmp_path, any_paths):
     corpus, instance = tmp_path / "corpus", any_paths.root
     _write_corpus(corpus, FEW_ARTICLES)
