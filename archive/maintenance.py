@@ -198,8 +198,9 @@ def index_rows(archive: Archive, ids: list[int], *, replace: bool,
                 if not replace and archive.concurrent_writers:
                     chunk = store.still_unindexed(session, chunk)
                 docs = store.index_docs(session, chunk)
-            archive.index.add(docs, replace=replace)
-            with archive.sessions() as session, session.begin():
-                store.mark_indexed(session, chunk)
+            if chunk:  # (another writer may have indexed them all)
+                archive.index.add(docs, replace=replace)
+                with archive.sessions() as session, session.begin():
+                    store.mark_indexed(session, chunk)
         if progress:
             progress(min(start + batch, len(ids)), len(ids))
