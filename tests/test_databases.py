@@ -325,3 +325,27 @@ def test_a_bad_url_or_a_server_that_is_down_is_said_plainly(tmp_path, url, words
         assert words in result.output or ("sql" in command and "s3cret" not in result.output
                                           and "Error:" in result.output), result.output
         assert "s3cret" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://archive:s3cret@db.example.org/news", "postgresql://archive:***@db.example.org/news"),
+    ("postgresql+psycopg://archive@db:5433/news", "postgresql+psycopg://archive@db:5433/news"),
+    ("postgresql://archive:s3cret@db:notaport/news", "postgresql://archive:***@db:notaport/news"),
+])
+def test_urls_are_shown_without_their_password(url, shown):
+    from archive import dburl
+
+    assert dburl.shown(url) == shown
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("[database]\nurl = 5\n", "database.url must be a database URL"),
+    ("[database]\nuri = \"postgresql://x/y\"\n", "unknown setting database.uri"),
+])
+def test_a_bad_database_setting_is_named(tmp_path, setting, words):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "settings.toml").write_text(setting)
+    result = CliRunner().invoke(main, ["--instance", str(instance), "stats"])
+    assert result.exit_code == 1 and words in result.output, result.output
+    assert "Traceback" not in result.output
