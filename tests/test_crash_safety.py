@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -158,34 +157,34 @@ def _as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path):
-    corpus, instance = tmp_path / "corpus", tmp_path / "instance"
+def test_ctrl_c_stops_after_the_batch_in_hand_and_the_next_run_goes_on(tmp_path, any_paths):
+    corpus, instance = tmp_path / "corpus", any_paths.root
     _write_corpus(corpus, FEW_ARTICLES)
     command = [sys.executable, "-m", "archive.cli", "--instance", str(instance), "ingest",
                "--jobs", "2", str(corpus)]
     # Its own process group, signalled as a whole: the terminal sends Ctrl-C to the ingest
     # and to every worker it started.
+    env = database_env(any_paths)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True,
-                               preexec_fn=_as_in_a_terminal)
-    _wait_for(lambda: _stored(instance) > 0, process, "batch commit")
+                               preexec_fn=_as_in_a_terminal, env=env)
+    _wait_for(lambda: _stored(any_paths) > 0, process, "batch commit")
     os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=PATIENCE)
 
     assert process.returncode == 130, err
     assert "Interrupted" in err and "Traceback" not in out + err
-    with sqlite3.connect(instance / "archive.db") as connection:
-        stored, unindexed = connection.execute(
-            "SELECT count(*), sum(indexed_at IS NULL) FROM articles").fetchone()
-        status = connection.execute("SELECT status FROM ingest_runs").fetchone()[0]
+    stored = count(any_paths, "SELECT count(*) FROM articles")
+    unindexed = count(any_paths, "SELECT count(*) FROM articles WHERE indexed_at IS NULL")
+    [(status,)] = query(any_paths, "SELECT status FROM ingest_runs")
     assert 0 < stored < FEW_ARTICLES and unindexed == 0 and status == "interrupted"
     assert f"Added {stored} articles" in out
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE, env=env)
     assert again.returncode == 0, again.stderr
     assert f"Added {FEW_ARTICLES - stored} articles" in again.stdout
     check = subprocess.run([sys.executable, "-m", "archive.cli", "--instance", str(instance),
-                            "check"], capture_output=True, text=True)
+                            "check"], capture_output=True, text=True, env=env)
     assert "Consistent." in check.stdout
 
 
