@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archive import boilerplate, outlets, store
+from archive import boilerplate, outlets, store, writers
 from archive.config import InstancePaths
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
@@ -147,7 +147,8 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     started = time.monotonic()
     run_id, unfinished = _start_run(archive, paths, options)
     summary = IngestSummary(run_id=run_id)
-    summary.maintenance = unfinished + prepare_archive(archive)
+    with archive.index_turn():  # other writers (PostgreSQL) must not index meanwhile
+        summary.maintenance = unfinished + prepare_archive(archive)
     with archive.sessions() as session:
         learned = boilerplate.learned(session)
     run = _Run(archive, options, summary)
@@ -175,6 +176,7 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
         summary.site_outlets += fill_unknown_outlets(archive, run_id)
         tidy_index(archive)  # a merge can take minutes: not while the user waits to stop
     with archive.sessions() as session, session.begin():
+        writers.take_store_turn(session)  # not amid another writer's counting (PostgreSQL)
         boilerplate.prune(session, run.outlets_with_dumps)
     summary.seconds = time.monotonic() - started
     _finish_run(archive, summary)
@@ -299,6 +301,9 @@ class _Run:
         with self.archive.sessions() as session:
             try:
                 with session.begin():
+                    # PostgreSQL: other writers' batches wait until this one commits, so
+                    # the duplicate checks below see every article stored before it.
+                    writers.take_store_turn(session)
                     pairs, filed = self._new_articles(session, pending)
                     new = [item for item, _ in pairs]
                     source_ids, ids = store.next_ids(session, len(new))
@@ -328,9 +333,14 @@ class _Run:
         """The batch without exact duplicates of stored articles or of each other, dumps that
         named no outlet filed under their site's; and how many were."""
         known = store.known_bodies(session, [prepared.body_hash for _, prepared in pending])
+        # Looked up before extraction already; again here for what another writer (on
+        # PostgreSQL) stored since.
+        stored = (store.known_sources(session, [store.sha256(raw.data) for raw, _ in pending])
+                  if self.archive.concurrent_writers else set())
         kept = []
         for raw, prepared in pending:
-            if prepared.body_hash in known or prepared.body_hash in self.seen_bodies:
+            if (prepared.body_hash in known or prepared.body_hash in self.seen_bodies
+                    or (stored and store.sha256(raw.data) in stored)):
                 self.summary.duplicates += 1
                 continue
             self.seen_bodies.add(prepared.body_hash)
@@ -557,6 +567,8 @@ def _start_run(archive: Archive, paths: list[str], options: IngestOptions
         run = IngestRun(arguments=json.dumps(arguments))
         session.add(run)
         session.flush()
+        # Before the commit shows the run to other writers: alive from their first look.
+        archive.claim_run(run.id)
         return run.id, notes
 
 

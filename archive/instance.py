@@ -1,18 +1,21 @@
-"""An open archive: its database, its search index, and the lock that admits one writer."""
+"""An open archive: its database, its search index, and the locks that admit its writers
+(one at a time on SQLite; on PostgreSQL several ingests at once, see writers.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import outlets
+from archive import outlets, writers
 from archive.config import InstancePaths, resolve_instance
 from archive.db import open_database, session_factory
 from archive.index import SearchIndex
@@ -46,14 +49,23 @@ class Archive:
     def __init__(self, paths: InstancePaths | None = None, *, create: bool = True,
                  readonly: bool = False) -> None:
         """With readonly, nothing on disk is created or migrated (for the web UI)."""
-        self.paths = paths or resolve_instance()
+        paths = paths or resolve_instance()
         self.readonly = readonly
         # Raises SettingsError (naming the file) for a settings file that cannot be used.
-        self.settings: Settings = load_settings(self.paths.settings)
+        self.settings: Settings = load_settings(paths.settings)
+        if paths.database_choice is None and self.settings.database_url:
+            # Paths made by hand, not by resolve_instance: settings.toml still chooses.
+            paths = dataclasses.replace(paths, database_choice=self.settings.database_url)
+        self.paths = paths
+        # A reader answers within the search deadline: a database statement that outlasts
+        # it (on a server, which can enforce one) stops too, rather than hold a thread.
+        timeout = self.settings.search_deadline_seconds * 3 if readonly else None
         self.engine = open_database(self.paths, create=create and not readonly,
-                                    migrate=not readonly)
+                                    migrate=not readonly, statement_timeout=timeout or None)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._index: SearchIndex | None = None
+        self._index_turn = writers.IndexTurn(self.engine)
+        self._writer_connection: Connection | None = None
         if not readonly:
             # Raises OutletTableError (naming file and line) for a broken table: better now
             # than as a failure of every article later.
@@ -91,7 +103,23 @@ class Archive:
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
+        self._index_turn.close()
         self.engine.dispose()
+
+    @property
+    def concurrent_writers(self) -> bool:
+        """Whether other processes may write at the same time as this one (PostgreSQL)."""
+        return self.paths.on_server
+
+    def index_turn(self) -> AbstractContextManager[None]:
+        """Hold while writing the index and marking what it took: on PostgreSQL one
+        process at a time does; on SQLite the writer lock already sees to that."""
+        return self._index_turn.held()
+
+    def claim_run(self, run_id: int) -> None:
+        """Let other writers know this ingest run is alive (PostgreSQL; hold writing())."""
+        if self._writer_connection is not None:
+            writers.claim_run(self._writer_connection, run_id)
 
     def __enter__(self) -> Archive:
         return self
@@ -100,13 +128,21 @@ class Archive:
         self.close()
 
     @contextmanager
-    def writing(self, *, wait: bool = False, poll_seconds: float = 0.5) -> Iterator[None]:
+    def writing(self, *, wait: bool = False, poll_seconds: float = 0.5,
+                shared: bool = False) -> Iterator[None]:
         """Hold the archive's writer lock: one ingest, reindex or repair at a time.
 
         The lock is the operating system's lock on a file (flock on POSIX), so the system
         releases it when its holder dies, even by SIGKILL: a crashed ingest never leaves the
         archive locked. ArchiveBusy names the holder unless wait is set.
+
+        On PostgreSQL the lock is held on the server instead, and `shared` (ingests) admits
+        other shared holders at the same time (writers.py).
         """
+        if self.paths.on_server:
+            with self._server_writing(wait=wait, poll_seconds=poll_seconds, shared=shared):
+                yield
+            return
         from filelock import FileLock, Timeout  # only writing commands pay for importing it
 
         self.paths.root.mkdir(parents=True, exist_ok=True)
@@ -130,6 +166,23 @@ class Archive:
             # Before the lock goes: afterwards the file may already name the next holder.
             self.paths.writer_pid.unlink(missing_ok=True)
             lock.release()
+
+    @contextmanager
+    def _server_writing(self, *, wait: bool, poll_seconds: float, shared: bool
+                        ) -> Iterator[None]:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with writers.writer_lock(self.engine, shared=shared, wait=wait,
+                                     poll_seconds=poll_seconds,
+                                     where=f"the archive in {self.paths.described()}"
+                                     ) as connection:
+                self._writer_connection = connection
+                try:
+                    yield
+                finally:
+                    self._writer_connection = None
+        except writers.WriterBusy as exc:
+            raise ArchiveBusy(str(exc)) from None
 
     def _writer(self) -> str:
         try:

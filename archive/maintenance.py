@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import store
+from archive import store, writers
 from archive.document import word_count
 from archive.instance import Archive
 from archive.models import Article, IngestError, IngestRun, Source, StoryKey
@@ -72,14 +72,16 @@ def check(archive: Archive) -> CheckReport:
 
 def unfinished_runs(session: Session) -> list[tuple[int, int, int]]:
     """Ingest runs still marked running, with the articles and failures each stored. Only
-    for a holder of `archive.writing()`: then none of them runs, they died unfinished."""
+    for a holder of `archive.writing()`: then none of them runs, they died unfinished
+    (on PostgreSQL, where several ingests run at once: those no live process claims)."""
+    live = writers.live_runs(session)
     articles = (select(func.count(Article.id)).join(Source, Article.source_id == Source.id)
                 .where(Source.ingest_run_id == IngestRun.id).scalar_subquery())
     failures = (select(func.count(IngestError.id))
                 .where(IngestError.ingest_run_id == IngestRun.id).scalar_subquery())
     rows = session.execute(select(IngestRun.id, articles, failures)
                            .where(IngestRun.status == "running").order_by(IngestRun.id))
-    return [(run_id, stored, failed) for run_id, stored, failed in rows]
+    return [(run_id, stored, failed) for run_id, stored, failed in rows if run_id not in live]
 
 
 def repair(archive: Archive, report: CheckReport) -> None:
@@ -111,19 +113,23 @@ def reindex(archive: Archive, progress: Progress | None = None) -> int:
 
 def optimize(archive: Archive) -> int:
     """After a big load: the index merged into one segment, SQLite's full-text index merged
-    and its query planner statistics refreshed. Returns the index's segment count."""
+    and the database's query planner statistics refreshed. Returns the index's segment count."""
     segments = tidy_index(archive, everything=True)
     with archive.engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
             connection.exec_driver_sql("PRAGMA optimize")
+        elif connection.dialect.name == "postgresql":
+            # The planner's statistics (autovacuum does this too, but only after a while).
+            connection.exec_driver_sql("ANALYZE")
     return segments
 
 
 def tidy_index(archive: Archive, *, everything: bool = False) -> int:
     """Merge full tiers of index segments (or everything into one); returns how many are
     left."""
-    return archive.index.merge_segments(everything=everything)
+    with archive.index_turn():
+        return archive.index.merge_segments(everything=everything)
 
 
 def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
@@ -181,13 +187,20 @@ def repair_unindexed(archive: Archive) -> int:
 
 def index_rows(archive: Archive, ids: list[int], *, replace: bool,
                progress: Progress | None = None, batch: int = INDEX_BATCH) -> None:
-    """Index stored articles, then mark them indexed: the order that survives crashes."""
+    """Index stored articles, then mark them indexed: the order that survives crashes.
+
+    Without `replace`, rows marked meanwhile are left out: on PostgreSQL another writer's
+    catch-up may have indexed them (with replace) while they waited here."""
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        with archive.sessions() as session:
-            docs = store.index_docs(session, chunk)
-        archive.index.add(docs, replace=replace)
-        with archive.sessions() as session, session.begin():
-            store.mark_indexed(session, chunk)
+        with archive.index_turn():
+            with archive.sessions() as session:
+                if not replace and archive.concurrent_writers:
+                    chunk = store.still_unindexed(session, chunk)
+                docs = store.index_docs(session, chunk)
+            if chunk:  # (another writer may have indexed them all)
+                archive.index.add(docs, replace=replace)
+                with archive.sessions() as session, session.begin():
+                    store.mark_indexed(session, chunk)
         if progress:
-            progress(min(start + len(chunk), len(ids)), len(ids))
+            progress(min(start + batch, len(ids)), len(ids))

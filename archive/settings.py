@@ -2,6 +2,9 @@
 
     [search]
     deadline_seconds = 10   # a search running longer stops with a message; 0: no limit
+
+    [database]
+    url = "postgresql://archive@db.example.org/news"   # instead of archive.db in the folder
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 from archive.index.bounds import DEFAULT_DEADLINE_SECONDS
 
 SETTINGS_FILE = "settings.toml"
+# Every setting by table; anything else is refused, so that a misspelt name is not ignored
+# without a word.
+KNOWN = {"search": ("deadline_seconds",), "database": ("url",)}
 
 
 class SettingsError(Exception):
@@ -22,6 +28,8 @@ class SettingsError(Exception):
 @dataclass(frozen=True, slots=True)
 class Settings:
     search_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    # The archive's database when it is not archive.db in the folder (a SQLAlchemy URL).
+    database_url: str | None = None
 
 
 def load_settings(path: Path) -> Settings:
@@ -33,16 +41,21 @@ def load_settings(path: Path) -> Settings:
         return Settings()
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read the settings ({exc})") from None
-    search = table.pop("search", {})
-    # A misspelt name would otherwise be ignored without a word.
-    unknown = [f"[{name}]" for name in table] + [
-        f"search.{name}" for name in (search if isinstance(search, dict) else {})
-        if name != "deadline_seconds"]
-    if not isinstance(search, dict) or unknown:
-        raise SettingsError(f"{path}: unknown setting {', '.join(unknown) or '[search]'} "
-                            "(known: search.deadline_seconds)")
+    known = ", ".join(f"{name}.{key}" for name, keys in KNOWN.items() for key in keys)
+    unknown = [f"[{name}]" for name, value in table.items()
+               if name not in KNOWN or not isinstance(value, dict)]
+    unknown += [f"{name}.{key}" for name, keys in KNOWN.items()
+                if isinstance(table.get(name), dict)
+                for key in table[name] if key not in keys]
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting {', '.join(unknown)} (known: {known})")
+    search, database = table.get("search", {}), table.get("database", {})
     deadline = search.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS)
     if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline < 0:
         raise SettingsError(f"{path}: search.deadline_seconds must be a number of seconds "
                             f"(0 for no limit), not {deadline!r}")
-    return Settings(search_deadline_seconds=float(deadline))
+    url = database.get("url")
+    if url is not None and (not isinstance(url, str) or not url.strip()):
+        raise SettingsError(f"{path}: database.url must be a database URL such as "
+                            "\"postgresql://user@host/dbname\"")
+    return Settings(search_deadline_seconds=float(deadline), database_url=url)

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import boilerplate, store
+from archive import boilerplate, store, writers
 from archive.document import Extracted
 from archive.instance import Archive
 from archive.maintenance import index_rows
@@ -163,6 +163,8 @@ def fill_unknown_outlets(archive: Archive, run_id: int) -> int:
     for start in range(0, len(ids), _CHUNK):
         changed: list[int] = []
         with archive.sessions() as session, session.begin():
+            # It may add outlets and count boilerplate lines, as a batch of ingest does.
+            writers.take_store_turn(session)
             rows = session.execute(
                 select(Article, Source.content).join(Source, Source.id == Article.source_id)
                 .where(Article.id.in_(ids[start:start + _CHUNK]))).all()

@@ -14,9 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from archive.spreadsheets import spreadsheet_safe
+
+if TYPE_CHECKING:
+    from archive.config import InstancePaths
 
 FORMATS = ("table", "csv", "json")
 # Seconds of SQLite work a statement may take; a mistake like an endless recursive CTE
@@ -41,6 +44,32 @@ class SQLError(Exception):
 
 class Interrupted(SQLError):
     """The statement was stopped by Ctrl-C."""
+
+
+class StatementSession(Protocol):
+    """What `archive sql` needs of either database's session."""
+
+    def execute(self, statement: str) -> list[str]: ...
+
+    def batches(self, size: int = ...) -> Iterator[list[Row]]: ...
+
+    def interrupt(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> StatementSession: ...
+
+    def __exit__(self, *_exc: object) -> None: ...
+
+
+def open_session(paths: InstancePaths, timeout: float = DEFAULT_TIMEOUT) -> StatementSession:
+    """A read-only session on the archive's database: SQLite (this module) or PostgreSQL
+    (sql_postgres.py)."""
+    if paths.sqlite_file is not None:
+        return Session(paths.sqlite_file, timeout)
+    from archive.sql_postgres import PostgresSession
+
+    return PostgresSession(paths.database_url, timeout)
 
 
 class Session:
@@ -113,11 +142,13 @@ class Session:
         return self._stopped is not None
 
 
-def run_query(database: Path, statement: str, timeout: float = DEFAULT_TIMEOUT
+def run_query(database: Path | InstancePaths, statement: str, timeout: float = DEFAULT_TIMEOUT
               ) -> tuple[list[str], list[Row]]:
     """Column names and every row of one statement (for small results: `archive sql`
-    streams them instead)."""
-    with Session(database, timeout) as session:
+    streams them instead). `database`: a SQLite file, or an archive's paths."""
+    opened = (Session(database, timeout) if isinstance(database, Path)
+              else open_session(database, timeout))
+    with opened as session:
         columns = session.execute(statement)
         return columns, list(chain.from_iterable(session.batches()))
 

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from archive.document import Extracted, RawDocument, word_count
@@ -58,21 +58,23 @@ class OutletCache:
         self._by_name: dict[str, int] = {}
         self._by_key: dict[str, int] | None = None
         self._regroup = regroup
+        self._last_id = 0  # the newest outlet read
         self.created: list[str] = []  # names of the outlets this cache added
 
     def id_for(self, session: Session, name: str | None, *, create: bool = True) -> int | None:
         """The outlet's id; None for no name, or when it is new and `create` is false."""
         if not name:
             return None
-        if self._by_key is None:  # read once: this process is the archive's only writer
+        if self._by_key is None:
             self._by_key = {}
-            for outlet_id, stored in session.execute(select(Outlet.id, Outlet.name)
-                                                     .order_by(Outlet.id)):
-                self._by_key.setdefault(outlet_key(stored), outlet_id)
-                if not self._regroup:
-                    self._by_name[stored] = outlet_id
+            self._read(session)
         if name not in self._by_name:
             key = outlet_key(name)
+            if key not in self._by_key:
+                # Another writer (PostgreSQL) may have stored it since: read what is new.
+                self._read(session)
+            if name in self._by_name:
+                return self._by_name[name]
             if key not in self._by_key:
                 if not create:
                     return None
@@ -84,10 +86,22 @@ class OutletCache:
             self._by_name[name] = self._by_key[key]
         return self._by_name[name]
 
+    def _read(self, session: Session) -> None:
+        """Outlets stored after the last read (all at first)."""
+        assert self._by_key is not None
+        for outlet_id, stored in session.execute(select(Outlet.id, Outlet.name)
+                                                 .where(Outlet.id > self._last_id)
+                                                 .order_by(Outlet.id)):
+            self._by_key.setdefault(outlet_key(stored), outlet_id)
+            if not self._regroup:
+                self._by_name.setdefault(stored, outlet_id)
+            self._last_id = outlet_id
+
     def forget(self) -> None:
         """After a rollback, ids handed out inside it may not exist."""
         self._by_name.clear()
         self._by_key = None
+        self._last_id = 0
         self.created.clear()
 
 
@@ -107,12 +121,23 @@ class NewArticle:
 
 
 def next_ids(session: Session, count: int) -> tuple[list[int], list[int]]:
-    """Ids for `count` new sources and articles. Safe because one writer holds the archive's
-    lock; choosing them up front lets a batch be written in a few bulk statements."""
+    """Ids for `count` new sources and articles; choosing them up front lets a batch be
+    written in a few bulk statements. On SQLite safe because one writer holds the archive's
+    lock; on PostgreSQL, where several may write, they come from the tables' sequences."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _sequence_ids(session, "sources", count), _sequence_ids(session, "articles", count)
     source_start = (session.scalar(select(func.max(Source.id))) or 0) + 1
     article_start = (session.scalar(select(func.max(Article.id))) or 0) + 1
     return (list(range(source_start, source_start + count)),
             list(range(article_start, article_start + count)))
+
+
+def _sequence_ids(session: Session, table: str, count: int) -> list[int]:
+    if not count:
+        return []
+    return list(session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": table, "n": count}))
 
 
 def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[int],
@@ -179,6 +204,15 @@ def mark_indexed(session: Session, ids: Iterable[int]) -> None:
     for start in range(0, len(ids), CHUNK):
         session.execute(update(Article).where(Article.id.in_(ids[start:start + CHUNK]))
                         .values(indexed_at=utcnow()))
+
+
+def still_unindexed(session: Session, ids: Sequence[int]) -> list[int]:
+    """Those of these articles not yet marked indexed, in order."""
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(session.scalars(select(Article.id).where(
+            Article.id.in_(ids[start:start + CHUNK]), Article.indexed_at.is_(None))))
+    return [article_id for article_id in ids if article_id in found]
 
 
 def unindexed_ids(session: Session) -> list[int]:

@@ -9,6 +9,7 @@ from archive import boilerplate
 from archive.cli import main
 from archive.extract import CLEANER_VERSION
 from archive.models import Article
+from tests.conftest import archive_options
 
 TAGLINE = "Riverside Bugle Weekend Edition"
 TOPICS = ["the new bridge", "the school budget", "the flood defences", "the library hours",
@@ -32,38 +33,36 @@ def _dump(topic: str, number: int) -> str:
             "© 2024 Riverside Bugle\n")
 
 
-def test_recurring_lines_are_learned_and_reclean_removes_them(tmp_path):
+def test_recurring_lines_are_learned_and_reclean_removes_them(tmp_path, any_paths):
     runner = CliRunner()
-    instance = str(tmp_path / "instance")
     folder = tmp_path / "dumps"
     folder.mkdir()
     for number, topic in enumerate(TOPICS):
         (folder / f"{number}.txt").write_text(_dump(topic, number), encoding="utf-8")
-    result = runner.invoke(main, ["--instance", instance, "ingest", str(folder)],
+    result = runner.invoke(main, [*archive_options(any_paths), "ingest", str(folder)],
                            catch_exceptions=False)
     assert result.exit_code == 0, result.output
 
-    from archive.config import InstancePaths
     from archive.instance import Archive
 
-    with Archive(InstancePaths(tmp_path / "instance")) as archive, archive.sessions() as session:
+    with Archive(any_paths) as archive, archive.sessions() as session:
         assert boilerplate.line_hash(TAGLINE) in boilerplate.learned(session)
         bodies = list(session.scalars(select(Article.body)))
     carrying = sum(TAGLINE in body for body in bodies)
     assert carrying, "the cleaner alone kept the tagline, so there is something to learn"
 
-    dry = runner.invoke(main, ["--instance", instance, "reclean", "--dry-run"],
+    dry = runner.invoke(main, [*archive_options(any_paths), "reclean", "--dry-run"],
                         catch_exceptions=False)
     assert f"{carrying} of {len(TOPICS)} article(s) would change (body: {carrying})" in dry.output
-    done = runner.invoke(main, ["--instance", instance, "reclean"], catch_exceptions=False)
+    done = runner.invoke(main, [*archive_options(any_paths), "reclean"], catch_exceptions=False)
     assert f"{carrying} of {len(TOPICS)} article(s) changed" in done.output
 
-    with Archive(InstancePaths(tmp_path / "instance")) as archive, archive.sessions() as session:
+    with Archive(any_paths) as archive, archive.sessions() as session:
         assert not any(TAGLINE in body for body in session.scalars(select(Article.body)))
-    found = runner.invoke(main, ["--instance", instance, "search", '"weekend edition"'])
+    found = runner.invoke(main, [*archive_options(any_paths), "search", '"weekend edition"'])
     assert "0 articles found" in found.output
-    assert runner.invoke(main, ["--instance", instance, "check"]).exit_code == 0
-    again = runner.invoke(main, ["--instance", instance, "reclean"], catch_exceptions=False)
+    assert runner.invoke(main, [*archive_options(any_paths), "check"]).exit_code == 0
+    again = runner.invoke(main, [*archive_options(any_paths), "reclean"], catch_exceptions=False)
     assert f"0 of {len(TOPICS)} article(s) changed." in again.output
 
 

@@ -35,12 +35,16 @@ def sample(tmp_path_factory) -> Path:
     return instance
 
 
-def _documented_queries() -> list[str]:
-    return re.findall(r"```sql\n(.+?)```", SCHEMA_DOC.read_text(encoding="utf-8"), re.S)
+def _documented_queries(database: str = "sqlite") -> list[str]:
+    """The example queries for one database: blocks marked `sql` (both) and its own."""
+    return re.findall(rf"```(?:sql|{database})\n(.+?)```", SCHEMA_DOC.read_text(encoding="utf-8"),
+                      re.S)
 
 
 def test_the_schema_docs_have_at_least_ten_example_queries():
     assert len(_documented_queries()) >= 10
+    # Each database's own block stands beside the other's.
+    assert len(_documented_queries("postgresql")) == len(_documented_queries())
 
 
 @pytest.mark.parametrize("query", _documented_queries(),

@@ -44,7 +44,7 @@ class ArchiveHolder:
             return self._archive
 
     def _open(self) -> Archive:
-        if not self.paths.database.is_file():
+        if self.paths.sqlite_file is not None and not self.paths.sqlite_file.is_file():
             raise NoArchive(self.paths, "there is no archive in this folder yet")
         if not self.paths.index_dir.is_dir():
             # Ingest creates the index right after the database: do not race it to that.

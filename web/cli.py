@@ -54,8 +54,9 @@ def serve(ctx: click.Context, host: str, port: int, threads: int,
             f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
     server = create_server(app, sockets=[listener], threads=threads, server_name=host,
                            max_request_body_size=MAX_BODY_BYTES)
-    click.echo(f"Serving the archive in {paths.root}")
-    if not paths.database.is_file():
+    click.echo(f"Serving the archive in {paths.root}"
+               + ("" if paths.sqlite_file else f" (database {paths.described()})"))
+    if paths.sqlite_file is not None and not paths.sqlite_file.is_file():
         click.echo("No archive there yet: run `archive ingest` and reload the page.")
     if host not in LOCAL_NAMES:
         click.echo(f"Listening on {host}: other machines on the network can read the archive.")

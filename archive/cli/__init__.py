@@ -12,7 +12,7 @@ from importlib.metadata import EntryPoint, entry_points
 import click
 
 from archive.cli.logs import configure_logging
-from archive.config import INSTANCE_ENV, resolve_instance
+from archive.config import DATABASE_ENV, INSTANCE_ENV, resolve_instance
 
 # The name on PyPI ("archive" was taken); the import package and the command are `archive`.
 DISTRIBUTION = "newsarchive-search"
@@ -66,6 +66,10 @@ def _distribution_of(ep: EntryPoint) -> str | None:
 @click.option("--instance", type=click.Path(file_okay=False), envvar=INSTANCE_ENV,
               help=f"Archive folder holding the database and index [env: {INSTANCE_ENV}; "
                    "default: ./instance].")
+@click.option("--database", metavar="URL", envvar=DATABASE_ENV,
+              help="The archive's database, e.g. postgresql://user@host/dbname [env: "
+                   f"{DATABASE_ENV}; default: database.url in the folder's settings.toml, "
+                   "else archive.db in the folder].")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also log what the archive does (info and debug messages) on standard error.")
 @click.option("--quiet", "-q", is_flag=True,
@@ -73,7 +77,8 @@ def _distribution_of(ep: EntryPoint) -> str | None:
 @click.version_option(package_name=DISTRIBUTION, prog_name="archive",
                       message="%(prog)s %(version)s")
 @click.pass_context
-def main(ctx: click.Context, instance: str | None, verbose: bool, quiet: bool) -> None:
+def main(ctx: click.Context, instance: str | None, database: str | None, verbose: bool,
+         quiet: bool) -> None:
     """A searchable full-text archive of news articles.
 
     \b
@@ -85,4 +90,9 @@ def main(ctx: click.Context, instance: str | None, verbose: bool, quiet: bool) -
     if verbose and quiet:
         raise click.UsageError("--verbose and --quiet contradict each other; give one")
     configure_logging(verbose=verbose, quiet=quiet)
-    ctx.obj = resolve_instance(instance)
+    from archive.settings import SettingsError  # it imports the index package
+
+    try:
+        ctx.obj = resolve_instance(instance, database or None)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None

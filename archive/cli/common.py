@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from archive.db import DatabaseError
+from archive.db import DatabaseError, reason
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
@@ -32,14 +33,24 @@ def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive
         raise click.ClickException(str(exc)) from None
     try:
         yield archive
+    except (OperationalError, InterfaceError) as exc:
+        if not archive.paths.on_server:
+            raise
+        # The server went away (restart, network) or gave up on a transaction: a sentence,
+        # not a traceback; the write order keeps what was committed whole.
+        raise click.ClickException(
+            f"the database {archive.paths.described()} failed: {reason(exc)}. What was "
+            "committed is kept; run the command again.") from None
     finally:
         archive.close()
 
 
 @contextmanager
-def writing(archive: Archive, wait: bool) -> Iterator[None]:
+def writing(archive: Archive, wait: bool, *, shared: bool = False) -> Iterator[None]:
+    """The archive's writer lock; `shared` for ingests, which a PostgreSQL archive lets
+    run side by side."""
     try:
-        with archive.writing(wait=wait):
+        with archive.writing(wait=wait, shared=shared):
             yield
     except ArchiveBusy as exc:
         raise click.ClickException(str(exc)) from None

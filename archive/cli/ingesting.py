@@ -81,7 +81,7 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
         raise click.BadParameter(printable(str(exc)), param_hint="--meta") from None
     if low_priority:
         yield_cpu_to_readers()
-    with open_archive(ctx) as archive, writing(archive, wait):
+    with open_archive(ctx) as archive, writing(archive, wait, shared=True):
         if retry_failed:
             run_id, retry, earlier_hints = failed_inputs_of_last_run(archive)
             if not retry:

@@ -122,7 +122,7 @@ def sql_command(ctx: click.Context, statement: str, format_: str, timeout: float
                    FROM articles_fts WHERE articles_fts MATCH 'tram' ORDER BY rank"
     """
     try:
-        with sql.Session(ctx.obj.database, timeout) as session, _ctrl_c_stops(session):
+        with sql.open_session(ctx.obj, timeout) as session, _ctrl_c_stops(session):
             columns = session.execute(statement)
             sql.WRITERS[format_](columns, session.batches(), sys.stdout)
     except sql.Interrupted as exc:
@@ -136,9 +136,9 @@ class _Interrupted(click.ClickException):
 
 
 @contextmanager
-def _ctrl_c_stops(session: sql.Session) -> Iterator[None]:
+def _ctrl_c_stops(session: sql.StatementSession) -> Iterator[None]:
     # Python's own KeyboardInterrupt never comes while SQLite's VM runs; the session checks
-    # this flag from inside it.
+    # this flag from inside it (a PostgreSQL session asks the server to cancel instead).
     previous = signal.signal(signal.SIGINT, lambda _signum, _frame: session.interrupt())
     try:
         yield
@@ -171,7 +171,7 @@ def db_upgrade_command(ctx: click.Context, wait: bool) -> None:
         # Re-extracting every article is a job of its own (long on a large archive,
         # with a dry run to look first), so the schema upgrade only says when it is due.
         older = reclean.outdated(archive)
-    click.echo(f"Database {paths.database} is at the newest schema.")
+    click.echo(f"Database {paths.described()} is at the newest schema.")
     if older:
         click.echo(f"{older} article(s) were cleaned by an older version of archive, which "
                    "could misread dates and outlets: run `archive reclean` (or "
