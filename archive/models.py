@@ -102,6 +102,11 @@ class Article(Base):
     """A clean article with its metadata; `body` is what search indexes."""
 
     __tablename__ = "articles"
+    # Only rows not yet searchable are ever looked up by indexed_at: a partial index holds
+    # just those (a full one kept a timestamp of every article a second time).
+    __table_args__ = (Index("ix_articles_unindexed", "id",
+                            sqlite_where=text("indexed_at IS NULL"),
+                            postgresql_where=text("indexed_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), unique=True)
@@ -126,7 +131,7 @@ class Article(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # Set once the search index holds this row; NULL means "not yet searchable".
-    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     source: Mapped[Source] = relationship(back_populates="article")
     outlet: Mapped[Outlet | None] = relationship(back_populates="articles")

@@ -1,4 +1,5 @@
-"""Raw inputs stored compressed: sources.compression, and the view sources_text
+"""Raw inputs stored compressed: sources.compression, and the view sources_text; rows
+not yet indexed found by a partial index instead of a full index of indexed_at
 
 Revision ID: 0006
 Revises: 0005
@@ -44,16 +45,23 @@ def upgrade() -> None:
     # PostgreSQL alike, and no batch-mode copy that would drop what later migrations rely on.
     op.add_column("sources", sa.Column("compression", sa.String(length=8), nullable=True))
     # The rows still to compress, found without scanning the table (empty once done).
-    op.create_index("ix_sources_uncompressed", "sources", ["id"],
+    op.create_index(op.f("ix_sources_uncompressed"), "sources", ["id"],
                     sqlite_where=sa.text("compression IS NULL"),
                     postgresql_where=sa.text("compression IS NULL"))
     if op.get_bind().dialect.name == "sqlite":
         op.execute(VIEW)
+    # Only `indexed_at IS NULL` is ever looked up: index those rows alone.
+    op.drop_index(op.f("ix_articles_indexed_at"), table_name="articles")
+    op.create_index(op.f("ix_articles_unindexed"), "articles", ["id"],
+                    sqlite_where=sa.text("indexed_at IS NULL"),
+                    postgresql_where=sa.text("indexed_at IS NULL"))
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.drop_index("ix_sources_uncompressed", table_name="sources")
+    op.drop_index(op.f("ix_articles_unindexed"), table_name="articles")
+    op.create_index(op.f("ix_articles_indexed_at"), "articles", ["indexed_at"])
+    op.drop_index(op.f("ix_sources_uncompressed"), table_name="sources")
     if bind.dialect.name != "sqlite":
         op.drop_column("sources", "compression")
         return
