@@ -8,7 +8,7 @@ Create Date: 2026-12-01 21:30:00
 The upgrade only changes the schema, so it is quick and all-or-nothing: rows stored before
 it keep their bytes as they are (compression NULL) and stay readable. archive compresses
 them afterwards in committed batches (maintenance.compress_stored, run by `archive db upgrade`
-and every writing command), which a crash or Ctrl-C can stop at any row without loss: one
+and `archive ingest`), which a crash or Ctrl-C can stop at any row without loss: one
 transaction over a million rows would hold the whole rewrite in the write-ahead log.
 
 SQLite only for the view: it calls sqlar_uncompress, which the sqlite3 shell has and
