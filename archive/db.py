@@ -14,7 +14,7 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import dburl
+from archive import dburl, rawcontent
 from archive.config import InstancePaths
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MIGRATIONS_PACKAGE = "archive_migrations"
 # The newest migration. Checked against this constant, opening an up-to-date archive needs no
 # Alembic at all (it costs a tenth of a second to import); a test keeps the two in step.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 # Long enough for a batch commit of a concurrent ingest to finish.
 BUSY_TIMEOUT_MS = 30_000
 # A database server that does not answer within this long is reported as unreachable.
@@ -59,6 +59,7 @@ def make_engine(url: str, *, statement_timeout: float | None = None) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+        rawcontent.register(dbapi_connection)  # the sources_text view calls it
 
     return engine
 

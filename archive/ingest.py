@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archive import boilerplate, outlets, store, writers
+from archive import boilerplate, outlets, rawcontent, store, writers
 from archive.config import InstancePaths
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
@@ -115,6 +115,9 @@ class Prepared:
     story_keys: tuple[int, ...]
     # Text dumps only: the short lines that may prove to be the outlet's boilerplate.
     line_candidates: dict[int, str] = field(default_factory=dict)
+    # The raw input as sources.content keeps it: compressed here, in the worker, so that
+    # the main process (which stores every batch) does not spend its time on it.
+    stored: rawcontent.Stored | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +350,8 @@ class _Run:
             kept.append((raw, prepared))
         filed = file_by_site(session, [prepared for _, prepared in kept])
         new = [(store.NewArticle(raw, store.sha256(raw.data), prepared.article,
-                                 prepared.body_hash, prepared.story_keys), prepared)
+                                 prepared.body_hash, prepared.story_keys, prepared.stored),
+                prepared)
                for (raw, _), prepared in zip(kept, filed, strict=True)]
         return new, sum(a is not b for (_, a), b in zip(kept, filed, strict=True))
 
@@ -541,7 +545,7 @@ def prepare(raw: RawDocument) -> Prepared | str:
         candidates = boilerplate.candidate_lines(raw.data.decode("utf-8", "replace")
                                                  ) if raw.format == "txt" else {}
         return Prepared(article, store.body_hash(article.body), story_keys(article.body),
-                        candidates)
+                        candidates, rawcontent.pack(raw.data))
     except ExtractionError as exc:
         return str(exc)
     except RecursionError:

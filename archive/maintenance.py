@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import store, writers
+from archive import rawcontent, store, writers
 from archive.document import word_count
 from archive.instance import Archive
 from archive.models import Article, IngestError, IngestRun, Source, StoryKey
@@ -19,7 +20,13 @@ from archive.stories import key_rows, match_batch, resolve, stories_of, story_ke
 INDEX_BATCH = 5000
 # Articles whose stories are computed per transaction after an upgrade.
 STORY_BATCH = 1000
+# Raw inputs stored before compression existed, compressed per transaction after the
+# upgrade: at most this many rows and (beyond the first) this many bytes of them at a time.
+COMPRESS_ROWS = 500
+COMPRESS_BYTES = 32 << 20
 Progress = Callable[[int, int], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -49,9 +56,11 @@ def check(archive: Archive) -> CheckReport:
     with archive.sessions() as session:
         db_ids = set(store.all_ids(session))
         unmarked = store.unindexed_ids(session)
-        damaged = [source_id for source_id, digest, content in session.execute(
-            select(Source.id, Source.sha256, Source.content).execution_options(yield_per=500))
-            if store.sha256(content) != digest]
+        damaged = [source_id for source_id, digest, content, compression, size
+                   in session.execute(select(Source.id, Source.sha256, Source.content,
+                                             Source.compression, Source.size_bytes)
+                                      .execution_options(yield_per=500))
+                   if not _intact(content, compression, size, digest)]
         stale = [article_id for article_id, digest, body in session.execute(
             select(Article.id, Article.body_hash, Article.body).execution_options(yield_per=500))
             if store.body_hash(body) != digest]
@@ -68,6 +77,14 @@ def check(archive: Archive) -> CheckReport:
         stale_body_hashes=stale,
         unfinished_runs=unfinished,
     )
+
+
+def _intact(content: bytes, compression: str | None, size: int, digest: str) -> bool:
+    """Whether a stored raw input still reads back to the bytes its sha256 was taken of."""
+    try:
+        return store.sha256(rawcontent.unpack(content, compression, size)) == digest
+    except rawcontent.DamagedContent:
+        return False
 
 
 def unfinished_runs(session: Session) -> list[tuple[int, int, int]]:
@@ -137,6 +154,9 @@ def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
     none (after an upgrade), a rebuilt index when it is missing or from another version,
     and rows a crash left unindexed. Returns what was done, for the user."""
     done = []
+    compressed = compress_stored(archive)
+    if compressed.rows:
+        done.append(compressed.summary())
     assigned = assign_stories(archive)
     if assigned:
         done.append(f"grouped {assigned} article(s) into stories")
@@ -148,6 +168,67 @@ def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
     if repaired:
         done.append(f"indexed {repaired} article(s) left unindexed by an interrupted run")
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class Compressed:
+    """What compress_stored did: rows rewritten, their bytes before and after."""
+
+    rows: int = 0
+    before: int = 0
+    after: int = 0
+
+    def summary(self) -> str:
+        return (f"compressed {self.rows} stored raw input(s), {self.before / 1e6:.1f} MB -> "
+                f"{self.after / 1e6:.1f} MB (the database file keeps its size, and later "
+                "ingests reuse the space, until `sqlite3 archive.db VACUUM` gives it back)")
+
+
+def compress_stored(archive: Archive) -> Compressed:
+    """Compress the raw inputs stored before compression existed (after migration 0006).
+
+    Each batch is its own transaction and rows are picked by `compression IS NULL` (a
+    partial index finds them), so an interrupted run loses at most one batch's work and the
+    next one goes on where it stopped; memory holds one batch. SQLite only: PostgreSQL
+    compresses large values itself, and rows there are read as they are."""
+    if archive.engine.dialect.name != "sqlite":
+        return Compressed()
+    done = Compressed()
+    last = 0
+    while True:
+        with archive.sessions() as session, session.begin():
+            ids = _next_uncompressed(session, last)
+            if not ids:
+                return done
+            rows = session.execute(select(Source.id, Source.content)
+                                   .where(Source.id.in_(ids)).order_by(Source.id)).all()
+            packed = [(source_id, content, rawcontent.pack(content))
+                      for source_id, content in rows]
+            session.execute(update(Source), [
+                {"id": source_id, "content": stored.content, "compression": stored.compression}
+                for source_id, _, stored in packed])
+        done = Compressed(done.rows + len(rows),
+                          done.before + sum(len(content) for _, content, _ in packed),
+                          done.after + sum(len(stored.content) for _, _, stored in packed))
+        last = ids[-1]
+        logger.info("compressed %d stored raw inputs so far (%.1f MB -> %.1f MB)", done.rows,
+                    done.before / 1e6, done.after / 1e6)
+
+
+def _next_uncompressed(session: Session, after: int) -> list[int]:
+    """Ids of the next batch of uncompressed rows after id `after`, bounded by their size."""
+    candidates = session.execute(
+        select(Source.id, Source.size_bytes)
+        .where(Source.compression.is_(None), Source.id > after)
+        .order_by(Source.id).limit(COMPRESS_ROWS)).all()
+    ids: list[int] = []
+    total = 0
+    for source_id, size in candidates:
+        if ids and total + size > COMPRESS_BYTES:
+            break
+        ids.append(source_id)
+        total += size
+    return ids
 
 
 def assign_stories(archive: Archive) -> int:

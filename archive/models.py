@@ -11,11 +11,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -70,15 +72,25 @@ class Source(Base):
     """One raw input exactly as it was ingested, so articles can be re-cleaned later."""
 
     __tablename__ = "sources"
+    # Rows stored before compression existed (migration 0006), which maintenance compresses
+    # after the upgrade: empty once it has, so finding them never scans the table.
+    __table_args__ = (Index("ix_sources_uncompressed", "id",
+                            sqlite_where=text("compression IS NULL"),
+                            postgresql_where=text("compression IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ingest_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
     uri: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(20))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Size of the input as read (not as stored): sqlar_uncompress needs it.
     size_bytes: Mapped[int] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(40))
+    # The input in sqlar's format: compressed when that is smaller. Read it only through
+    # archive.rawcontent.unpack, or in SQL through the view sources_text.
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # "zlib", "none", or NULL: stored before compression existed, as is (rawcontent.py).
+    compression: Mapped[str | None] = mapped_column(String(8))
     # Values supplied beside the content (JSON: url, outlet, date ... from a manifest or flags).
     supplied: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ingested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -90,6 +102,11 @@ class Article(Base):
     """A clean article with its metadata; `body` is what search indexes."""
 
     __tablename__ = "articles"
+    # Only rows not yet searchable are ever looked up by indexed_at: a partial index holds
+    # just those (a full one kept a timestamp of every article a second time).
+    __table_args__ = (Index("ix_articles_unindexed", "id",
+                            sqlite_where=text("indexed_at IS NULL"),
+                            postgresql_where=text("indexed_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), unique=True)
@@ -114,7 +131,7 @@ class Article(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # Set once the search index holds this row; NULL means "not yet searchable".
-    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     source: Mapped[Source] = relationship(back_populates="article")
     outlet: Mapped[Outlet | None] = relationship(back_populates="articles")

@@ -75,7 +75,7 @@ def reclean(archive: Archive, *, dry_run: bool = False, jobs: int = 1,
         chunk = ids[start:start + BATCH]
         with archive.sessions() as session:
             rows = session.execute(
-                select(Article.id, Source.uri, Source.content, Source.format, Source.supplied)
+                select(Article.id, Source.uri, store.raw_input, Source.format, Source.supplied)
                 .join(Source, Source.id == Article.source_id).where(Article.id.in_(chunk))
                 .order_by(Article.id)).all()
         raws = [RawDocument(uri, content, fmt, dict(supplied or {}))

@@ -166,7 +166,7 @@ def fill_unknown_outlets(archive: Archive, run_id: int) -> int:
             # It may add outlets and count boilerplate lines, as a batch of ingest does.
             writers.take_store_turn(session)
             rows = session.execute(
-                select(Article, Source.content).join(Source, Source.id == Article.source_id)
+                select(Article, store.raw_input).join(Source, Source.id == Article.source_id)
                 .where(Article.id.in_(ids[start:start + _CHUNK]))).all()
             dumps = [boilerplate.candidate_lines(content.decode("utf-8", "replace"))
                      for _, content in rows]

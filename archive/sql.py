@@ -16,6 +16,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
+from archive import rawcontent
 from archive.spreadsheets import spreadsheet_safe
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class Session:
                                            uri=True, timeout=30)
         self._refused: list[str] = []
         self._connection.set_authorizer(lambda *request: _authorize(self._refused, *request))
+        rawcontent.register(self._connection)  # the sources_text view calls it
         # Checked inside SQLite's VM, so it stops even a statement that never yields a row.
         self._connection.set_progress_handler(self._should_stop, _CHECK_EVERY)
         self._timeout = timeout
@@ -159,7 +161,9 @@ _READ_ONLY = ("archive sql is read-only: {} is not allowed here (open the databa
 
 # The SQL functions a statement may call: SQLite's ordinary scalar, aggregate, window,
 # date/time, math and JSON functions (some only exist in newer SQLite versions), and FTS5's
-# `bm25`, `highlight`, `snippet` and `match` (the MATCH operator). An allow-list, because
+# `bm25`, `highlight`, `snippet` and `match` (the MATCH operator), and archive's own
+# `sqlar_uncompress` (archive/rawcontent.py: inflates a raw input, at most to the size it is
+# given; the view sources_text uses it). An allow-list, because
 # some built-ins reach past the data: `fts3_tokenizer` returns and takes raw pointers,
 # `fts5` hands out one, `load_extension` loads code, the sqlite3 shell's `readfile`,
 # `writefile` and `edit` touch files, `sqlite_log` writes to the error log, `rtreenode`
@@ -185,6 +189,7 @@ FUNCTIONS = frozenset("""
     jsonb_group_array jsonb_group_object jsonb_insert jsonb_object jsonb_patch jsonb_remove
     jsonb_replace jsonb_set -> ->>
     bm25 highlight snippet match
+    sqlar_uncompress
 """.split())
 
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Bundle, Session
 
+from archive import rawcontent
 from archive.document import Extracted, RawDocument, word_count
 from archive.index import IndexDoc
 from archive.models import Article, IngestError, Outlet, Source, StoryKey, utcnow
@@ -25,6 +26,20 @@ def sha256(data: bytes) -> str:
 def body_hash(body: str) -> str:
     """Hash of the body with case and spacing normalised: equal for exact duplicates."""
     return sha256(" ".join(body.lower().split()).encode("utf-8"))
+
+
+class _RawInput(Bundle[bytes]):
+    """A source's raw input in a select, as the bytes that were ingested: every reader of
+    `sources.content` goes through this (or rawcontent.unpack), never the stored bytes."""
+
+    def create_row_processor(self, query, procs, labels):  # noqa: ANN001, ANN201 - SQLAlchemy's
+        def unpacked(row):  # noqa: ANN001, ANN202
+            content, compression, size = (proc(row) for proc in procs)
+            return rawcontent.unpack(content, compression, size)
+        return unpacked
+
+
+raw_input = _RawInput("raw_input", Source.content, Source.compression, Source.size_bytes)
 
 
 def known_sources(session: Session, digests: Sequence[str]) -> set[str]:
@@ -118,6 +133,9 @@ class NewArticle:
     article: Extracted
     body_hash: str
     story_keys: tuple[int, ...]
+    # The raw input packed for `sources.content` (by the extraction worker, off the main
+    # process); packed at writing when None.
+    stored: rawcontent.Stored | None = None
 
 
 def next_ids(session: Session, count: int) -> tuple[list[int], list[int]]:
@@ -147,10 +165,11 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
     """Insert sources, articles, story keys and errors of one batch (inside a transaction)."""
     now = utcnow()
     if new:
+        compress = session.get_bind().dialect.name == "sqlite"
         session.execute(insert(Source), [
             {"id": source_id, "ingest_run_id": run_id, "uri": item.raw.uri,
              "format": item.raw.format, "sha256": item.sha256, "size_bytes": len(item.raw.data),
-             "encoding": item.article.encoding, "content": item.raw.data,
+             "encoding": item.article.encoding, **_stored(item, compress),
              "supplied": dict(item.raw.hints), "ingested_at": now}
             for source_id, item in zip(source_ids, new, strict=True)])
         session.execute(insert(Article), [
@@ -167,6 +186,16 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
         session.execute(insert(IngestError), [
             {"ingest_run_id": run_id, "uri": uri, "reason": reason, "created_at": now}
             for uri, reason in errors])
+
+
+def _stored(item: NewArticle, compress: bool) -> dict[str, object]:
+    """`content` and `compression` of a new source row. Compressed in SQLite only:
+    PostgreSQL compresses large values itself (TOAST) and has no sqlar_uncompress for the
+    sources_text view."""
+    if not compress:
+        return {"content": item.raw.data, "compression": rawcontent.NONE}
+    stored = item.stored or rawcontent.pack(item.raw.data)
+    return {"content": stored.content, "compression": stored.compression}
 
 
 def _article_row(article: Extracted, article_id: int, source_id: int, outlet_id: int | None,

@@ -190,6 +190,12 @@ def test_datasette_reads_the_archive(sample):
         assert outlets["The Harbour Times"] == 1 and sum(outlets.values()) == 8
         searched = get("/articles.json?_search=tram&_shape=objects")
         assert {row["id"] for row in searched["rows"]} == {1, 4, 6}
+        # The raw inputs as text, through archive's Datasette plugin (sqlar_uncompress).
+        raw = get("/sources_text.json?_shape=objects&_size=100&_col=uri&_col=content_text")
+        assert len(raw["rows"]) == 8
+        for row in raw["rows"]:
+            if "#" not in row["uri"]:  # a whole file, not one record of a JSON Lines file
+                assert row["content_text"] == Path(row["uri"]).read_text(encoding="utf-8")
     finally:
         server.terminate()
         server.wait(timeout=PATIENCE)

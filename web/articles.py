@@ -18,6 +18,7 @@ from archive.decode import decode
 from archive.document import ExtractionError
 from archive.models import Article, Outlet, Source
 from archive.search import Hit, format_date, more_like_this
+from archive.store import raw_input
 
 from .access import current_archive
 
@@ -91,10 +92,10 @@ def extraction(article_id: int) -> str:
     with archive.sessions() as session:
         article = load_article(session, article_id)
         source = session.execute(
-            select(Source.content, Source.encoding, Source.supplied)
+            select(raw_input, Source.encoding, Source.supplied)
             .join(Article, Article.source_id == Source.id)
             .where(Article.id == article.id)).one()
-    view = extraction_view(article, bytes(source.content), source.encoding,
+    view = extraction_view(article, source.raw_input, source.encoding,
                            source.supplied or {})
     return render_template("extraction.html", article=article, view=view)
 
@@ -104,13 +105,13 @@ def raw(article_id: int) -> Response:
     archive = current_archive()
     with archive.sessions() as session:
         row = session.execute(
-            select(Source.content, Source.encoding)
+            select(raw_input, Source.encoding)
             .join(Article, Article.source_id == Source.id)
             .where(Article.id == _checked(article_id))
         ).first()
     if row is None:
         abort(404, description=f"There is no article number {article_id} in this archive.")
-    response = Response(bytes(row.content),
+    response = Response(row.raw_input,
                         content_type=f"text/plain; charset={browser_charset(row.encoding)}")
     # The input may be a hostile HTML page: text/plain, no sniffing and a sandbox make sure
     # the browser shows its source and never renders or runs it.
