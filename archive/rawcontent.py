@@ -66,6 +66,8 @@ def unpack(content: bytes, compression: str | None, size: int) -> bytes:
         raise DamagedContent(f"the compressed content does not inflate ({exc})") from None
     if len(data) != size or not inflater.eof:
         raise DamagedContent(f"the compressed content does not inflate to its {size} bytes")
+    if inflater.unused_data:  # what was written ends with the stream: anything after is damage
+        raise DamagedContent("bytes after the end of the compressed content")
     return data
 
 
