@@ -4,6 +4,9 @@ same searches; an interrupted move goes on where it stopped; bad targets are ref
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from archive import migrate
 from archive.cli import main
 from archive.config import InstancePaths
 from archive.settings import load_settings
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, PATIENCE
 from tests.databases import execute, query
 from tests.pg_cluster import PostgresCluster, free_port
 
@@ -154,3 +157,29 @@ def test_busy_source_refused(sqlite_archive, postgres_url):
         code, output = _run(sqlite_archive, "migrate-to", postgres_url)
     assert code == 1 and "is writing to the archive" in output, output
     assert query(_pg_paths(sqlite_archive, postgres_url), "SELECT count(*) FROM articles") == []
+
+
+def test_killed_migration_goes_on(sqlite_archive, postgres_url):
+    """A migration killed outright (SIGKILL, as by a crash) in the middle of its batches:
+    the next run finishes it, with every row once."""
+    command = [sys.executable, "-m", "archive", "--instance", str(sqlite_archive),
+               "migrate-to", postgres_url, "--batch-rows", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("articles: copying"):
+            process.send_signal(signal.SIGKILL)
+            break
+    assert process.wait(timeout=PATIENCE) == -signal.SIGKILL
+    process.stderr.close()
+    assert process.stdout is not None
+    process.stdout.close()
+    pg = _pg_paths(sqlite_archive, postgres_url)
+    assert query(pg, "SELECT count(*) FROM sources")[0][0] > 0
+    # Killed as the articles began: none or a few of them are there, never all.
+    assert query(pg, "SELECT count(*) FROM articles")[0][0] < 8
+    code, output = _run(sqlite_archive, "migrate-to", postgres_url)
+    assert code == 0 and "Verified" in output, output
+    assert _sql_counts(sqlite_archive, postgres_url) == _sql_counts(sqlite_archive, None)
+    assert _searches(sqlite_archive, postgres_url) == _searches(sqlite_archive, None)
