@@ -59,3 +59,21 @@ def load_settings(path: Path) -> Settings:
         raise SettingsError(f"{path}: database.url must be a database URL such as "
                             "\"postgresql://user@host/dbname\"")
     return Settings(search_deadline_seconds=float(deadline), database_url=url)
+
+
+def save_database_url(path: Path, url: str) -> None:
+    """Set `[database] url` in the settings file (made if missing), keeping the other
+    settings. Readable by its owner only, since the URL may carry a password."""
+    settings = load_settings(path)
+    search = ""
+    if path.exists() and settings.search_deadline_seconds != DEFAULT_DEADLINE_SECONDS:
+        search = f"[search]\ndeadline_seconds = {settings.search_deadline_seconds!r}\n\n"
+    # A TOML basic string: JSON's escapes (\", \\, \uXXXX) are TOML's too.
+    import json
+
+    text = f"{search}[database]\nurl = {json.dumps(url)}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.chmod(0o600)
+    temporary.replace(path)

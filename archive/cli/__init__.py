@@ -30,6 +30,7 @@ COMMANDS = {
     "stats": "archive.cli.upkeep:stats_command",
     "sql": "archive.cli.upkeep:sql_command",
     "db": "archive.cli.upkeep:db_group",
+    "migrate-to": "archive.cli.migrating:migrate_command",
 }
 
 
