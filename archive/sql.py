@@ -73,7 +73,23 @@ def open_session(paths: InstancePaths, timeout: float = DEFAULT_TIMEOUT) -> Stat
     return PostgresSession(paths.database_url, timeout)
 
 
-class Session:
+class ClosingSession:
+    """`with` closes the session, whichever database it reads."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+_S = TypeVar("_S", bound=ClosingSession)
+
+
+class Session(ClosingSession):
     """A read-only connection that runs one statement within a time limit, its rows fetched
     in batches. `interrupt()` (safe to call from a signal handler) stops it promptly."""
 
@@ -111,12 +127,6 @@ class Session:
 
     def close(self) -> None:
         self._connection.close()
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     def _step(self, work: Callable[..., _T], *args: Any) -> _T:
         if self._stopped:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archive import dburl
-from archive.sql import DEFAULT_TIMEOUT, Interrupted, Row, SQLError
+from archive.sql import DEFAULT_TIMEOUT, ClosingSession, Interrupted, Row, SQLError
 
 if TYPE_CHECKING:
     import psycopg
@@ -39,7 +39,7 @@ _FIRST_WORD = re.compile(r"^(?:\s|--[^\n]*\n|/\*.*?\*/)*([A-Za-z]+)", re.S)
 _QUERIES = {"select", "with", "values", "table"}
 
 
-class PostgresSession:
+class PostgresSession(ClosingSession):
     """The PostgreSQL counterpart of sql.Session: execute(), batches(), interrupt()."""
 
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -96,12 +96,6 @@ class PostgresSession:
             with contextlib.suppress(self._errors):
                 self._cursor.close()
         self._connection.close()
-
-    def __enter__(self) -> PostgresSession:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     def _step(self, work: Callable[..., _T], *args: Any) -> _T:
         if self._stopped:
