@@ -48,6 +48,7 @@ from archive.index.schema import (
     _VERSION_FILE,
     SCHEMA_VERSION,
     _analyzer,
+    _codec,
     _fields,
     _schema,
     _storage,
@@ -179,7 +180,8 @@ class SearchIndex:
     def _writer(self, **options: object) -> IndexWriter:
         # Callers hold the archive's writer lock, so waiting here only covers a stale lock
         # file's owner finishing; Whoosh's own lock is the last guard against two writers.
-        return self._index.writer(timeout=30.0, **options)
+        # Every segment, merged ones too, in the packed format of this version.
+        return self._index.writer(timeout=30.0, codec=_codec(), **options)
 
     # --- reading -------------------------------------------------------------------------
 
