@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from archive.db import DatabaseError
+from archive.index import IndexMissing
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
@@ -32,6 +33,8 @@ def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive
         raise click.ClickException(str(exc)) from None
     try:
         yield archive
+    except IndexMissing as exc:  # e.g. an index of an older format: say what to run
+        raise click.ClickException(str(exc)) from None
     finally:
         archive.close()
 

@@ -99,7 +99,8 @@ class SearchIndex:
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
-                                   "of archive: run `archive reindex`")
+                                   "of archive: run `archive db upgrade` (or `archive "
+                                   "reindex`) to rebuild it")
             self._index = _storage(path).open_index()
         elif not create:
             raise IndexMissing(f"there is no search index in {path}: run `archive reindex`")
@@ -108,6 +109,12 @@ class SearchIndex:
 
     def version(self) -> int | None:
         return _version(self.path)
+
+    @staticmethod
+    def stored_version(path: Path) -> int | None:
+        """The format version of the index in `path`, whichever version of archive wrote it
+        (None: no index there)."""
+        return _version(path) if index.exists_in(str(path)) else None
 
     @staticmethod
     def exists(path: Path) -> bool:
