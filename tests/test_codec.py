@@ -163,6 +163,8 @@ def test_blocks_keep_ids_weights_and_values():
         assert block.ids.tolist() == [4, 10, 99]
         assert block.weights.tolist() == weights
         assert blocks.positions_of(block).tolist() == [p for ps in positions for p in ps]
+        small = blocks.decode_small(body, 3)  # Whoosh's matchers' way, for small blocks
+        assert small is None or small == ([4, 10, 99], weights, values)
     # Positions out of order (not from the analyser) are kept as they came.
     odd = [np.asarray([5, 2], dtype="<u4").tobytes(), b"\x01\x00\x00\x00"]
     block = blocks.decode_body(blocks.encode_body([1, 2], [2.0, 1.0], odd, True, 1.0), 2,

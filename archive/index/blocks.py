@@ -21,6 +21,7 @@ numpy calls, and a whole posting list is read from the file in one piece.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ _ONES, _SAME, _WHOLE, _FLOATS, _COUNTS = 0, 1, 2, 3, 4
 _FLOAT32 = np.dtype("<f4")
 _FLOAT64 = np.dtype("<f8")
 _POSITION = np.dtype("<u4")
+# Blocks of up to this many postings are written without numpy (see _encode_small).
+SMALL_BLOCK = 16
 
 
 @dataclass(slots=True)
@@ -58,6 +61,10 @@ class Block:
 def encode_body(ids: list[int], weights: list[float], values: list[bytes], positions: bool,
                 boost: float) -> bytes:
     """A block's body. `positions`: the values are PackedPositions' (4-byte positions)."""
+    if len(ids) <= SMALL_BLOCK:
+        small = _encode_small(ids, weights, values, positions, boost)
+        if small is not None:
+            return small
     docs = np.asarray(ids, dtype=np.int64)
     parts = [packing.pack(np.diff(docs, prepend=0))]
     counts = None
@@ -83,6 +90,31 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], posit
     elif any(values):
         parts.append(joined)
     return b"".join(parts)
+
+
+def _encode_small(ids: list[int], weights: list[float], values: list[bytes],
+                  positions: bool, boost: float) -> bytes | None:
+    """encode_body's bytes for a block of a few postings with positions, in plain Python
+    (numpy's cost per call is most of the time there); None for any other block."""
+    if not positions or not all(values):
+        return None
+    deltas_of_ids = [ids[0]] + [b - a for a, b in itertools.pairwise(ids)]
+    counts = [len(value) // 4 for value in values]
+    if sum(counts) > 4 * SMALL_BLOCK:
+        return None
+    deltas = []
+    for value, count in zip(values, counts, strict=True):
+        places = struct.unpack(f"<{count}I", value)
+        deltas.append(places[0])
+        deltas.extend(b - a for a, b in itertools.pairwise(places))
+    if min(deltas) < 0:
+        return None
+    if all(w == c * boost for w, c in zip(weights, counts, strict=True)):
+        weighting = bytes([_COUNTS]) + struct.pack("<d", boost)
+    else:
+        weighting = _pack_weights(np.asarray(weights, dtype=_FLOAT32), None, boost)
+    return b"".join((packing.pack_list(deltas_of_ids), bytes([VALUES_POSITIONS]),
+                     packing.pack_list(counts), weighting, packing.pack_list(deltas)))
 
 
 def _deltas(positions: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -130,6 +162,36 @@ def decode_body(body: bytes | memoryview, count: int, *, values: bool) -> Block:
         raw = bytes(body)
         block.values = [raw[start:stop] for start, stop in zip(starts, ends, strict=True)]
     return block
+
+
+def decode_small(body: bytes | memoryview, count: int) -> tuple[list[int], list[float], list[bytes]
+                                                  ] | None:
+    """A small block's document numbers, weights and values (positions as PackedPositions
+    writes them) without numpy, for Whoosh's matchers that walk posting by posting (merges);
+    None unless the block is one of _encode_small's."""
+    deltas, end = packing.unpack_list(body, count)
+    if body[end] != VALUES_POSITIONS:
+        return None
+    counts, end = packing.unpack_list(body, count, end + 1)
+    if body[end] != _COUNTS:
+        return None
+    boost = struct.unpack_from("<d", body, end + 1)[0]
+    places, _ = packing.unpack_list(body, sum(counts), end + 9)
+    ids, current = [], 0
+    for delta in deltas:
+        current += delta
+        ids.append(current)
+    values, at = [], 0
+    for number in counts:
+        position, mine = 0, []
+        for delta in places[at:at + number]:
+            position += delta
+            mine.append(position)
+        at += number
+        values.append(struct.pack(f"<{number}I", *mine))
+    # As float32, like every weight read back (Whoosh keeps them so).
+    weights = [struct.unpack("<f", struct.pack("<f", number * boost))[0] for number in counts]
+    return ids, weights, values
 
 
 def _unpack_weights(body: bytes | memoryview, start: int, count: int,

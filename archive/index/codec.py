@@ -150,6 +150,13 @@ class PackedLeafMatcher(whoosh3.W3LeafMatcher):
 
     def _read_data(self) -> None:
         body = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+        if self._blocklength <= blocks.SMALL_BLOCK:
+            small = blocks.decode_small(blocks.read_body(body, self._flags),
+                                        self._blocklength)
+            if small is not None:
+                self._data = small
+                self._ids, self._weights, self._values = small
+                return
         block = blocks.decode_body(blocks.read_body(body, self._flags), self._blocklength,
                                    values=True)
         self._data = block

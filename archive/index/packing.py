@@ -9,6 +9,8 @@ large delta does not widen the whole array (unlike a plain fixed width).
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 _DTYPES: dict[int, np.dtype] = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
@@ -34,6 +36,23 @@ def pack(values: np.ndarray) -> bytes:
     return bytes([best_width]) + base.tobytes() + values[large].astype(_EXCEPTION).tobytes()
 
 
+def pack_list(values: list[int]) -> bytes:
+    """The same bytes as pack() for a short list, without numpy's cost per call (most
+    words of an index occur in a few documents: their blocks hold a posting or two)."""
+    if not values or max(values) < 255:
+        return b"\x01" + bytes(values)
+    above1 = [v for v in values if v >= 255]
+    above2 = [v for v in above1 if v >= 65535]
+    size1, size2 = len(values) + 4 * len(above1), 2 * len(values) + 4 * len(above2)
+    if size1 < min(size2, 4 * len(values)):
+        base = bytes(min(v, 255) for v in values)
+        return b"\x01" + base + struct.pack(f"<{len(above1)}I", *above1)
+    if size2 < 4 * len(values):
+        return (b"\x02" + struct.pack(f"<{len(values)}H", *(min(v, 65535) for v in values))
+                + struct.pack(f"<{len(above2)}I", *above2))
+    return b"\x04" + struct.pack(f"<{len(values)}I", *values)
+
+
 def unpack(data: bytes | memoryview, count: int, start: int = 0) -> tuple[np.ndarray, int]:
     """The `count` values packed at `start` of `data` (as int64), and where they end."""
     width = data[start]
@@ -48,4 +67,25 @@ def unpack(data: bytes | memoryview, count: int, start: int = 0) -> tuple[np.nda
     if exceptions:
         values[escaped] = np.frombuffer(data, dtype=_EXCEPTION, count=exceptions, offset=end)
         end += 4 * exceptions
+    return values, end
+
+
+_CODES = {1: "B", 2: "H", 4: "I"}
+
+
+def unpack_list(data: bytes | memoryview, count: int, start: int = 0) -> tuple[list[int], int]:
+    """unpack() as a list, without numpy: for the few values of a small block."""
+    width = data[start]
+    start += 1
+    values = list(struct.unpack_from(f"<{count}{_CODES[width]}", data, start))
+    end = start + width * count
+    if width == 4:
+        return values, end
+    escape = (1 << (8 * width)) - 1
+    escaped = [i for i, value in enumerate(values) if value == escape]
+    if escaped:
+        large = struct.unpack_from(f"<{len(escaped)}I", data, end)
+        for i, value in zip(escaped, large, strict=True):
+            values[i] = value
+        end += 4 * len(escaped)
     return values, end
