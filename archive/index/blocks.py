@@ -238,7 +238,7 @@ def read_body(data: bytes | memoryview, flags: int) -> bytes | memoryview:
 @dataclass(slots=True)
 class Postings:
     """A whole posting list (of one segment): document numbers, weights and, when asked
-    for, positions, the positions of document `docs[i]` being
+    for, positions (uint32), the positions of document `docs[i]` being
     positions[starts[i]:starts[i] + counts[i]]."""
 
     docs: np.ndarray
@@ -256,7 +256,7 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
         raise ValueError(f"not a packed posting list: {data[:4]!r}")
     view = memoryview(data)
     at, first = 4, 0
-    docs, weights, counts, deltas = [], [], [], []
+    docs, weights, counts, places = [], [], [], []
     while True:
         length, count, last, _, _, _, flags = HEADER.unpack_from(data, at)
         at += HEADER.size
@@ -267,20 +267,23 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
             docs.append(block.ids)
             weights.append(block.weights)
             if positions:
+                # Block by block, as 4-byte numbers: the positions of a word like "the"
+                # at a million articles are 30 million.
                 block_counts, block_deltas = _positions(block, count)
                 counts.append(block_counts)
-                deltas.append(block_deltas)
+                places.append(decode_positions(block_deltas, block_counts).astype(np.uint32))
         at += size
         first = last + 1
         if length < 0:
             break
     if not docs:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0),
-                        *((np.zeros(0, dtype=np.int64),) * 2 if positions else ()))
+                        *((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32))
+                          if positions else ()))
     found = Postings(np.concatenate(docs), np.concatenate(weights))
     if positions:
         found.counts = np.concatenate(counts)
-        found.positions = decode_positions(np.concatenate(deltas), found.counts)
+        found.positions = np.concatenate(places)
     return found
 
 

@@ -101,7 +101,7 @@ class _Postings:
                 docs.append(found.docs + offset)
                 assert found.counts is not None and found.positions is not None
                 counts.append(found.counts)
-                positions.append(found.positions.astype(np.uint32))
+                positions.append(np.asarray(found.positions, dtype=np.uint32))
         if not docs:
             empty = np.zeros(0, dtype=np.int64)
             return TermPositions(empty, empty, empty, empty.astype(np.uint32))
