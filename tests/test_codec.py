@@ -19,7 +19,15 @@ import archive.index.schema as schema_module
 import archive.index.searchindex as searchindex
 from archive.cli import main
 from archive.config import InstancePaths
-from archive.index import SCHEMA_VERSION, IndexDoc, SearchIndex, SearchRequest, blocks, packing
+from archive.index import (
+    SCHEMA_VERSION,
+    IndexDoc,
+    SearchIndex,
+    SearchRequest,
+    blocks,
+    packing,
+    postings,
+)
 from archive.index.codec import PackedCodec
 from archive.index.phrases import TermPositions, in_sequence
 from archive.index.schema import _VERSION_FILE
@@ -233,3 +241,17 @@ def test_db_upgrade_rebuilds_an_index_of_the_old_format(instance_dir):
     assert run("search", "the", "--json").stdout == before
     with Archive(InstancePaths(instance_dir)) as archive:
         assert archive.index.doc_count() > 0
+
+
+@pytest.mark.parametrize("share", [0, 4])
+def test_phrases_read_only_the_blocks_they_need(both, tmp_path, monkeypatch, share):
+    """Small blocks, and a phrase word's positions read either wholly or only in the blocks
+    that hold candidates (share 0: always the latter): the same answers as the old format."""
+    old, _ = both
+    monkeypatch.setattr(searchindex, "_codec", lambda: PackedCodec(blocklimit=8))
+    monkeypatch.setattr(postings, "SELECTIVE_SHARE", share)
+    index = _build(tmp_path / "index", _docs(900))
+    for text in [q for q in QUERIES if '"' in q]:
+        request = SearchRequest(text=text, limit=20)
+        assert index.search(request).ids == old.search(request).ids, text
+    index.close()
