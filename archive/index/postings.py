@@ -88,6 +88,7 @@ class _Postings:
         everywhere = len(wanted) * SELECTIVE_SHARE >= len(self.docs(fieldname, text))
         docs, counts, positions = [], [], []
         for sub, offset in self.searcher.subsearchers or [(self.searcher, 0)]:
+            bounds.check()
             reader = sub.reader()
             local = None
             if not everywhere:
