@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive import rawcontent, store, writers
 from archive.document import word_count
+from archive.index import SCHEMA_VERSION, SearchIndex
 from archive.instance import Archive
 from archive.models import Article, IngestError, IngestRun, Source, StoryKey
 from archive.stories import key_rows, match_batch, resolve, stories_of, story_keys
@@ -161,8 +162,13 @@ def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
     if assigned:
         done.append(f"grouped {assigned} article(s) into stories")
     if not archive.index_is_current():
+        older = SearchIndex.stored_version(archive.paths.index_dir)
         count = reindex(archive, progress)
-        if count:
+        if count and older is not None:
+            done.append(f"rebuilt the search index ({count} articles): it was written by "
+                        f"another version of archive (index format {older}; now "
+                        f"{SCHEMA_VERSION})")
+        elif count:
             done.append(f"rebuilt the search index ({count} articles)")
     repaired = repair_unindexed(archive)
     if repaired:

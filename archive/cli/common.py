@@ -15,6 +15,7 @@ import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from archive.db import DatabaseError, reason
+from archive.index import IndexMissing
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
@@ -33,6 +34,8 @@ def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive
         raise click.ClickException(str(exc)) from None
     try:
         yield archive
+    except IndexMissing as exc:  # e.g. an index of an older format: say what to run
+        raise click.ClickException(str(exc)) from None
     except (OperationalError, InterfaceError) as exc:
         if not archive.paths.on_server:
             raise

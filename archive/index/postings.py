@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 import pickle
@@ -18,12 +17,18 @@ from whoosh.system import _INT_SIZE
 
 from archive.facets import DocColumns
 from archive.index import bounds
+from archive.index.blocks import Postings
 from archive.index.cache import Generation, generation_of
+from archive.index.codec import is_packed, read_term
 from archive.index.parsing import _clauses
+from archive.index.phrases import TermPositions, in_sequence
 
 # Posting lists kept between searches: the common words of phrases ("the", "of") recur in
 # query after query, and reading theirs is most of such a query's time.
 POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+# A phrase word in this many times more documents than the phrase's candidates has only
+# the blocks holding them unpacked (and its positions are not kept): "experienced in".
+SELECTIVE_SHARE = 4
 
 
 class PostingsCache:
@@ -72,38 +77,41 @@ class _Postings:
         return self.get(fieldname, text)[0]
 
     def positions(self, fieldname: str, text: str | bytes, wanted: np.ndarray
-                  ) -> list[bytes]:
-        """The term's encoded word positions in each of `wanted` (documents that contain it),
-        for _decode_positions: decoding is most of a phrase's time, so it is left until a
-        document's positions are looked at."""
-        docs, _ = self.get(fieldname, text)
-        values = self._values(fieldname, text)
-        return [values[i] for i in np.searchsorted(docs, wanted)]
-
-    def _values(self, fieldname: str, text: str | bytes) -> list[bytes]:
+                  ) -> TermPositions:
+        """The term's word positions in (at least) `wanted`, sorted documents that all
+        contain it. A term in many more documents than wanted has only the blocks that hold
+        them unpacked, and is not kept; otherwise its positions in every document are."""
         key = ("positions", fieldname, _bytes(text))
         known = self._cache.get(self._generation, key)
-        if known is None:
-            found: list[bytes] = []
-            for sub, _ in self.searcher.subsearchers or [(self.searcher, 0)]:
-                reader = sub.reader()
-                if (fieldname, text) not in reader:
+        if known is not None:
+            return known
+        everywhere = len(wanted) * SELECTIVE_SHARE >= len(self.docs(fieldname, text))
+        docs, counts, positions = [], [], []
+        for sub, offset in self.searcher.subsearchers or [(self.searcher, 0)]:
+            bounds.check()
+            reader = sub.reader()
+            local = None
+            if not everywhere:
+                size = reader.doc_count_all()
+                lo, hi = np.searchsorted(wanted, [offset, offset + size])
+                if lo == hi:
                     continue
-                matcher = _leaf(reader.postings(fieldname, text))
-                if not isinstance(matcher, whoosh3.W3LeafMatcher):
-                    while matcher.is_active():
-                        found.append(matcher.value())
-                        matcher.next()
-                    continue
-                while not matcher._atend:
-                    bounds.check()
-                    if matcher._data is None:
-                        matcher._read_data()
-                    found.extend(matcher._data[2])
-                    matcher._next_block()
-            self._cache.put(self._generation, key, found)
-            return found
-        return known
+                local = wanted[lo:hi] - offset
+            found = _segment_positions(reader, fieldname, text, local)
+            if found is not None:
+                docs.append(found.docs + offset)
+                assert found.counts is not None and found.positions is not None
+                counts.append(found.counts)
+                positions.append(np.asarray(found.positions, dtype=np.uint32))
+        if not docs:
+            empty = np.zeros(0, dtype=np.int64)
+            return TermPositions(empty, empty, empty, empty.astype(np.uint32))
+        all_counts = np.concatenate(counts)
+        result = TermPositions(np.concatenate(docs), np.cumsum(all_counts) - all_counts,
+                               all_counts, np.concatenate(positions))
+        if everywhere:
+            self._cache.put(self._generation, key, result)
+        return result
 
     def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         key = ("docs", fieldname, _bytes(text))
@@ -117,7 +125,14 @@ class _Postings:
         parts = self.searcher.subsearchers or [(self.searcher, 0)]
         docs, weights = [], []
         for sub, offset in parts:
+            bounds.check()
             reader = sub.reader()
+            if is_packed(reader):
+                found = read_term(reader, fieldname, text, positions=False)
+                if found is not None:
+                    docs.append(found.docs + offset)
+                    weights.append(found.weights)
+                continue
             if (fieldname, text) not in reader:
                 continue
             matcher = _leaf(reader.postings(fieldname, text))
@@ -127,8 +142,9 @@ class _Postings:
                     weights.append(np.array([matcher.weight()]))
                     matcher.next()
                 continue
-            # Each block stores document numbers as deltas and weights as an array, one
-            # number for all, or nothing for all ones (Whoosh's on-disk format 3).
+            # A segment of Whoosh's own format 3 (an index written before the packed
+            # codec): each block stores document numbers as deltas and weights as an
+            # array, one number for all, or nothing for all ones.
             while not matcher._atend:
                 bounds.check()
                 if matcher._data is None:
@@ -145,16 +161,43 @@ class _Postings:
         return np.concatenate(docs), np.concatenate(weights)
 
 
+def _segment_positions(reader, fieldname: str, text: str | bytes,  # noqa: ANN001
+                       wanted: np.ndarray | None) -> Postings | None:
+    """A term's documents and positions in one segment (all, or at least `wanted`)."""
+    if is_packed(reader):
+        return read_term(reader, fieldname, text, positions=True, wanted=wanted)
+    if (fieldname, text) not in reader:
+        return None
+    # Whoosh's format 3: a pickled list per posting, unpickled for the wanted ones only.
+    matcher = _leaf(reader.postings(fieldname, text))
+    ids, values = [], []
+    while matcher.is_active():
+        bounds.check()
+        ids.append(matcher.id())
+        values.append(matcher.value())
+        matcher.next()
+    docs = np.asarray(ids, dtype=np.int64)
+    if wanted is not None:
+        keep = np.flatnonzero(np.isin(docs, wanted))
+        docs, values = docs[keep], [values[i] for i in keep.tolist()]
+    decoded = [_decode_positions(value) for value in values]
+    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
+    flat = np.fromiter(itertools.chain.from_iterable(decoded), dtype=np.int64,
+                       count=int(counts.sum()))
+    return Postings(docs, np.ones(len(docs)), counts, flat)
+
+
 def _bytes(text: str | bytes) -> bytes:
     return text.encode("utf-8") if isinstance(text, str) else text
 
 
 def _footprint(value: object) -> int:
-    """Roughly how many bytes a cached posting list holds: arrays, or encoded positions."""
-    if isinstance(value, tuple):
-        return sum(array.nbytes for array in value)
-    assert isinstance(value, list)
-    return sum(len(item) + 40 for item in value)
+    """How many bytes a cached posting list holds: its arrays."""
+    if isinstance(value, TermPositions):
+        return sum(array.nbytes for array in (value.docs, value.starts, value.counts,
+                                              value.positions))
+    assert isinstance(value, tuple)
+    return sum(array.nbytes for array in value)
 
 
 def _leaf(matcher):  # noqa: ANN001, ANN202 - Whoosh matchers
@@ -210,7 +253,7 @@ def _has_positions(searcher: Searcher, fieldname: str) -> bool:
 def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
     """Documents with the phrase's words in order, each at most `slop` positions after the
     one before (1: side by side). Candidates come from intersecting the words' document
-    arrays; only they have their positions decoded."""
+    arrays; only they have their positions looked at, as arrays."""
     words = phrase.words
     candidates = postings.docs(phrase.fieldname, words[0])
     for word in words[1:]:
@@ -221,39 +264,7 @@ def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
     if len(words) == 1 or not len(candidates):
         return candidates
     places = [postings.positions(phrase.fieldname, word, candidates) for word in words]
-    slop = max(phrase.slop, 1)
-    keep = []
-    for i in range(len(candidates)):
-        if i % bounds.CHECK_EVERY == 0:  # a phrase of common words meets its deadline too
-            bounds.check()
-        if _in_sequence([_decode_positions(p[i]) for p in places], slop):
-            keep.append(i)
-    return candidates[keep]
-
-
-def _in_sequence(positions: list[list[int]], slop: int) -> bool:
-    """Whether some start position has each next word 1..slop positions after the last."""
-    if slop == 1:
-        # Anchor on the rarest word ("the growth": on "growth"), look the others up.
-        anchor = min(range(len(positions)), key=lambda k: len(positions[k]))
-        return any(all(_contains(positions[k], place - anchor + k)
-                       for k in range(len(positions)) if k != anchor)
-                   for place in positions[anchor])
-    for start in positions[0]:
-        current = start
-        for following in positions[1:]:
-            index = bisect.bisect_right(following, current)
-            if index == len(following) or following[index] - current > slop:
-                break
-            current = following[index]
-        else:
-            return True
-    return False
-
-
-def _contains(ordered: list[int], value: int) -> bool:
-    index = bisect.bisect_left(ordered, value)
-    return index < len(ordered) and ordered[index] == value
+    return in_sequence(candidates, places, max(phrase.slop, 1))
 
 
 def _decode_positions(value: bytes) -> list[int]:

@@ -10,10 +10,13 @@ from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from archive.facets import day_key
+from archive.index.codec import PackedCodec
+from archive.index.fieldformat import PackedPositions
 from archive.index.types import IndexDoc
 
-# Bump when the fields change: an index of another version is rebuilt from the database.
-SCHEMA_VERSION = 4
+# Bump when the fields or their storage change: an index of another version is rebuilt
+# from the database. 5: positions and posting blocks packed (archive.index.codec).
+SCHEMA_VERSION = 5
 _VERSION_FILE = "archive-schema-version"
 
 
@@ -22,18 +25,25 @@ def _analyzer() -> StemmingAnalyzer:
     return StemmingAnalyzer(stoplist=None, minsize=1, cachesize=100_000)
 
 
+def _text(analyzer: object, field_boost: float = 1.0) -> TEXT:
+    """A text field with positions for phrases, written as packed integers."""
+    field = TEXT(analyzer=analyzer, field_boost=field_boost)
+    field.format = PackedPositions(field_boost=field_boost)
+    return field
+
+
 def _schema() -> Schema:
     analyzer = _analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=analyzer, field_boost=2.0),
+        title=_text(analyzer, field_boost=2.0),
         # No spelling=True: it cost 40% of indexing speed and half again the size; "did
         # you mean" works from the stems instead (see suggest).
-        body=TEXT(analyzer=analyzer),
-        byline=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+        body=_text(analyzer),
+        byline=_text(StandardAnalyzer(stoplist=None)),
         # Columns of references into a list of distinct values: read straight into arrays.
         outlet=ID(sortable=columns.RefBytesColumn()),
-        outlet_text=TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+        outlet_text=_text(StandardAnalyzer(stoplist=None)),
         date=NUMERIC(int, bits=32, sortable=True, signed=False),  # YYYYMMDD, 0 when unknown
         language=ID(sortable=columns.RefBytesColumn()),
         story=NUMERIC(int, bits=64, sortable=True, signed=False),
@@ -41,6 +51,11 @@ def _schema() -> Schema:
 
 
 _SCHEMA = _schema()  # the same for every index of this SCHEMA_VERSION; parsed queries use it
+
+
+def _codec() -> PackedCodec:
+    """How every writer of this version writes its segments."""
+    return PackedCodec()
 
 
 def _storage(path: Path) -> FileStorage:
@@ -54,8 +69,6 @@ def _version(path: Path) -> int | None:
         return int((path / _VERSION_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
-
-
 
 
 def _fields(doc: IndexDoc) -> dict[str, object]:

@@ -48,6 +48,7 @@ from archive.index.schema import (
     _VERSION_FILE,
     SCHEMA_VERSION,
     _analyzer,
+    _codec,
     _fields,
     _schema,
     _storage,
@@ -98,7 +99,8 @@ class SearchIndex:
         if index.exists_in(str(path)):
             if self.version() != SCHEMA_VERSION:
                 raise IndexMissing(f"the search index in {path} was built by another version "
-                                   "of archive: run `archive reindex`")
+                                   "of archive: run `archive db upgrade` (or `archive "
+                                   "reindex`) to rebuild it")
             self._index = _storage(path).open_index()
         elif not create:
             raise IndexMissing(f"there is no search index in {path}: run `archive reindex`")
@@ -107,6 +109,12 @@ class SearchIndex:
 
     def version(self) -> int | None:
         return _version(self.path)
+
+    @staticmethod
+    def stored_version(path: Path) -> int | None:
+        """The format version of the index in `path`, whichever version of archive wrote it
+        (None: no index there)."""
+        return _version(path) if index.exists_in(str(path)) else None
 
     @staticmethod
     def exists(path: Path) -> bool:
@@ -179,7 +187,8 @@ class SearchIndex:
     def _writer(self, **options: object) -> IndexWriter:
         # Callers hold the archive's writer lock, so waiting here only covers a stale lock
         # file's owner finishing; Whoosh's own lock is the last guard against two writers.
-        return self._index.writer(timeout=30.0, **options)
+        # Every segment, merged ones too, in the packed format of this version.
+        return self._index.writer(timeout=30.0, codec=_codec(), **options)
 
     # --- reading -------------------------------------------------------------------------
 
