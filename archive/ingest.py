@@ -158,8 +158,8 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     indexer = _BackgroundIndexer(archive)
     try:
         documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
-        with closing(extract_all(documents, options.jobs, learned,
-                                 archive.outlet_table)) as extracted:
+        with closing(extract_all(documents, options.jobs, learned, archive.outlet_table,
+                                 compress=store.compresses(archive.engine))) as extracted:
             for raw, result in extracted:
                 if isinstance(result, str):
                     run.errors.append((raw.uri, result))
@@ -336,24 +336,24 @@ class _Run:
         """The batch without exact duplicates of stored articles or of each other, dumps that
         named no outlet filed under their site's; and how many were."""
         known = store.known_bodies(session, [prepared.body_hash for _, prepared in pending])
+        digests = [store.sha256(raw.data) for raw, _ in pending]
         # Looked up before extraction already; again here for what another writer (on
         # PostgreSQL) stored since.
-        stored = (store.known_sources(session, [store.sha256(raw.data) for raw, _ in pending])
+        stored = (store.known_sources(session, digests)
                   if self.archive.concurrent_writers else set())
         kept = []
-        for raw, prepared in pending:
+        for (raw, prepared), digest in zip(pending, digests, strict=True):
             if (prepared.body_hash in known or prepared.body_hash in self.seen_bodies
-                    or (stored and store.sha256(raw.data) in stored)):
+                    or digest in stored):
                 self.summary.duplicates += 1
                 continue
             self.seen_bodies.add(prepared.body_hash)
-            kept.append((raw, prepared))
-        filed = file_by_site(session, [prepared for _, prepared in kept])
-        new = [(store.NewArticle(raw, store.sha256(raw.data), prepared.article,
-                                 prepared.body_hash, prepared.story_keys, prepared.stored),
-                prepared)
-               for (raw, _), prepared in zip(kept, filed, strict=True)]
-        return new, sum(a is not b for (_, a), b in zip(kept, filed, strict=True))
+            kept.append((raw, digest, prepared))
+        filed = file_by_site(session, [prepared for _, _, prepared in kept])
+        new = [(store.NewArticle(raw, digest, prepared.article, prepared.body_hash,
+                                 prepared.story_keys, prepared.stored), prepared)
+               for (raw, digest, _), prepared in zip(kept, filed, strict=True)]
+        return new, sum(a is not b for (_, _, a), b in zip(kept, filed, strict=True))
 
     def _learn_boilerplate(self, session: Session,
                            pairs: list[tuple[store.NewArticle, Prepared]],
@@ -496,12 +496,13 @@ def _index_in_helper(paths: InstancePaths, ids: list[int]) -> None:
 
 
 def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
-                outlet_table: Path | None = None
+                outlet_table: Path | None = None, *, compress: bool = False
                 ) -> Generator[tuple[RawDocument, Prepared | str]]:
     """Extract in input order; in worker processes when jobs > 1 and there is enough work.
 
-    `learned`: boilerplate line hashes; `outlet_table`: the archive's own outlets.csv."""
-    _init_worker(learned, outlet_table)
+    `learned`: boilerplate line hashes; `outlet_table`: the archive's own outlets.csv;
+    `compress`: pack each raw input for storing (only an ingest into SQLite stores it so)."""
+    _init_worker(learned, outlet_table, compress)
     raws = iter(raws)
     head = list(islice(raws, POOL_THRESHOLD)) if jobs > 1 else []
     if jobs <= 1 or len(head) < POOL_THRESHOLD:
@@ -509,7 +510,7 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
             yield raw, prepare(raw)
         return
     window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
-    with _start_pool(jobs, _init_worker, learned, outlet_table, True) as pool:
+    with _start_pool(jobs, _init_worker, learned, outlet_table, compress, True) as pool:
         submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
         for raw in chain(head, raws):
             submitted.append((raw, pool.submit(prepare, raw)))
@@ -522,17 +523,19 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
 
 
 _learned = boilerplate.Predicate(frozenset())
+_compress = False
 
 
-def _init_worker(hashes: frozenset[int], outlet_table: Path | None,
+def _init_worker(hashes: frozenset[int], outlet_table: Path | None, compress: bool = False,
                  worker: bool = False) -> None:
     """Give a worker process (or this one) what the archive knows: its learned boilerplate
     and its own outlet names, which live in each process separately."""
-    global _learned
+    global _learned, _compress
     if worker:
         die_with_parent()
         leave_interrupts_to_parent()
     _learned = boilerplate.Predicate(hashes)
+    _compress = compress
     if outlet_table is not None:
         outlets.load_user_table(outlet_table)
 
@@ -545,7 +548,7 @@ def prepare(raw: RawDocument) -> Prepared | str:
         candidates = boilerplate.candidate_lines(raw.data.decode("utf-8", "replace")
                                                  ) if raw.format == "txt" else {}
         return Prepared(article, store.body_hash(article.body), story_keys(article.body),
-                        candidates, rawcontent.pack(raw.data))
+                        candidates, rawcontent.pack(raw.data) if _compress else None)
     except ExtractionError as exc:
         return str(exc)
     except RecursionError:

@@ -197,7 +197,7 @@ def compress_stored(archive: Archive) -> Compressed:
     partial index finds them), so an interrupted run loses at most one batch's work and the
     next one goes on where it stopped; memory holds one batch. SQLite only: PostgreSQL
     compresses large values itself, and rows there are read as they are."""
-    if archive.engine.dialect.name != "sqlite":
+    if not store.compresses(archive.engine):
         return Compressed()
     done = Compressed()
     last = 0

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.orm import Bundle, Session
 
 from archive import rawcontent
@@ -165,7 +165,7 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
     """Insert sources, articles, story keys and errors of one batch (inside a transaction)."""
     now = utcnow()
     if new:
-        compress = session.get_bind().dialect.name == "sqlite"
+        compress = compresses(session.get_bind())
         session.execute(insert(Source), [
             {"id": source_id, "ingest_run_id": run_id, "uri": item.raw.uri,
              "format": item.raw.format, "sha256": item.sha256, "size_bytes": len(item.raw.data),
@@ -188,10 +188,14 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
             for uri, reason in errors])
 
 
+def compresses(bind: Engine | Connection) -> bool:
+    """Whether raw inputs are stored compressed: in SQLite only. PostgreSQL compresses large
+    values itself (TOAST) and has no sqlar_uncompress for the sources_text view."""
+    return bind.dialect.name == "sqlite"
+
+
 def _stored(item: NewArticle, compress: bool) -> dict[str, object]:
-    """`content` and `compression` of a new source row. Compressed in SQLite only:
-    PostgreSQL compresses large values itself (TOAST) and has no sqlar_uncompress for the
-    sources_text view."""
+    """`content` and `compression` of a new source row (see `compresses`)."""
     if not compress:
         return {"content": item.raw.data, "compression": rawcontent.NONE}
     stored = item.stored or rawcontent.pack(item.raw.data)

@@ -282,8 +282,8 @@ def _drop_comment_threads(stripped: list[str], rows: list[int], keep: np.ndarray
     for run in runs:
         # The article comes first: a posting time with no article above it is the article's
         # own date line.
-        while run and words[: run[0]][keep[: run[0]]].sum() < _MIN_ARTICLE_WORDS:
-            run = run[1:]
+        kept_before = np.cumsum(np.where(keep, words, 0.0)) - np.where(keep, words, 0.0)
+        run = [k for k in run if kept_before[k] >= _MIN_ARTICLE_WORDS]
         if len(run) < _THREAD_POSTS:
             continue
         named = sum(k in signed or _is_name_line(stripped, rows, k - 1) or
