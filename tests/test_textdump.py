@@ -22,7 +22,14 @@ from archive.textdump.outlet import (
     outlet_candidates,
     outlet_key,
 )
-from archive.textdump.title import ROLE_BYLINE, TITLE_FEATURES, restore_case
+from archive.textdump.title import (
+    ROLE_BYLINE,
+    TITLE_FEATURES,
+    LineFlags,
+    candidate_lines,
+    restore_case,
+    title_features,
+)
 
 DATA = Path(__file__).parent / "data" / "textdump"
 
@@ -617,3 +624,70 @@ def test_a_site_that_speaks_of_itself_is_named_though_no_table_knows_it():
     article = extract_text_dump(page, {})
     assert article.outlet == "Tidewater Tales"
     assert "More from" in article.provenance["fields"]["outlet"]["rule"]
+
+
+# --- headlines and captions on layouts never seen -------------------------------------------
+
+_LEAD = ("\n\n".join(f"Night trains between the two coastal towns return in March, the operator "
+                     f"said, and paragraph {n} of its plan sets out the stops, fares and times."
+                     for n in range(1, 6)))
+
+
+def test_a_headline_that_explains_itself_in_brackets_is_not_a_caption():
+    text = ("Night trains between the coastal towns are back (and cheaper than the bus this "
+            "time)\nAnn Lee\nOct 18, 2019 · 8 min read\nWhy did the trains stop?\n\n" + _LEAD)
+    assert extract_text_dump(text, {}).title == (
+        "Night trains between the coastal towns are back (and cheaper than the bus this time)")
+
+
+def test_a_caption_that_ends_with_its_credit_is_not_the_headline():
+    text = ("Night trains return to the coast\n\nA night train waits at the platform of the old "
+            "harbour station before its first run in March - Jane Doe/Example Photo Agency\n"
+            "By Ann Lee\nMarch 1, 2022\n\n" + _LEAD)
+    assert extract_text_dump(text, {}).title == "Night trains return to the coast"
+
+
+def test_the_headline_and_not_the_standfirst_under_it():
+    text = ("Night trains return to the coast\nThe operator brings back the sleeper service "
+            "between the two towns after a break of six years, with cheaper fares\n"
+            "By Ann Lee\nMarch 1, 2022\n\n" + _LEAD)
+    assert extract_text_dump(text, {}).title == "Night trains return to the coast"
+
+
+@pytest.mark.parametrize("notice", ["光明网版权所有", "版权所有：光明网",
+                                    "共青团中央主办　版权所有：光明网"])
+def test_a_chinese_copyright_line_names_the_site(notice):
+    text = "时政\n\n" + _LEAD + f"\n\n{notice}\n"
+    lines = text.split("\n")
+    stripped = [line.strip() for line in lines]
+    cleaned = clean_lines(lines)
+    found = {c.best_spelling(): c for c in outlet_candidates(
+        OutletContext(stripped, frozenset(cleaned.kept), cleaned.kept[0]))}
+    assert found["光明网"].cues["copyright"] == 1
+
+
+def _title_features_of(text: str) -> dict[str, dict[str, float]]:
+    lines = text.split("\n")
+    stripped = [line.strip() for line in lines]
+    cleaned = clean_lines(lines)
+    flags = LineFlags(stripped, cleaned)
+    first = cleaned.kept[0]
+    candidates = candidate_lines(flags, first)
+    rows = title_features(flags, candidates, first, text.lower())
+    return {stripped[i]: dict(zip(TITLE_FEATURES, row.tolist(), strict=True))
+            for i, row in zip(candidates, rows, strict=True)}
+
+
+def test_what_the_ranker_sees_of_captions_and_standfirsts():
+    bracketed = ("Night trains between the coastal towns are back (and cheaper than the bus "
+                 "this time)")
+    credited = ("A night train waits at the platform of the old harbour station before its first "
+                "run - Jane Doe/Example Photo Agency")
+    standfirst = ("The operator brings back the sleeper service between the two towns after a "
+                  "break of six years")
+    seen = _title_features_of(f"{bracketed}\n{credited}\n\nNight trains return to the coast\n"
+                              f"{standfirst}\nBy Ann Lee\nMarch 1, 2022\n\n{_LEAD}")
+    assert seen[bracketed]["caption"] == 0
+    assert seen[credited]["caption"] == 1
+    assert seen[standfirst]["under_shorter"] == 1
+    assert seen["Night trains return to the coast"]["under_shorter"] == 0

@@ -250,7 +250,8 @@ LIST_HEADING = re.compile(
     )\s*:?$""",
 )
 COPYRIGHT = re.compile(
-    r"(?i)©|ⓒ|\(c\)\s*\d{4}|\bcopyright\b|\ball rights? reserved\b|todos os direitos"
+    r"(?i)©|ⓒ|\(c\)\s*\d{4}|\bcopyright\b|\ball rights? reserved\b|todos os direitos|版权所有|"
+    r"版權所有"
 )
 CREDIT = re.compile(
     r"""(?ix)

@@ -397,9 +397,11 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
     if acceptor is not None and confidence < acceptor.threshold:
         meta.refused("outlet", names[best], line, confidence, considered)
         return names[best]
-    if chosen.cues.get("common_word") and " " not in names[best] and not chosen.canonical():
+    if chosen.cues.get("common_word") and " " not in names[best] and \
+            names[best] != names[best].lower() and not chosen.canonical():
         # "Task", "Topics": a word the page also writes in its text is a label, unless the
-        # outlet table knows it as a name ("Salon").
+        # outlet table knows it as a name ("Salon"). Without case (光明网) the ranker and the
+        # acceptor decide alone.
         meta.refused("outlet", names[best], line, confidence, considered,
                      why="a word the page also uses in lower case, and no outlet the table "
                          "knows")

@@ -125,6 +125,12 @@ _RIGHTS_NAME = re.compile(
     r"(?i)^(?:(?:19|20)\d\d\s*[-–—]?\s*)*(?P<name>[^\W\d_][^|©\n]{0,60}?)[.,]?\s*"
     r"all\s+rights?\s+reserved"
 )
+# Chinese sites write "all rights reserved" (版权所有, 版權所有) before or after the holder:
+# "光明网版权所有", "版权所有：中国青年网".
+_CJK_RIGHTS_AFTER = re.compile(
+    r"(?:版权所有|版權所有)\s*[:：]\s*(?:©\s*)?(?P<name>[^\W\d_][^\s:：©|/，,。　]{1,19})")
+_CJK_RIGHTS_BEFORE = re.compile(
+    r"(?P<name>[^\W\d_][^\s:：©|/，,。　]{1,19}?)\s*(?:版权所有|版權所有)")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _FOOTER_YEAR = re.compile(r"^(?P<name>[^\W\d_][^·|•]{1,50}?)\s*[·|•–—-]\s*(?:19|20)\d\d")
 _COMPANY_LINE = re.compile(
@@ -189,13 +195,13 @@ _LEGAL_TAIL = re.compile(
 )
 _LEGAL_FORM = re.compile(
     r"(?i)\b(?:LLC|Inc|Incorporated|Ltd|Limited|Pty|PLC|GmbH|AG|Corp|LLP|S\.A)\b|ООО|ОАО|"
-    r"\(주\)|株式会社"
+    r"\(주\)|株式会社|有限公司"
 )
 # Words of a parent company's name rather than a publication's.
 _CORPORATE_WORD = re.compile(
     r"(?i)\b(?:Publishing|Publications|Communications|"
     r"Interactive|Networks?|Enterprises|Newspapers|Services|Broadcasting|Media|Digital|"
-    r"Ventures|Partners|Group|Holdings|Corporation)\b"
+    r"Ventures|Partners|Group|Holdings|Corporation)\b|公司|集团|集團"
 )
 _NOT_A_NAME = re.compile(
     r"(?i)^(?:the\s+)?(?:top news|news|home|us|our team|more|all|this|the|page|site|main menu|"
@@ -447,13 +453,17 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
         if len(line) > 400:
             continue
         low = line.casefold()
-        if index in kept and "copyright" not in low and "rights" not in low:
+        if index in kept and "copyright" not in low and "rights" not in low and \
+                "版权所有" not in line and "版權所有" not in line:
             continue  # "© Agency" under a photo in the article is a credit, not the site's
         holders: list[str] = []
         if "©" in line or "ⓒ" in line or "opyright" in line or "(c)" in low:
             holders = [m["name"] for m in _COPYRIGHT_NAME.finditer(line)]
         elif "rights reserved" in low:
             holders = [m["name"] for m in _RIGHTS_NAME.finditer(line)]
+        elif "版权所有" in line or "版權所有" in line:
+            found = _CJK_RIGHTS_AFTER.search(line) or _CJK_RIGHTS_BEFORE.search(line)
+            holders = [found["name"]] if found else []
         elif index in footer:
             holders = [m["name"] for m in _FOOTER_YEAR.finditer(line)]
         if holders:
@@ -462,7 +472,8 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
             holders = holders[:1]
         # "© Agency" alone (no year, no "rights") is how a photo or a syndicated story is
         # credited; a site's own notice says more.
-        formal = "rights" in low or "copyright" in low or _YEAR.search(line) is not None
+        formal = "rights" in low or "copyright" in low or "版" in line or \
+            _YEAR.search(line) is not None
         for holder in holders:
             candidate = votes.vote(holder, "copyright" if formal else "bare_copyright", index,
                                    cut=False)
@@ -794,7 +805,8 @@ def _mentions(ctx: OutletContext, candidates: list[Candidate]) -> None:
     for candidate in candidates:
         written = max(candidate.spellings, key=candidate.spellings.__getitem__)
         # "Talk", "Following", "Task": a word the page also writes in lower case is a label
-        # or a word of the text, not a name.
+        # or a word of the text, not a name. A name in a script without case (光明网) is
+        # always flagged: its case cannot tell it from a menu label.
         if " " not in written and not written.islower() and not written.isupper() and \
                 re.search(rf"(?<![\w./@-]){re.escape(written.lower())}(?![\w@/-]|\.\w)", page):
             candidate.cues["common_word"] = 1.0

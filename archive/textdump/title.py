@@ -20,7 +20,7 @@ from archive.textdump.lexicon import DATE_NO_YEAR, STOP_WORDS, WORD
 TITLE_FEATURES = (
     "overlap", "log_rank", "log_gap", "words_4_25", "words_le3", "log_words", "sentence",
     "in_body", "first_kept", "next_meta", "meta_soon", "prev_meta", "below_meta", "caption",
-    "prev_same", "prev_ends_with", "exact_repeat", "within_longer", "repeat_tail",
+    "prev_same", "prev_ends_with", "under_shorter", "exact_repeat", "within_longer", "repeat_tail",
     "wraps_other", "all_caps", "capitalised", "question", "colon_end", "separator",
     "article_p", "breadcrumb",
 )
@@ -44,6 +44,13 @@ ROLE_BYLINE = re.compile(
 )
 # "Jane Doe/Example Photo Agency": a photo credit.
 _SLASH_CREDIT = re.compile(r"^[A-ZÀ-Ý][\w.'’ -]{1,40}[^\s/]/[A-ZÀ-Ý][\w.'’ &-]{1,40}$")
+# How a photo caption ends: a credit in brackets after its sentence, or a photographer and
+# agency after a dash; a count in brackets ends a linked teaser ("... 46 or 47 (129)").
+# Brackets alone do not make a caption: headlines explain themselves in brackets too.
+_CAPTION_END = re.compile(
+    r"(?:[.!?]\s*\([^()]{1,80}\)|\((?i:photos?|fotos?|credit|source|image|picture|bild)\b[^()]*\)"
+    r"|\([^()]*\w/\w[^()]*\)|\(\d+\)|\s[-–—|]\s+[A-ZÀ-Ý][\w.'’ -]{1,40}[^\s/]/"
+    r"[A-ZÀ-Ý][\w.'’ &-]{1,40})$")
 _TAILS = (" | ", " - ", " – ", " — ", " : ", ": ")
 _SEPARATOR = re.compile(r"\s[|–—-]\s|\s\|\s?|::")
 # "Home > Music > News", "BLOG » Weight Loss": a trail of sections, not a headline.
@@ -178,6 +185,7 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     lowered = {i: stripped[i].lower() for i in candidates}
     line_counts = Counter(s.lower() for s in stripped if s)
     longish = [lowered[j] for j in candidates if len(lowered[j]) >= 20]
+    candidate_set = set(candidates)
     top = min(candidates)
     meta_lines = [k for k in range(top, first) if stripped[k] and is_meta(k)]
     rows = np.zeros((len(candidates), len(TITLE_FEATURES)))
@@ -216,10 +224,13 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
             row[_F["prev_same"]] = float(stripped[prev] == line)
             row[_F["prev_ends_with"]] = float(stripped[prev] != line and
                                               stripped[prev].endswith(line))
+            # A standfirst sits right under its headline and says more in more words.
+            row[_F["under_shorter"]] = float(prev in candidate_set and
+                                             4 <= flags.words(prev) < words)
         # Between a byline or date above and the text below: a standfirst or a caption.
         row[_F["below_meta"]] = float(index < first and any(is_meta(k) for k in above) and
                                       not (meta_lines and meta_lines[-1] > index))
-        row[_F["caption"]] = float(line.endswith(")") and words >= 12)
+        row[_F["caption"]] = float(words >= 12 and bool(_CAPTION_END.search(line)))
         low = lowered[index]
         total = page_lower.count(low)
         exact = line_counts[low] - 1
