@@ -31,6 +31,7 @@ COMMANDS = {
     "sql": "archive.cli.upkeep:sql_command",
     "db": "archive.cli.upkeep:db_group",
     "migrate-to": "archive.cli.migrating:migrate_command",
+    "shards": "archive.cli.sharding:shards_group",
 }
 
 
