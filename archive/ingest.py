@@ -307,6 +307,7 @@ class _Run:
                     # PostgreSQL: other writers' batches wait until this one commits, so
                     # the duplicate checks below see every article stored before it.
                     writers.take_store_turn(session)
+                    self.archive.confirm_writer(session)
                     pairs, filed = self._new_articles(session, pending)
                     new = [item for item, _ in pairs]
                     source_ids, ids = store.next_ids(session, len(new))

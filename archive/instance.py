@@ -116,6 +116,13 @@ class Archive:
         process at a time does; on SQLite the writer lock already sees to that."""
         return self._index_turn.held()
 
+    def confirm_writer(self, session: Session) -> None:
+        """On PostgreSQL, raise WriterLost if this process's writer lock has gone with its
+        connection (call inside a batch's transaction, holding writing())."""
+        if self._writer_connection is not None:
+            writers.confirm_writer(session, self._writer_connection,
+                                   f"the archive in {self.paths.described()}")
+
     def claim_run(self, run_id: int) -> None:
         """Let other writers know this ingest run is alive (PostgreSQL; hold writing())."""
         if self._writer_connection is not None:

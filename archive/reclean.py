@@ -136,6 +136,7 @@ def _apply(archive: Archive, results: dict[int, Prepared | str], report: Reclean
     changed_ids = []
     recleaned = []
     with archive.sessions() as session, session.begin():
+        archive.confirm_writer(session)  # PostgreSQL: still alone, as recleaning must be
         stored = {a.id: a for a in session.scalars(
             select(Article).where(Article.id.in_(list(results))))}
         done = [article_id for article_id, result in results.items()

@@ -44,6 +44,10 @@ class WriterBusy(Exception):
     """Another process holds the writer lock in a conflicting mode; the message names it."""
 
 
+class WriterLost(Exception):
+    """The connection that held this process's writer lock is gone, and the lock with it."""
+
+
 def _autocommit(engine: Engine) -> Connection:
     # Session-level advisory locks outlive transactions; autocommit keeps this connection
     # from holding a transaction (and its snapshot) open for the whole run.
@@ -70,9 +74,28 @@ def writer_lock(engine: Engine, *, shared: bool, wait: bool, poll_seconds: float
             time.sleep(poll_seconds)
         logger.debug("holding the %s writer lock of %s", "shared" if shared else "exclusive",
                      where)
+        connection.info["archive_writer_pid"] = connection.scalar(text("SELECT pg_backend_pid()"))
         yield connection
     finally:
         _release(connection)
+
+
+def confirm_writer(session: Session, writer: Connection, where: str) -> None:
+    """Refuse to go on writing once the writer lock is gone: a server restart or a network
+    cut ends the session that held it, the server drops the lock, and a command that must
+    run alone (reindex, check) may start. Checked inside each batch's own transaction, so
+    a batch is never committed on a lost lock."""
+    held = session.scalar(text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND pid = :pid AND classid = :ns AND objid = :key AND objsubid = 2 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+        {"pid": writer.info.get("archive_writer_pid"), "ns": NAMESPACE, "key": WRITER})
+    if not held:
+        raise WriterLost(
+            f"the connection that held this process's writer lock on {where} was lost "
+            "(a server restart or a network cut), and the lock with it; stopped so as not to "
+            "overlap a command that must run alone. What was stored before is kept: run "
+            "the same command again to go on.")
 
 
 def claim_run(connection: Connection, run_id: int) -> None:

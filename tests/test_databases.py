@@ -20,7 +20,9 @@ from archive.cli import main
 from archive.config import InstancePaths
 from archive.db import SCHEMA_HEAD
 from archive.index import SearchIndex, SearchRequest
+from archive.ingest import IngestOptions, ReadProgress, ingest
 from archive.instance import Archive, ArchiveBusy
+from archive.writers import WriterLost
 from tests.conftest import EXAMPLES, PATIENCE, archive_options, database_env
 from tests.databases import count, execute, query
 from tests.pg_cluster import PostgresCluster, free_port
@@ -349,3 +351,38 @@ def test_a_bad_database_setting_is_named(tmp_path, setting, words):
     result = CliRunner().invoke(main, ["--instance", str(instance), "stats"])
     assert result.exit_code == 1 and words in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def _writer_lock_holders(paths: InstancePaths) -> list[int]:
+    from archive.writers import NAMESPACE, WRITER
+
+    return [row[0] for row in query(
+        paths, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+               f"AND classid = {NAMESPACE} AND objid = {WRITER} AND objsubid = 2")]
+
+
+def test_an_ingest_whose_writer_lock_is_lost_stops_before_storing_more(postgres_url,
+                                                                          tmp_path):
+    """A server restart or a network cut ends the session holding an ingest's writer lock,
+    and the server drops the lock; the ingest must not go on writing as if it held it."""
+    paths = InstancePaths(tmp_path / "instance", postgres_url)
+    corpus = _corpus(tmp_path / "feed", 0, 1200)
+    cut: list[int] = []
+
+    def cut_the_lock_midway(read: ReadProgress) -> None:
+        if read.documents >= 600 and not cut:
+            cut.extend(_writer_lock_holders(paths))
+            for pid in cut:
+                execute(paths, f"SELECT pg_terminate_backend({pid})")
+
+    with (Archive(paths) as archive, archive.writing(shared=True),
+          pytest.raises(WriterLost, match="writer lock .* was lost")):
+        ingest(archive, [str(corpus)], IngestOptions(jobs=1), progress=cut_the_lock_midway)
+    assert len(cut) == 1
+    stored = count(paths, "SELECT count(*) FROM articles")
+    assert stored < 1200
+    code, output = _run(paths, "ingest", str(corpus))
+    assert code == 0 and f"Added {1200 - stored} articles" in output, output
+    assert count(paths, "SELECT count(DISTINCT title) FROM articles") == 1200
+    code, output = _run(paths, "check")
+    assert code == 0 and output.endswith("Consistent.\n"), output

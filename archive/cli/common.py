@@ -19,6 +19,7 @@ from archive.index import IndexMissing
 from archive.instance import Archive, ArchiveBusy, is_storage_full
 from archive.outlets import OutletTableError
 from archive.settings import SettingsError
+from archive.writers import WriterLost
 
 if TYPE_CHECKING:
     from archive.ingest import ReadProgress
@@ -34,7 +35,7 @@ def open_archive(ctx: click.Context, *, create: bool = True) -> Iterator[Archive
         raise click.ClickException(str(exc)) from None
     try:
         yield archive
-    except IndexMissing as exc:  # e.g. an index of an older format: say what to run
+    except (IndexMissing, WriterLost) as exc:  # e.g. an index of an older format
         raise click.ClickException(str(exc)) from None
     except (OperationalError, InterfaceError) as exc:
         if not archive.paths.on_server:
