@@ -8,6 +8,7 @@ match in Python. Nothing here knows which engine produced the arrays.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -196,6 +197,40 @@ class DocColumns:
             return lambda days: (days + 3) // 7  # weeks from Monday (1970-01-01 was a Thursday)
         return lambda days: (days.astype("datetime64[D]").astype("datetime64[M]")
                              .astype(np.int64))
+
+
+def histogram_of_days(days: dict[dt.date, int], undated: int,
+                      totals: Callable[[dt.date, dt.date], dict[dt.date, int]],
+                      start: dt.date | None = None, end: dt.date | None = None) -> Histogram:
+    """DocColumns.histogram from counts per day (an engine that counts in its database):
+    `days` the matches per day, `totals(first, last)` the archive's articles (or stories)
+    per day between two dates. The same periods, granularity and counts."""
+    if not days and not (start and end):
+        return Histogram("month", undated=undated)
+    first = _ordinal(start) if start else min(_ordinal(d) for d in days)
+    last = _ordinal(end) if end else max(_ordinal(d) for d in days)
+    span = last - first + 1
+    granularity: Granularity = "day" if span <= 92 else "week" if span <= 730 else "month"
+    bucket = DocColumns._bucket_of(granularity)
+    low, high = (int(b) for b in bucket(np.array([first, last], dtype=np.int64)))
+    size = high - low + 1
+    # Every day of the first and the last period, not only those inside start..end.
+    opening = _bucket_start(granularity, low)
+    closing = _bucket_start(granularity, high + 1) - dt.timedelta(days=1)
+
+    def per_period(counted: dict[dt.date, int]) -> list[int]:
+        if not counted:
+            return [0] * size
+        numbers = np.array([_ordinal(d) for d in counted], dtype=np.int64)
+        periods = bucket(numbers) - low
+        inside = (periods >= 0) & (periods < size)
+        weights = np.array(list(counted.values()), dtype=np.int64)
+        return np.bincount(periods[inside], weights[inside], minlength=size)[:size].astype(
+            np.int64).tolist()
+
+    starts = [_bucket_start(granularity, low + i) for i in range(size)]
+    return Histogram(granularity, starts, per_period(days),
+                     per_period(totals(opening, closing)), undated)
 
 
 def _ordinal(value: dt.date) -> int:

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,10 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive import outlets, writers
 from archive.config import InstancePaths, resolve_instance
 from archive.db import open_database, session_factory
-from archive.index import SearchIndex
-from archive.settings import Settings, load_settings
+from archive.index import PostgresIndex, SearchIndex
+from archive.settings import Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
+_AnyIndex = TypeVar("_AnyIndex", SearchIndex, PostgresIndex)
 
 
 class ArchiveBusy(Exception):
@@ -57,13 +59,19 @@ class Archive:
             # Paths made by hand, not by resolve_instance: settings.toml still chooses.
             paths = dataclasses.replace(paths, database_choice=self.settings.database_url)
         self.paths = paths
+        if self.settings.search_engine == "postgresql" and not paths.on_server:
+            raise SettingsError(
+                f"{paths.settings}: search.engine = \"postgresql\" searches inside a PostgreSQL "
+                f"database, but this archive's database is {paths.described()}: name a "
+                "PostgreSQL database (url under [database], --database or ARCHIVE_DATABASE_URL) "
+                "or remove the setting")
         # A reader answers within the search deadline: a database statement that outlasts
         # it (on a server, which can enforce one) stops too, rather than hold a thread.
         timeout = self.settings.search_deadline_seconds * 3 if readonly else None
         self.engine = open_database(self.paths, create=create and not readonly,
                                     migrate=not readonly, statement_timeout=timeout or None)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self._index: SearchIndex | None = None
+        self._index: SearchIndex | PostgresIndex | None = None
         self._index_turn = writers.IndexTurn(self.engine)
         self._writer_connection: Connection | None = None
         if not readonly:
@@ -78,26 +86,41 @@ class Archive:
         return self.paths.root / "outlets.csv"
 
     @property
-    def index(self) -> SearchIndex:
+    def search_engine(self) -> str:
+        """"whoosh" (the index in the instance folder) or "postgresql" (in the database)."""
+        return self.settings.search_engine
+
+    @property
+    def index(self) -> SearchIndex | PostgresIndex:
         if self._index is None:
-            self._index = self._configured(SearchIndex(self.paths.index_dir,
-                                                       create=not self.readonly))
+            if self.search_engine == "postgresql":
+                self._index = self._configured(PostgresIndex(self.engine))
+            else:
+                self._index = self._configured(SearchIndex(self.paths.index_dir,
+                                                           create=not self.readonly))
         return self._index
 
-    def _configured(self, index: SearchIndex) -> SearchIndex:
+    def _configured(self, index: _AnyIndex) -> _AnyIndex:
         index.deadline_seconds = self.settings.search_deadline_seconds or None
         return index
 
-    def reset_index(self) -> SearchIndex:
+    def reset_index(self) -> SearchIndex | PostgresIndex:
         """An empty index in place of the current one, whatever state that was in."""
         if self._index is not None:
             self._index.close()
+        if self.search_engine == "postgresql":
+            index = self.index
+            index.clear()
+            return index
         shutil.rmtree(self.paths.index_dir, ignore_errors=True)
         self._index = self._configured(SearchIndex(self.paths.index_dir, create=True))
         return self._index
 
     def index_is_current(self) -> bool:
         """Whether an index of this version of archive exists (else it needs a rebuild)."""
+        if self.search_engine == "postgresql":
+            index = self.index
+            return isinstance(index, PostgresIndex) and index.is_current()
         return self._index is not None or SearchIndex.exists(self.paths.index_dir)
 
     def close(self) -> None:

@@ -162,9 +162,12 @@ def prepare(archive: Archive, progress: Progress | None = None) -> list[str]:
     if assigned:
         done.append(f"grouped {assigned} article(s) into stories")
     if not archive.index_is_current():
-        older = SearchIndex.stored_version(archive.paths.index_dir)
+        older = (None if archive.search_engine == "postgresql"
+                 else SearchIndex.stored_version(archive.paths.index_dir))
         count = reindex(archive, progress)
-        if count and older is not None:
+        if count and archive.search_engine == "postgresql":
+            done.append(f"built the search vocabulary of {count} articles in PostgreSQL")
+        elif count and older is not None:
             done.append(f"rebuilt the search index ({count} articles): it was written by "
                         f"another version of archive (index format {older}; now "
                         f"{SCHEMA_VERSION})")

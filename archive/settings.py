@@ -2,6 +2,7 @@
 
     [search]
     deadline_seconds = 10   # a search running longer stops with a message; 0: no limit
+    engine = "whoosh"       # or "postgresql": the search engine inside a PostgreSQL database
 
     [database]
     url = "postgresql://archive@db.example.org/news"   # instead of archive.db in the folder
@@ -18,7 +19,9 @@ from archive.index.bounds import DEFAULT_DEADLINE_SECONDS
 SETTINGS_FILE = "settings.toml"
 # Every setting by table; anything else is refused, so that a misspelt name is not ignored
 # without a word.
-KNOWN = {"search": ("deadline_seconds",), "database": ("url",)}
+KNOWN = {"search": ("deadline_seconds", "engine"), "database": ("url",)}
+# Search engines: Whoosh's index in the instance folder, or the database's own full text.
+ENGINES = ("whoosh", "postgresql")
 
 
 class SettingsError(Exception):
@@ -30,6 +33,7 @@ class Settings:
     search_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     # The archive's database when it is not archive.db in the folder (a SQLAlchemy URL).
     database_url: str | None = None
+    search_engine: str = "whoosh"
 
 
 def load_settings(path: Path) -> Settings:
@@ -58,18 +62,28 @@ def load_settings(path: Path) -> Settings:
     if url is not None and (not isinstance(url, str) or not url.strip()):
         raise SettingsError(f"{path}: database.url must be a database URL such as "
                             "\"postgresql://user@host/dbname\"")
-    return Settings(search_deadline_seconds=float(deadline), database_url=url)
+    engine = search.get("engine", "whoosh")
+    if engine not in ENGINES:
+        raise SettingsError(f"{path}: search.engine must be one of "
+                            f"{', '.join(repr(e) for e in ENGINES)}, not {engine!r}")
+    return Settings(search_deadline_seconds=float(deadline), database_url=url,
+                    search_engine=engine)
 
 
 def save_database_url(path: Path, url: str) -> None:
     """Set `[database] url` in the settings file (made if missing), keeping the other
     settings. Readable by its owner only, since the URL may carry a password."""
     settings = load_settings(path)
-    search = ""
-    if path.exists() and settings.search_deadline_seconds != DEFAULT_DEADLINE_SECONDS:
-        search = f"[search]\ndeadline_seconds = {settings.search_deadline_seconds!r}\n\n"
     # A TOML basic string: JSON's escapes (\", \\, \uXXXX) are TOML's too.
     import json
+
+    search = ""
+    if path.exists() and settings.search_deadline_seconds != DEFAULT_DEADLINE_SECONDS:
+        search += f"deadline_seconds = {settings.search_deadline_seconds!r}\n"
+    if settings.search_engine != "whoosh":
+        search += f"engine = {json.dumps(settings.search_engine)}\n"
+    if search:
+        search = f"[search]\n{search}\n"
 
     text = f"{search}[database]\nurl = {json.dumps(url)}\n"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from archive.index.bounds import DEFAULT_DEADLINE_SECONDS, SearchTimeout, deadli
 from archive.index.highlight import Highlighter
 from archive.index.merging import MERGE_FACTOR
 from archive.index.parsing import MIN_WILDCARD_PREFIX
+from archive.index.pgsearch import PostgresIndex
 from archive.index.schema import SCHEMA_VERSION
 from archive.index.searchindex import SearchIndex
 from archive.index.types import (
@@ -30,5 +31,6 @@ from archive.index.types import (
 __all__ = ["DEFAULT_DEADLINE_SECONDS", "MERGE_FACTOR", "MIN_WILDCARD_PREFIX", "SCHEMA_VERSION",
            "SORTS", "UNKNOWN_YEAR",
            "Clause", "Explanation", "Fragment", "Highlighter", "IndexDoc", "IndexMissing",
-           "QueryError", "SearchHits", "SearchIndex", "SearchRequest", "SearchTimeout", "Sort",
+           "PostgresIndex", "QueryError", "SearchHits", "SearchIndex", "SearchRequest",
+           "SearchTimeout", "Sort",
            "deadline"]

@@ -25,18 +25,23 @@ class Highlighter:
 
     SURROUND = 60
 
-    def __init__(self, terms: dict[str, frozenset[str]]) -> None:
+    def __init__(self, terms: dict[str, frozenset[str]],
+                 prefixes: dict[str, tuple[str, ...]] | None = None) -> None:
         self.terms = terms
+        # Words starting with one of these are marked too (the PostgreSQL engine's prefixes).
+        self.prefixes = prefixes or {}
 
     def passages(self, field: str, text: str, *, top: int = 3, maxchars: int = 220,
                  whole: bool = False) -> list[Fragment]:
         """The best `top` passages of `text` in text order, or the whole text as one (in
         both cases marking words in its first SCAN_CHARS characters only)."""
-        wanted = self.terms.get(field)
-        if not wanted or not text:
+        wanted = self.terms.get(field, frozenset())
+        starts = self.prefixes.get(field, ())
+        if not (wanted or starts) or not text:
             return []
         hits = [(m.start(), m.end()) for m in _TOKEN.finditer(text, 0, SCAN_CHARS)
-                if _stem(m.group().lower()) in wanted]
+                if _stem(m.group().lower()) in wanted
+                or (starts and m.group().lower().startswith(starts))]
         if not hits:
             return []
         if whole:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import index, qparser, query
 from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
+from whoosh.fields import Schema
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
@@ -268,48 +269,7 @@ class SearchIndex:
 
     def parse(self, text: str) -> query.Query | None:
         """The query for a user's search string; None means "everything"."""
-        if not text.strip():
-            return None
-        for word in re.findall(r"\w+", text):
-            bounds.check_word(word)
-        try:
-            parsed = self._parser().parse(_BARE_FUZZY.sub("~2", _rewrite_dates(text)))
-        except QueryError:
-            raise
-        except Exception as exc:  # Whoosh raises bare exceptions on some odd input
-            raise QueryError(f"could not understand the query: {exc}") from None
-        for wildcard in _leaves(parsed, (query.Wildcard, query.Prefix)):
-            pattern = wildcard.text + ("*" if isinstance(wildcard, query.Prefix) else "")
-            prefix = pattern.split("*")[0].split("?")[0]
-            if len(prefix) < MIN_WILDCARD_PREFIX:
-                raise QueryError(
-                    f"'{pattern}' needs at least {MIN_WILDCARD_PREFIX} letters before its "
-                    "first * or ? (a shorter start would match most words)")
-        for fuzzy in _leaves(parsed, (query.FuzzyTerm,)):
-            fuzzy.prefixlength = max(fuzzy.prefixlength, FUZZY_PREFIX)
-            if fuzzy.maxdist > 2:
-                raise QueryError(f"'{fuzzy.text}~{fuzzy.maxdist}': at most 2 letters may differ")
-        if parsed is query.NullQuery:
-            raise QueryError("the query has no words to search for")
-        if isinstance(parsed, query.Not) or (isinstance(parsed, query.And) and all(
-                isinstance(c, query.Not) for c in parsed.children())):
-            raise QueryError("the query only says what to leave out: add a word to look for "
-                             "(e.g. 'harbour -ferry')")
-        if isinstance(parsed, query.Every) or (
-                isinstance(parsed, query.Or) and all(isinstance(c, query.Every)
-                                                     for c in parsed.children())):
-            return None  # a lone * asks for everything
-        return capped(parsed)
-
-    def _parser(self) -> qparser.QueryParser:
-        parser = qparser.MultifieldParser(["title", "body"], _SCHEMA, group=qparser.AndGroup)
-        parser.remove_plugin_class(qparser.FieldsPlugin)
-        names = "|".join(QUERY_FIELDS)
-        parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{names}):"))
-        parser.add_plugin(qparser.FieldAliasPlugin({"outlet_text": ["outlet"]}))
-        parser.add_plugin(qparser.FuzzyTermPlugin())
-        parser.add_plugin(qparser.PlusMinusPlugin())
-        return parser
+        return parse_query(text)
 
     def explain(self, text: str) -> Explanation:
         """How a query was understood: each clause, what it looks up, how many it matches."""
@@ -522,6 +482,54 @@ class SearchIndex:
                     return current
                 time.sleep(0.05 * (attempt + 1))
         return self._index.searcher()
+
+
+def parse_query(text: str, schema: Schema = _SCHEMA) -> query.Query | None:
+    """The query for a user's search string; None means "everything". Every engine parses
+    with this (another engine with a schema of its own analysers): one query language."""
+    if not text.strip():
+        return None
+    for word in re.findall(r"\w+", text):
+        bounds.check_word(word)
+    try:
+        parsed = query_parser(schema).parse(_BARE_FUZZY.sub("~2", _rewrite_dates(text)))
+    except QueryError:
+        raise
+    except Exception as exc:  # Whoosh raises bare exceptions on some odd input
+        raise QueryError(f"could not understand the query: {exc}") from None
+    for wildcard in _leaves(parsed, (query.Wildcard, query.Prefix)):
+        pattern = wildcard.text + ("*" if isinstance(wildcard, query.Prefix) else "")
+        prefix = pattern.split("*")[0].split("?")[0]
+        if len(prefix) < MIN_WILDCARD_PREFIX:
+            raise QueryError(
+                f"'{pattern}' needs at least {MIN_WILDCARD_PREFIX} letters before its "
+                "first * or ? (a shorter start would match most words)")
+    for fuzzy in _leaves(parsed, (query.FuzzyTerm,)):
+        fuzzy.prefixlength = max(fuzzy.prefixlength, FUZZY_PREFIX)
+        if fuzzy.maxdist > 2:
+            raise QueryError(f"'{fuzzy.text}~{fuzzy.maxdist}': at most 2 letters may differ")
+    if parsed is query.NullQuery:
+        raise QueryError("the query has no words to search for")
+    if isinstance(parsed, query.Not) or (isinstance(parsed, query.And) and all(
+            isinstance(c, query.Not) for c in parsed.children())):
+        raise QueryError("the query only says what to leave out: add a word to look for "
+                         "(e.g. 'harbour -ferry')")
+    if isinstance(parsed, query.Every) or (
+            isinstance(parsed, query.Or) and all(isinstance(c, query.Every)
+                                                 for c in parsed.children())):
+        return None  # a lone * asks for everything
+    return capped(parsed)
+
+
+def query_parser(schema: Schema = _SCHEMA) -> qparser.QueryParser:
+    parser = qparser.MultifieldParser(["title", "body"], schema, group=qparser.AndGroup)
+    parser.remove_plugin_class(qparser.FieldsPlugin)
+    names = "|".join(QUERY_FIELDS)
+    parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{names}):"))
+    parser.add_plugin(qparser.FieldAliasPlugin({"outlet_text": ["outlet"]}))
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.PlusMinusPlugin())
+    return parser
 
 
 def _surface_form(stem: str, body: str, analyzer: StemmingAnalyzer) -> str | None:

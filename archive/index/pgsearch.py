@@ -1,0 +1,821 @@
+"""The search engine inside PostgreSQL (`[search] engine = "postgresql"`): the same interface
+as the Whoosh index (SearchIndex), answered with SQL over `articles.search_vector`.
+
+One query language: a query string is parsed by the same Whoosh parser as for the Whoosh
+index (searchindex.parse_query, so the same queries are accepted and refused with the same
+messages), a second time with analysers that only lower-case, and that tree of words as
+typed is translated to SQL: a tsquery (`&`, `|`, `!`, `<->`, `<N>`, `:*`, weights A for the
+title, B the byline, D the body) where the parts search the articles' vector, plain SQL for
+outlets and dates. PostgreSQL's own analyser (the configuration `archive_english` of
+migration 0007) turns the words into its stems, so the query and the vectors always agree.
+
+Nothing is kept in the process: every web worker on any machine sees the same archive, and
+every statement runs in a read-only transaction under the request's remaining deadline
+(`SET LOCAL statement_timeout`). The vectors are kept by a trigger when articles are written;
+`add` records their words in `search_words` (the vocabulary that patterns, fuzzy terms,
+suggestions and "more like this" look words up in) and, after `clear` (a rebuild),
+recomputes the vectors of what it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+from whoosh import query
+from whoosh.analysis import STOP_WORDS, LowercaseFilter, RegexTokenizer
+from whoosh.fields import TEXT, Schema
+
+from archive.facets import histogram_of_days
+from archive.index import bounds
+from archive.index.bounds import SearchTimeout
+from archive.index.cache import ResultCache
+from archive.index.highlight import Highlighter, _stem
+from archive.index.parsing import QUERY_FIELDS, _clauses, _day, _is_field_group
+from archive.index.schema import _schema
+from archive.index.searchindex import SUGGEST_MIN_DOCS, parse_query
+from archive.index.types import (
+    Clause,
+    Explanation,
+    IndexDoc,
+    QueryError,
+    SearchHits,
+    SearchRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+# The text search configuration of articles.search_vector (migration 0007): English stems,
+# stop words kept.
+CONFIG = "archive_english"
+# Which part of an article's vector each query field searches (setweight in the trigger).
+WEIGHTS = {"title": "A", "body": "D", "byline": "B"}
+# A proximity search ("a b c"~5) becomes one exact form per combination of gaps; more
+# forms than this are refused (PostgreSQL's <N> means exactly N apart).
+MAX_PROXIMITY_FORMS = 256
+# Words of an article that "more like this" searches for.
+MORE_LIKE_WORDS = 12
+# Errors of a statement that say something about the query rather than the server: data
+# exceptions (22), syntax (42), program limits (54); 57014 is a cancelled statement.
+_QUERY_STATES = ("22", "42", "54")
+_CANCELLED = "57014"
+
+
+def _surface_schema() -> Schema:
+    """The Whoosh schema with text fields that only lower-case: the parsed tree then holds
+    the words as typed, for PostgreSQL's analyser."""
+    schema = _schema()
+    for name in ("title", "body"):
+        schema.remove(name)
+        schema.add(name, TEXT(analyzer=RegexTokenizer() | LowercaseFilter()))
+    return schema
+
+
+_SURFACE = _surface_schema()
+
+
+# --- translation of a parsed query to SQL ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ts:
+    """A tsquery over the articles' vectors ("article") or the outlets' names ("outlet")."""
+
+    text: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    """A condition on the row `a` of articles."""
+
+    text: str
+
+
+_TRUE, _FALSE = _Sql("TRUE"), _Sql("FALSE")
+_Part = _Ts | _Sql
+
+
+def _quote(lexeme: str) -> str:
+    """A lexeme as a tsquery literal."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class _Translation:
+    """One query's SQL: the condition, its bind parameters, the tsquery to rank by, the
+    notes on what patterns left out, and the words each pattern searched."""
+
+    def __init__(self, reading: _Reading) -> None:
+        self._reading = reading
+        self.params: dict[str, Any] = {}
+        self.ranked: list[str] = []
+        self.notes: dict[str, None] = {}
+        self.expansions: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        self._lexemes: dict[str, list[str]] = {}
+
+    def param(self, value: object) -> str:
+        name = f"q{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def condition(self, node: query.Query) -> str:
+        self._lexemes.update(self._reading.lexemes(
+            w for w in _words(node) if w not in self._lexemes))
+        return self.sql(self._part(node, negated=False))
+
+    def sql(self, part: _Part) -> str:
+        if isinstance(part, _Sql):
+            return part.text
+        if part.target == "article":
+            return f"a.search_vector @@ CAST({self.param(part.text)} AS tsquery)"
+        return (f"coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE to_tsvector('simple', "
+                f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
+
+    def rank_query(self) -> str | None:
+        return " | ".join(f"({t})" for t in dict.fromkeys(self.ranked)) or None
+
+    def _part(self, node: query.Query, negated: bool) -> _Part:
+        if isinstance(node, query.And | query.Or):
+            children = [self._part(child, negated) for child in node.children()]
+            return self._combine(children, "&" if isinstance(node, query.And) else "|")
+        if isinstance(node, query.Not):
+            return _negated(self._part(node.query, not negated))
+        if isinstance(node, query.AndNot):
+            return self._combine([self._part(node.a, negated),
+                                  _negated(self._part(node.b, not negated))], "&")
+        if isinstance(node, query.AndMaybe):
+            return self._part(node.a, negated)  # the optional part only ranks, in Whoosh
+        if isinstance(node, query.Every):
+            return _TRUE
+        if isinstance(node, query.NumericRange) and node.fieldname == "date":
+            return self._dates(node)
+        if node is query.NullQuery or isinstance(node, type(query.NullQuery)):
+            return _FALSE
+        fieldname = getattr(node, "fieldname", None)
+        if fieldname == "outlet_text":
+            return self._outlet(node)
+        weight = WEIGHTS.get(fieldname or "")
+        if weight is None:
+            raise QueryError(f"'{node}' cannot be searched by the PostgreSQL search engine")
+        tsquery = self._article(node, weight)
+        if tsquery is None:
+            return _FALSE
+        if not negated:
+            self.ranked.append(tsquery)
+        return _Ts(tsquery, "article")
+
+    def _combine(self, parts: list[_Part], operator: str) -> _Part:
+        absorbing, neutral = (_FALSE, _TRUE) if operator == "&" else (_TRUE, _FALSE)
+        if absorbing in parts:
+            return absorbing
+        parts = [p for p in parts if p != neutral]
+        if not parts:
+            return neutral
+        merged: list[_Part] = []
+        for target in ("article", "outlet"):
+            texts = [p.text for p in parts if isinstance(p, _Ts) and p.target == target]
+            if texts:
+                merged.append(_Ts(f" {operator} ".join(f"({t})" for t in texts), target))
+        merged += [p for p in parts if isinstance(p, _Sql)]
+        if len(merged) == 1:
+            return merged[0]
+        joiner = " AND " if operator == "&" else " OR "
+        return _Sql("(" + joiner.join(self.sql(p) for p in merged) + ")")
+
+    def _dates(self, node: query.NumericRange) -> _Part:
+        try:
+            start = _date_of(node.start or 1, dt.date.min)
+            end = _date_of(node.end or 99991231, dt.date.max)
+        except ValueError:
+            raise QueryError(f"'{_day(node.start)} to {_day(node.end)}' is not a date range: "
+                             "write date:[2022-03-01 TO 2022-03-31]") from None
+        # Undated articles are outside every range, and inside its negation.
+        return _Sql(f"coalesce(a.published_date BETWEEN {self.param(start)} AND "
+                    f"{self.param(end)}, FALSE)")
+
+    def _article(self, node: query.Query, weight: str) -> str | None:
+        """The tsquery of one word, phrase or pattern in one part of the articles, or None
+        when it cannot match anything."""
+        if isinstance(node, query.Phrase):
+            return self._phrase([self._lexemes.get(w, []) for w in node.words], node.slop,
+                                weight)
+        if isinstance(node, query.Prefix):
+            return f"{_quote(node.text)}:*{weight}"
+        if isinstance(node, query.Wildcard | query.FuzzyTerm):
+            words = self._expanded(node)
+            return " | ".join(f"{_quote(w)}:{weight}" for w in words) or None
+        if isinstance(node, query.Term):
+            lexemes = self._lexemes.get(node.text, [])
+            return " <-> ".join(f"{_quote(w)}:{weight}" for w in lexemes) or None
+        raise QueryError(f"'{node}' cannot be searched by the PostgreSQL search engine")
+
+    def _phrase(self, words: list[list[str]], slop: int, weight: str) -> str | None:
+        """Words one after another, each next one 1..slop positions after the last (as the
+        Whoosh index matches them): one exact form per combination of gaps."""
+        forms: list[str] = []
+        skipped = 0  # words PostgreSQL's analyser keeps nothing of still take a position
+        for lexemes in words:
+            if not lexemes:
+                skipped += 1
+                continue
+            word = " <-> ".join(f"{_quote(w)}:{weight}" for w in lexemes)
+            if not forms:
+                forms = [word]
+                skipped = 0
+                continue
+            gaps = range(1 + skipped, slop + skipped + 1)
+            if len(forms) * len(gaps) > MAX_PROXIMITY_FORMS:
+                raise QueryError(f"a proximity search of {len(words)} words within {slop} is "
+                                 "too wide for the PostgreSQL search engine: use fewer words "
+                                 "or a smaller distance")
+            forms = [f"{form} <{gap}> {word}" for form in forms for gap in gaps]
+            skipped = 0
+        if not forms:
+            return None
+        return " | ".join(f"({form})" for form in forms) if len(forms) > 1 else forms[0]
+
+    def _outlet(self, node: query.Query) -> _Part:
+        """outlet: words, phrases and patterns, on the outlets' names as written (the Whoosh
+        index analyses them the same way: lower case, no stems)."""
+        if isinstance(node, query.Phrase):
+            if node.slop > 1:
+                forms = self._phrase([[w] for w in node.words], node.slop, "")
+                return _Ts((forms or "").replace(":", ""), "outlet") if forms else _FALSE
+            return _Ts(" <-> ".join(_quote(w) for w in node.words), "outlet")
+        if isinstance(node, query.Prefix):
+            return _Ts(f"{_quote(node.text)}:*", "outlet")
+        if isinstance(node, query.Wildcard):
+            pattern = "".join("\\w*" if c == "*" else "\\w" if c == "?" else re.escape(c)
+                              for c in node.text)
+            regex = self.param("\\m" + pattern + "\\M")  # a word of the name
+            return _Sql(f"coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE lower(name) ~ "
+                        f"{regex}), FALSE)")
+        if isinstance(node, query.FuzzyTerm):
+            raise QueryError(f"'outlet:{node.text}~': the PostgreSQL search engine does not "
+                             "search outlet names with spelling variants; write the name")
+        if isinstance(node, query.Term):
+            return _Ts(_quote(node.text), "outlet")
+        raise QueryError(f"'{node}' cannot be searched by the PostgreSQL search engine")
+
+    def _expanded(self, node: query.Wildcard | query.FuzzyTerm) -> tuple[str, ...]:
+        """The vocabulary's words a wildcard or fuzzy term stands for, its most common."""
+        fuzzy = isinstance(node, query.FuzzyTerm)
+        key = ("fuzzy" if fuzzy else "wildcard", node.text,
+               node.maxdist if isinstance(node, query.FuzzyTerm) else 0)
+        if key not in self.expansions:
+            if isinstance(node, query.FuzzyTerm):
+                found = self._reading.similar(node.text, node.maxdist, node.prefixlength)
+                cap, typed = bounds.FUZZY_WORDS, f"{node.text}~{node.maxdist}"
+                narrow = "allow fewer differences"
+            else:
+                found = self._reading.matching(node.text)
+                cap, typed = bounds.PATTERN_WORDS, node.text
+                narrow = "add letters before the * or ? to narrow it"
+            if len(found) > cap:
+                self.notes.setdefault(f"'{typed}' matches {len(found):,} words: only the "
+                                      f"{cap:,} most common were searched ({narrow})")
+            self.expansions[key] = tuple(found[:cap])
+        return self.expansions[key]
+
+
+def _negated(part: _Part) -> _Part:
+    if part == _TRUE:
+        return _FALSE
+    if part == _FALSE:
+        return _TRUE
+    if isinstance(part, _Ts):
+        return _Ts(f"!({part.text})", part.target)
+    return _Sql(f"NOT {part.text}")
+
+
+def _words(node: query.Query) -> Iterator[str]:
+    """The words of a parsed tree that PostgreSQL's analyser must turn into stems."""
+    if getattr(node, "fieldname", None) in WEIGHTS:
+        if isinstance(node, query.Phrase):
+            yield from node.words
+        elif type(node) is query.Term:
+            yield node.text
+    for child in node.children():
+        yield from _words(child)
+
+
+def _date_of(value: int, default: dt.date) -> dt.date:
+    if value <= 1:
+        return dt.date.min
+    if value >= 99991231:
+        return default
+    return dt.date(value // 10000, value // 100 % 100, value % 100)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class _Reading:
+    """One request's read-only transaction, each statement under what is left of its
+    deadline."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        left = bounds.remaining()
+        if left is not None:
+            bounds.check()
+            # Milliseconds; SET cannot take a bind parameter, and this is a number.
+            self.connection.exec_driver_sql(
+                f"SET LOCAL statement_timeout = {max(1, math.ceil(left * 1000))}")
+        return list(self.connection.execute(text(sql), params or {}))
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def lexemes(self, words: Iterable[str]) -> dict[str, list[str]]:
+        """PostgreSQL's stems of each word (a word its parser splits has several)."""
+        wanted = list(dict.fromkeys(words))
+        if not wanted:
+            return {}
+        rows = self.rows(
+            "SELECT t.w, ARRAY(SELECT v.lexeme FROM unnest(to_tsvector("
+            f"'{CONFIG}', t.w)) AS v ORDER BY v.positions[1]) "
+            "FROM unnest(CAST(:words AS text[])) AS t(w)", {"words": wanted})
+        return {word: list(found) for word, found in rows}
+
+    def matching(self, pattern: str) -> list[str]:
+        """The vocabulary's words matching a wildcard pattern, most common first."""
+        like = "".join("%" if c == "*" else "_" if c == "?" else
+                       ("\\" + c if c in "%_\\" else c) for c in pattern)
+        rows = self.rows("SELECT word FROM search_words WHERE word LIKE :like "
+                         "ORDER BY articles DESC, word LIMIT :most",
+                         {"like": like, "most": bounds.WORDS_SCANNED})
+        return [word for (word,) in rows]
+
+    def similar(self, word: str, maxdist: int, prefix: int) -> list[str]:
+        """The vocabulary's words within `maxdist` edits of `word` (sharing its first
+        `prefix` letters), most common first."""
+        start = word[:prefix].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.rows(
+            "SELECT word FROM search_words WHERE word LIKE :start AND length(word) BETWEEN "
+            ":shortest AND :longest ORDER BY articles DESC, word LIMIT :most",
+            {"start": start + "%", "shortest": len(word) - maxdist,
+             "longest": len(word) + maxdist, "most": bounds.WORDS_SCANNED})
+        near = [w for (w,) in rows]
+        bounds.check()
+        close = {text for text, _, _ in process.extract(word, near, scorer=OSA.distance,
+                                                        score_cutoff=maxdist, limit=None)}
+        return [w for w in near if w in close]
+
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        rows = self.rows("SELECT word, articles FROM search_words WHERE word = ANY(:words)",
+                         {"words": list(words)})
+        return {word: n for word, n in rows}
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """A query as the user sees it (stems, Whoosh's notation) and as it is translated."""
+
+    shown: query.Query
+    surface: query.Query
+
+
+class PostgresIndex:
+    """The search engine inside an archive's PostgreSQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Seconds one search may take; the owner of the archive sets it from its settings.
+        self.deadline_seconds: float | None = bounds.DEFAULT_DEADLINE_SECONDS
+        # The interface's cache of results: nothing is kept in the process by this engine.
+        self.results = ResultCache()
+        # After clear(): add() recomputes the vectors it is given (a rebuild).
+        self._refresh = False
+
+    @contextmanager
+    def _reading(self) -> Iterator[_Reading]:
+        with bounds.deadline(self.deadline_seconds):
+            try:
+                with self.engine.connect() as connection, connection.begin():
+                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    yield _Reading(connection)
+            except DBAPIError as exc:
+                raise _query_error(exc) from None
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add(self, docs: Sequence[IndexDoc], *, replace: bool = False) -> int:
+        """Record the words of these (stored) articles in the vocabulary; after clear(), also
+        recompute their vectors. The vectors themselves are kept by the database's trigger.
+        With replace, an article indexed before counts twice: the counts are an upper bound
+        until `archive reindex`."""
+        ids = sorted({doc.id for doc in docs})
+        if not ids:
+            return 0
+        with self.engine.begin() as connection:
+            if self._refresh:
+                connection.execute(text("UPDATE articles SET title = title WHERE id = ANY(:ids)"),
+                                   {"ids": ids})
+            # ts_stat takes the text of a query; these are integers.
+            listed = ",".join(str(int(i)) for i in ids)
+            connection.execute(text(
+                "INSERT INTO search_words (word, articles) SELECT word, ndoc FROM ts_stat("
+                ":vectors) ON CONFLICT (word) DO UPDATE SET articles = search_words.articles "
+                "+ excluded.articles"),
+                {"vectors": f"SELECT search_vector FROM articles WHERE id IN ({listed})"})
+        return len(docs)
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Nothing to do: an article deleted from the database is gone from its searches."""
+
+    def clear(self) -> None:
+        """Empty the vocabulary for a rebuild, whose add() calls recompute the vectors."""
+        with self.engine.begin() as connection:
+            connection.execute(text("DELETE FROM search_words"))
+        self._refresh = True
+
+    def merge_segments(self, *, everything: bool = False) -> int:
+        """Nothing to merge (the database tidies its own indexes): no segments."""
+        return 0
+
+    def segment_count(self) -> int:
+        return 0
+
+    def is_current(self) -> bool:
+        """Whether the vocabulary was built (an archive switched to this engine needs a
+        rebuild: `archive reindex`, or any writing command does it)."""
+        with self.engine.connect() as connection:
+            return bool(connection.execute(text(
+                "SELECT EXISTS (SELECT 1 FROM search_words) "
+                "OR NOT EXISTS (SELECT 1 FROM articles)")).scalar())
+
+    # --- reading -------------------------------------------------------------------------
+
+    def ids(self) -> set[int]:
+        with self._reading() as reading:
+            return {i for (i,) in reading.rows(
+                "SELECT id FROM articles WHERE search_vector IS NOT NULL")}
+
+    def doc_count(self) -> int:
+        with self._reading() as reading:
+            return int(reading.scalar("SELECT count(*) FROM articles"))
+
+    def parse(self, text: str) -> query.Query | None:
+        """The query for a user's search string (in Whoosh's notation, stems and all, as
+        the explain view shows it); None means "everything"."""
+        return parse_query(text)
+
+    def _parsed(self, text: str) -> _Parsed | None:
+        shown = parse_query(text)
+        if shown is None:
+            return None
+        surface = parse_query(text, _SURFACE)
+        assert surface is not None  # the same tree, with words as typed
+        return _Parsed(shown, surface)
+
+    def search(self, request: SearchRequest, *, remember: bool = True) -> SearchHits:
+        """Matching ids for one page, the total, facet counts and (if asked) a histogram, in
+        one statement over the matches (and one more for the histogram's totals)."""
+        parsed = self._parsed(request.text)
+        with self._reading() as reading:
+            translation = _Translation(reading)
+            match = "TRUE" if parsed is None else translation.condition(parsed.surface)
+            rank = translation.rank_query() if parsed is not None else None
+            sort = request.sort
+            if sort == "relevance" and parsed is None:
+                sort = "newest"
+            score = "0"
+            if sort == "relevance" and rank is not None:
+                score = f"ts_rank(a.search_vector, CAST({translation.param(rank)} AS tsquery))"
+            order = {"relevance": "score DESC, id", "newest": "day DESC NULLS LAST, id",
+                     "oldest": "day ASC NULLS LAST, id"}[sort]
+            chosen = ("SELECT DISTINCT ON (story) * FROM m ORDER BY story, day ASC NULLS LAST, id"
+                      if request.one_per_story else "SELECT * FROM m")
+            params = translation.params
+            outlet_ok = "outlet = ANY(:outlets)" if request.outlets else "TRUE"
+            language_ok = "language = ANY(:languages)" if request.languages else "TRUE"
+            dates = []
+            if request.date_from:
+                dates.append("day >= :date_from")
+            if request.date_to:
+                dates.append("day <= :date_to")
+            date_ok = f"coalesce({' AND '.join(dates)}, FALSE)" if dates else "TRUE"
+            params.update(outlets=list(request.outlets), languages=list(request.languages),
+                          date_from=request.date_from, date_to=request.date_to,
+                          limit=request.limit, offset=request.offset)
+            days = ("UNION ALL SELECT 'day', coalesce(CAST(day AS text), ''), count(*) FROM f "
+                    "WHERE o_ok AND l_ok AND d_ok GROUP BY day" if request.histogram else "")
+            rows = reading.rows(f"""
+                WITH m AS MATERIALIZED (
+                    SELECT a.id, coalesce(o.name, '') AS outlet, a.published_date AS day,
+                           coalesce(a.language, '') AS language,
+                           coalesce(a.story_id, a.id) AS story, {score} AS score
+                    FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
+                    WHERE {match}
+                ), c AS MATERIALIZED ({chosen}),
+                f AS MATERIALIZED (
+                    SELECT id, outlet, day, language, score, {outlet_ok} AS o_ok,
+                           {language_ok} AS l_ok, {date_ok} AS d_ok FROM c)
+                SELECT 'total', '', count(*) FROM f WHERE o_ok AND l_ok AND d_ok
+                UNION ALL SELECT 'outlet', outlet, count(*) FROM f WHERE l_ok AND d_ok
+                    GROUP BY outlet
+                UNION ALL SELECT 'year', CAST(coalesce(CAST(extract(year FROM day) AS integer), 0)
+                    AS text), count(*) FROM f WHERE o_ok AND l_ok GROUP BY 2
+                UNION ALL SELECT 'month', to_char(day, 'YYYYMM'), count(*) FROM f
+                    WHERE o_ok AND l_ok AND day IS NOT NULL GROUP BY 2
+                UNION ALL SELECT 'language', language, count(*) FROM f WHERE o_ok AND d_ok
+                    GROUP BY language
+                {days}
+                UNION ALL SELECT 'hit', CAST(id AS text), row_number() OVER () FROM (
+                    SELECT id FROM f WHERE o_ok AND l_ok AND d_ok ORDER BY {order}
+                    LIMIT :limit OFFSET :offset) AS page""", params)
+            found: dict[str, list[tuple[str, int]]] = {}
+            for kind, key, count in rows:
+                found.setdefault(kind, []).append((key, int(count)))
+            by_count = lambda pairs: sorted(pairs, key=lambda p: (-p[1], p[0]))  # noqa: E731
+            hits = SearchHits(
+                total=found["total"][0][1],
+                ids=[int(i) for i, _ in sorted(found.get("hit", []), key=lambda p: p[1])],
+                outlet_counts=by_count(found.get("outlet", [])),
+                year_counts=sorted(((int(y), n) for y, n in found.get("year", [])),
+                                   key=lambda p: -p[0]),
+                month_counts=sorted(((int(m), n) for m, n in found.get("month", [])),
+                                    reverse=True),
+                language_counts=by_count(found.get("language", [])),
+                notes=list(translation.notes),
+            )
+            if request.histogram:
+                per_day = {dt.date.fromisoformat(d): n for d, n in found.get("day", []) if d}
+                undated = sum(n for d, n in found.get("day", []) if not d)
+                hits.histogram = histogram_of_days(
+                    per_day, undated, lambda first, last: self._days(
+                        reading, first, last, request.one_per_story),
+                    request.date_from, request.date_to)
+        return hits
+
+    @staticmethod
+    def _days(reading: _Reading, first: dt.date, last: dt.date, stories: bool
+              ) -> dict[dt.date, int]:
+        """Articles (or stories, by their first copy) of the whole archive per day."""
+        source = ("(SELECT DISTINCT ON (coalesce(story_id, id)) published_date FROM articles "
+                  "ORDER BY coalesce(story_id, id), published_date ASC NULLS LAST, id) AS a"
+                  if stories else "articles AS a")
+        rows = reading.rows(f"SELECT a.published_date, count(*) FROM {source} WHERE "
+                            "a.published_date BETWEEN :first AND :last GROUP BY 1",
+                            {"first": first, "last": last})
+        return {day: int(n) for day, n in rows}
+
+    def explain(self, text: str) -> Explanation:
+        """How a query was understood: each clause, what it looks up, how many it matches."""
+        parsed = self._parsed(text)
+        with self._reading() as reading:
+            if parsed is None:
+                count = int(reading.scalar("SELECT count(*) FROM articles"))
+                return Explanation("everything", [Clause("all", "", text or "*", "*", count)],
+                                   count)
+            translation = _Translation(reading)
+            typed = _typed(text)
+            clauses = []
+            for (shown, negated), (surface, _) in zip(_clauses(parsed.shown),
+                                                      _clauses(parsed.surface), strict=True):
+                condition = translation.condition(surface)
+                matches = int(reading.scalar(
+                    f"SELECT count(*) FROM articles a WHERE {condition}", translation.params))
+                clauses.append(_clause(shown, surface, negated, typed, matches, translation))
+            total = int(reading.scalar(
+                f"SELECT count(*) FROM articles a WHERE {translation.condition(parsed.surface)}",
+                translation.params))
+            return Explanation(str(parsed.shown), clauses, total, list(translation.notes))
+
+    def highlighter(self, text_query: str) -> Highlighter:
+        """What marks the query's words in texts. The Highlighter matches Porter stems (as
+        the Whoosh index does): words and phrases are marked by their Whoosh stems, patterns
+        and fuzzy terms by the words PostgreSQL found for them."""
+        terms: dict[str, set[str]] = {}
+        parsed = self._parsed(text_query)
+        if parsed is not None:
+            expanded: dict[tuple[str, str, int], tuple[str, ...]] = {}
+            if any(isinstance(n, query.Wildcard | query.FuzzyTerm)
+                   for n in _every(parsed.surface)):
+                with self._reading() as reading:
+                    translation = _Translation(reading)
+                    translation.condition(parsed.surface)
+                    expanded = translation.expansions
+            for node, negated in _clauses(parsed.shown):
+                if negated:
+                    continue
+                for leaf in _every(node):
+                    fieldname = getattr(leaf, "fieldname", "")
+                    wanted = terms.setdefault(fieldname, set())
+                    if isinstance(leaf, query.Phrase):
+                        wanted.update(leaf.words)
+                    elif isinstance(leaf, query.Wildcard | query.FuzzyTerm):
+                        for words in (v for k, v in expanded.items() if k[1] == leaf.text):
+                            wanted.update(words)
+                            wanted.update(_stem(w) for w in words)
+                    elif isinstance(leaf, query.Term):
+                        wanted.add(leaf.text)
+        # A prefix marks every word that starts with it, as PostgreSQL matches it.
+        return Highlighter({name: frozenset(found) for name, found in terms.items()},
+                           _prefixes(parsed))
+
+    def more_like(self, article_id: int, body: str, *, limit: int = 5) -> list[int]:
+        """Ids of articles most like this one (its own story's copies left out): its words
+        that are most particular to it (count in it times rarity in the archive), searched
+        with any of them and ranked."""
+        with self._reading() as reading:
+            rows = reading.rows(
+                "SELECT v.lexeme, coalesce(array_length(v.positions, 1), 1), w.articles "
+                "FROM articles a, unnest(a.search_vector) AS v "
+                "JOIN search_words w ON w.word = v.lexeme WHERE a.id = :id",
+                {"id": article_id})
+            if not rows:
+                return []
+            size = max(int(reading.scalar("SELECT count(*) FROM articles")), 1)
+            scored = sorted(((count * math.log(size / max(df, 1)), lexeme)
+                             for lexeme, count, df in rows
+                             if len(lexeme) > 2 and not lexeme.isdigit() and df > 1),
+                            reverse=True)[:MORE_LIKE_WORDS]
+            if not scored:
+                return []
+            terms = " | ".join(_quote(lexeme) for _, lexeme in scored)
+            found = reading.rows(
+                "SELECT a.id FROM articles a, articles own, CAST(:q AS tsquery) AS q "
+                "WHERE own.id = :id AND a.search_vector @@ q "
+                "AND coalesce(a.story_id, a.id) <> coalesce(own.story_id, own.id) "
+                "ORDER BY ts_rank(a.search_vector, q) DESC, a.id LIMIT :limit",
+                {"q": terms, "id": article_id, "limit": limit})
+        return [i for (i,) in found]
+
+    def suggest(self, text: str, body_of: Callable[[int], str | None]) -> str | None:
+        """The query with rare or unknown words replaced by close, common ones; or None. The
+        word is shown as an article writes it (ts_headline marks it in one that has it)."""
+        try:
+            parsed = self._parsed(text)
+        except QueryError:
+            return None
+        if parsed is None:
+            return None
+        searched = {leaf.text for leaf in _every(parsed.surface)
+                    if type(leaf) is query.Term and leaf.fieldname in ("title", "body")}
+        with self._reading() as reading:
+            words = [w for w in dict.fromkeys(re.findall(r"\w+", text)) if w.lower() in searched]
+            stems = reading.lexemes(w.lower() for w in words)
+            single = {w: s[0] for w in words if len(s := stems.get(w.lower(), [])) == 1
+                      and len(s[0]) >= 3}
+            known = reading.frequencies(single.values())
+            corrected = text
+            for word, stem in single.items():
+                found = known.get(stem, 0)
+                if found >= SUGGEST_MIN_DOCS:
+                    continue
+                # An unknown word takes any known neighbour; a rare one only a far commoner.
+                enough = 1 if found == 0 else max(SUGGEST_MIN_DOCS, 10 * found)
+                near = [w for w in reading.similar(stem, 2, 1) if w != stem]
+                counts = reading.frequencies(near)
+                best = max(((counts.get(w, 0), w) for w in near if counts.get(w, 0) >= enough),
+                           default=None)
+                if best is None:
+                    continue
+                surface = reading.scalar(
+                    f"SELECT substring(ts_headline('{CONFIG}', left(a.body, :chars), q, "
+                    "'StartSel=\x01, StopSel=\x02, MaxWords=3, MinWords=1, MaxFragments=1') "
+                    "FROM '\x01([^\x02]*)\x02') FROM articles a, CAST(:q AS tsquery) AS q "
+                    "WHERE a.search_vector @@ q LIMIT 1",
+                    {"q": _quote(best[1]), "chars": bounds.TEXT_SAMPLE_CHARS})
+                replacement = (surface or best[1]).lower()
+                corrected = re.sub(rf"\b{re.escape(word)}\b", replacement, corrected, count=1)
+        return corrected if corrected != text else None
+
+    def significant_terms(self, texts: Iterable[str], *, exclude: str = "", top: int = 12
+                          ) -> list[tuple[str, float]]:
+        """Words much more common in `texts` (a result set) than in the whole archive,
+        scored like Elasticsearch's JLH: (fg% - bg%) * fg% / bg%; the background from the
+        vocabulary, each word shown as the texts write it most often."""
+        samples = [body[:bounds.TEXT_SAMPLE_CHARS] for body in texts]
+        if len(samples) < 2:
+            return []
+        words_of = [set(re.findall(r"\w+", body.lower())) for body in samples]
+        with self._reading() as reading:
+            distinct = {w for words in words_of for w in words
+                        if len(w) > 2 and not w.isdigit()}
+            stems = reading.lexemes(sorted(distinct))
+            queried = {s for found in reading.lexemes(
+                re.findall(r"\w+", exclude.lower())).values() for s in found}
+            in_sample: Counter[str] = Counter()
+            surface: dict[str, Counter[str]] = {}
+            for words in words_of:
+                bounds.check()
+                seen = set()
+                for word in words:
+                    found = stems.get(word, [])
+                    if len(found) == 1 and len(found[0]) > 2 and found[0] not in queried:
+                        seen.add(found[0])
+                        surface.setdefault(found[0], Counter())[word] += 1
+                in_sample.update(seen)
+            common = [s for s, n in in_sample.items() if n >= 2]
+            background = reading.frequencies(common)
+            size = max(int(reading.scalar("SELECT count(*) FROM articles")), 1)
+        scored = []
+        for stem in common:
+            foreground = in_sample[stem] / len(samples)
+            share = max(background.get(stem, 1), 1) / size
+            if foreground > share and stem not in STOP_WORDS:
+                scored.append(((foreground - share) * foreground / share, stem))
+        scored.sort(reverse=True)
+        return [(surface[stem].most_common(1)[0][0], round(score, 3))
+                for score, stem in scored[:top] if math.isfinite(score)]
+
+    def close(self) -> None:
+        """Nothing is held between requests (connections belong to the archive's engine)."""
+
+
+def _prefixes(parsed: _Parsed | None) -> dict[str, tuple[str, ...]]:
+    if parsed is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for node, negated in _clauses(parsed.surface):
+        for leaf in _every(node):
+            if isinstance(leaf, query.Prefix) and not negated:
+                found.setdefault(leaf.fieldname, []).append(leaf.text)
+    return {name: tuple(words) for name, words in found.items()}
+
+
+def _every(node: query.Query) -> Iterator[query.Query]:
+    yield node
+    for child in node.children():
+        yield from _every(child)
+
+
+def _typed(text: str) -> dict[str, str]:
+    """Each lower-cased query word with the word as the user typed it."""
+    return {word.lower(): word for word in re.findall(r"\w+", text)}
+
+
+def _clause(shown: query.Query, surface: query.Query, negated: bool, typed: dict[str, str],
+            matches: int, translation: _Translation) -> Clause:
+    group = list(surface.children()) if _is_field_group(surface) else [surface]
+    leaf = group[0]
+    fieldnames = (getattr(g, "fieldname", "") or "" for g in group)
+    field = " or ".join(dict.fromkeys(
+        next((name for name, real in QUERY_FIELDS.items() if real == fieldname), fieldname)
+        for fieldname in fieldnames))
+    expansions: tuple[str, ...] = ()
+    lexemes = translation._lexemes
+    if isinstance(leaf, query.Phrase):
+        kind = "phrase" if leaf.slop <= 1 else f"words within {leaf.slop}"
+        typed_text = " ".join(typed.get(w, w) for w in leaf.words)
+        searched = " ".join(" ".join(lexemes.get(w, [w])) for w in leaf.words)
+        if leaf.slop > 1:
+            searched = f'"{searched}"~{leaf.slop}'
+    elif isinstance(leaf, query.FuzzyTerm | query.Wildcard):
+        kind = "fuzzy" if isinstance(leaf, query.FuzzyTerm) else "wildcard"
+        typed_text = (f"{leaf.text}~{leaf.maxdist}" if isinstance(leaf, query.FuzzyTerm)
+                      else leaf.text)
+        expansions = tuple(dict.fromkeys(w for k, v in translation.expansions.items()
+                                         if k[1] == leaf.text for w in v))[:50]
+        searched = ", ".join(expansions) or ("(no similar words)" if kind == "fuzzy"
+                                             else "(no words match)")
+    elif isinstance(leaf, query.Prefix):
+        kind, typed_text = "prefix", f"{leaf.text}*"
+        searched = f"every word starting with '{leaf.text}'"
+    elif isinstance(leaf, query.NumericRange):
+        kind = "date range"
+        typed_text = searched = f"{_day(leaf.start)} to {_day(leaf.end)}"
+    elif isinstance(leaf, query.Term):
+        kind, typed_text = "term", typed.get(leaf.text, leaf.text)
+        searched = " ".join(lexemes.get(leaf.text, [leaf.text]))
+    else:
+        kind, typed_text, searched = type(shown).__name__.lower(), str(shown), str(shown)
+    return Clause(kind, field, typed_text, searched, matches, negated, expansions)
+
+
+def _query_error(exc: DBAPIError) -> Exception:
+    """A statement's failure as the user should see it: a cancelled statement ran out of
+    the search's time; an error about the query's data is the query's; the rest (the
+    server gone, say) stays what it is."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if state == _CANCELLED:
+        try:
+            bounds.check()
+        except SearchTimeout as timeout:
+            return timeout
+        return SearchTimeout("the search was stopped at its time limit: narrow it (fewer or "
+                             "longer wildcard words, fewer fuzzy terms, a shorter phrase) "
+                             "and try again")
+    if state.startswith(_QUERY_STATES):
+        logger.info("the database refused a search: %s", exc.orig)
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else state
+        return QueryError(f"the database could not run this search ({first}): rephrase it")
+    return exc
+
