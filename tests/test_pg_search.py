@@ -8,8 +8,10 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from archive.config import InstancePaths
 from archive.index import PostgresIndex, QueryError, SearchIndex, SearchRequest, SearchTimeout
@@ -18,7 +20,9 @@ from archive.instance import Archive
 from archive.maintenance import check, reindex
 from archive.search import explain, more_like_this, search, significant_terms
 from archive.settings import SettingsError
+from archive_web import close_app, create_app
 from tests.pg_cluster import PostgresCluster
+from tests.web_fixtures import build_research_archive
 
 # A wire story copied by two outlets (one story), and articles with bylines and languages.
 WIRE = ("The port authority said on Tuesday that the new container terminal would open in "
@@ -272,3 +276,61 @@ def test_the_engine_is_refused_on_sqlite_and_unknown_names(tmp_path):
     (root / "settings.toml").write_text('[search]\nengine = "lucene"\n')
     with pytest.raises(SettingsError, match="search.engine"):
         Archive(InstancePaths(root))
+
+
+# --- the web UI and the API on the PostgreSQL engine ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory: pytest.TempPathFactory, postgres_cluster: PostgresCluster
+            ) -> Iterator[tuple[FlaskClient, FlaskClient]]:
+    """The research archive of the web tests (the examples and their records) served by
+    the Whoosh engine and by the PostgreSQL one."""
+    made = []
+    for engine in ("whoosh", "postgresql"):
+        root = tmp_path_factory.mktemp(engine)
+        (root / "instance").mkdir()
+        database = ""
+        if engine == "postgresql":
+            url = postgres_cluster.url(postgres_cluster.create_database())
+            database = f'[database]\nurl = "{url}"\n'
+        (root / "instance" / "settings.toml").write_text(
+            f'[search]\nengine = "{engine}"\n{database}')
+        app = create_app({"ARCHIVE_INSTANCE": build_research_archive(root), "TESTING": True})
+        made.append(app)
+    yield made[0].test_client(), made[1].test_client()
+    for app in made:
+        close_app(app)
+
+
+def _api(client: FlaskClient, query: str) -> dict[str, Any]:
+    response = client.get(f"/api/search?{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    return {"total": body["total"], "facets": body["facets"], "histogram": body["histogram"],
+            "ids": sorted(hit["id"] for hit in body["hits"]), "pages": body["pages"]}
+
+
+@pytest.mark.parametrize("query", [
+    "q=tram", "q=tram&stories=1&language=en", "q=harbour+dredging&sort=newest&histogram=1",
+    "q=dredg*&per_page=3&page=2&sort=oldest", "q=&outlet=Harbour+Gazette&histogram=1",
+    'q="dock+strike"', "q=strike+-dock&from=2020-01-01", "q=title:tram",
+])
+def test_the_api_answers_alike_on_both_engines(clients, query):
+    whoosh, postgres = clients
+    assert _api(postgres, query) == _api(whoosh, query)
+
+
+def test_web_pages_work_on_the_postgresql_engine(clients):
+    _, postgres = clients
+    page = postgres.get("/?q=tram&histogram=1")
+    assert page.status_code == 200 and "<mark>" in page.get_data(as_text=True).lower()
+    explained = postgres.get("/explain?q=tram+-bus+dredg*")
+    assert explained.status_code == 200 and "dredg" in explained.get_data(as_text=True)
+    hit = postgres.get("/api/search?q=tram").get_json()["hits"][0]
+    article = postgres.get(f"/articles/{hit['id']}")
+    assert article.status_code == 200
+    assert postgres.get("/search.atom?q=tram").status_code == 200
+    bad = postgres.get("/api/search?q=a*")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_query"
+    assert postgres.get("/?q=%22unclosed").status_code in (200, 400)

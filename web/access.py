@@ -46,13 +46,16 @@ class ArchiveHolder:
     def _open(self) -> Archive:
         if self.paths.sqlite_file is not None and not self.paths.sqlite_file.is_file():
             raise NoArchive(self.paths, "there is no archive in this folder yet")
-        if not self.paths.index_dir.is_dir():
-            # Ingest creates the index right after the database: do not race it to that.
-            raise NoArchive(self.paths, "the archive has no search index yet")
         try:
             archive = Archive(self.paths, create=False, readonly=True)
         except (DatabaseError, SettingsError) as exc:
             raise NoArchive(self.paths, str(exc)) from None
+        # The PostgreSQL engine's index is in the database: a web worker on another machine
+        # has only the settings in its folder.
+        if archive.search_engine == "whoosh" and not self.paths.index_dir.is_dir():
+            archive.close()
+            # Ingest creates the index right after the database: do not race it to that.
+            raise NoArchive(self.paths, "the archive has no search index yet")
         try:
             archive.index  # noqa: B018 - open the index now, under the lock
         except Exception as exc:  # an unreadable index is a state to explain, not a crash
