@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from archive.cli import main as archive_cli
 from archive.config import InstancePaths
 from archive.index import PostgresIndex, QueryError, SearchIndex, SearchRequest, SearchTimeout
 from archive.ingest import IngestOptions, ingest
@@ -21,6 +23,7 @@ from archive.maintenance import check, reindex
 from archive.search import explain, more_like_this, search, significant_terms
 from archive.settings import SettingsError
 from archive_web import close_app, create_app
+from tests.conftest import EXAMPLES
 from tests.pg_cluster import PostgresCluster
 from tests.web_fixtures import build_research_archive
 
@@ -334,3 +337,29 @@ def test_web_pages_work_on_the_postgresql_engine(clients):
     bad = postgres.get("/api/search?q=a*")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_query"
     assert postgres.get("/?q=%22unclosed").status_code in (200, 400)
+
+
+def test_the_commands_on_the_postgresql_engine(tmp_path, postgres_url):
+    root = tmp_path / "instance"
+    root.mkdir()
+    (root / "settings.toml").write_text(
+        f'[search]\nengine = "postgresql"\n[database]\nurl = "{postgres_url}"\n')
+
+    def run(*arguments: str) -> str:
+        result = CliRunner().invoke(archive_cli, ["--instance", str(root), *arguments])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "Added 8 articles" in run("ingest", str(EXAMPLES))
+    assert not (root / "index").exists()  # nothing of Whoosh's in the folder
+    found = json.loads(run("search", "tram", "--json"))
+    assert found["total"] >= 1 and found["hits"]
+    assert "term" in run("search", "tram", "--explain")
+    assert "Consistent." in run("check")
+    assert "Indexed 8 articles." in run("reindex")
+    assert "inside PostgreSQL" in run("optimize")
+    run("db", "upgrade")
+    assert json.loads(run("search", "tram", "--json"))["total"] == found["total"]
+    exported = run("export", "--query", "tram", "--format", "jsonl")
+    assert len([line for line in exported.splitlines() if line.startswith("{")]) == (
+        found["total"])

@@ -40,7 +40,12 @@ def optimize_command(ctx: click.Context, wait: bool) -> None:
     faster opening and searching after a big load (takes a while on a big archive)."""
     with open_archive(ctx, create=False) as archive, writing(archive, wait):
         segments = maintenance.optimize(archive)
-    click.echo(f"Optimized: the index has {segments} segment{'s' * (segments != 1)}.")
+        engine = archive.search_engine
+    if engine == "postgresql":
+        click.echo("Optimized: the search runs inside PostgreSQL, whose statistics were "
+                   "refreshed.")
+    else:
+        click.echo(f"Optimized: the index has {segments} segment{'s' * (segments != 1)}.")
 
 
 @click.command("check")
