@@ -445,7 +445,9 @@ class PostgresIndex:
         self._refresh = True
 
     def merge_segments(self, *, everything: bool = False) -> int:
-        """Nothing to merge (the database tidies its own indexes): no segments."""
+        """Nothing to merge (the database tidies its own indexes): no segments. A rebuild
+        ends here, so later add() calls leave the vectors to the trigger again."""
+        self._refresh = False
         return 0
 
     def segment_count(self) -> int:
