@@ -59,7 +59,8 @@ PARITY = [
     'outlet:"the courier"', "outlet:cour*", "byline:smith", "date:2022", "date:2024-05",
     "date:[2023-01-01 TO 2024-03-31]", "lavrov -date:2022", "wa?g", "str?ke*",
     '"lavrov guest"~8', '"lavrov welcomed"~2', '"container terminal"', "terminal spring",
-    "hafen", "*", "",
+    "hafen", "Sanct*", 'title:"harbour strike"', 'byline:"anna smith"', 'outlet:"the courier"~2',
+    "*", "",
 ]
 
 

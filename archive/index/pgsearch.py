@@ -229,7 +229,7 @@ class _Translation:
             if not lexemes:
                 skipped += 1
                 continue
-            word = " <-> ".join(f"{_quote(w)}:{weight}" for w in lexemes)
+            word = " <-> ".join(_quote(w) + (f":{weight}" if weight else "") for w in lexemes)
             if not forms:
                 forms = [word]
                 skipped = 0
@@ -249,10 +249,8 @@ class _Translation:
         """outlet: words, phrases and patterns, on the outlets' names as written (the Whoosh
         index analyses them the same way: lower case, no stems)."""
         if isinstance(node, query.Phrase):
-            if node.slop > 1:
-                forms = self._phrase([[w] for w in node.words], node.slop, "")
-                return _Ts((forms or "").replace(":", ""), "outlet") if forms else _FALSE
-            return _Ts(" <-> ".join(_quote(w) for w in node.words), "outlet")
+            forms = self._phrase([[w] for w in node.words], node.slop, "")
+            return _Ts(forms, "outlet") if forms else _FALSE
         if isinstance(node, query.Prefix):
             return _Ts(f"{_quote(node.text)}:*", "outlet")
         if isinstance(node, query.Wildcard):
