@@ -63,7 +63,7 @@ CONFIG = "archive_english"
 WEIGHTS = {"title": "A", "body": "D", "byline": "B"}
 # A proximity search ("a b c"~5) becomes one exact form per combination of gaps; more
 # forms than this are refused (PostgreSQL's <N> means exactly N apart).
-MAX_PROXIMITY_FORMS = 256
+MAX_PROXIMITY_FORMS = 1000
 # Words of an article that "more like this" searches for.
 MORE_LIKE_WORDS = 12
 # Errors of a statement that say something about the query rather than the server: data

@@ -10,8 +10,9 @@ PostgreSQL only; nothing on SQLite (its search engine is Whoosh in the instance 
 - The text search configuration `archive_english` is PostgreSQL's `english` with a Snowball
   dictionary that keeps stop words, as the Whoosh index does: phrases such as "no limits"
   or "the west" then mean the same on both engines, and `the` alone finds articles. The
-  trigger reads `<`, `>` and `/` as spaces (PostgreSQL's parser would skip "<Total SA>"
-  as a markup tag and keep "equipment/systems" as one file name).
+  trigger reads `<`, `>`, `/` and `-` as spaces (PostgreSQL's parser would skip "<Total
+  SA>" as a markup tag, keep "equipment/systems" as one file name and make three words
+  of "night-shift").
   Queries written with `english` (docs/schema.md) still work: they drop their stop words.
 - `search_words`: each word of the vectors (a lexeme) with the number of articles holding
   it. Prefix-free patterns (`t?am`), fuzzy terms, "did you mean", "more like this" and
@@ -32,21 +33,21 @@ down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As in 0002, with the configuration that keeps stop words, and angle brackets and slashes
-# read as spaces: PostgreSQL's parser takes "<Total Compagnie>" for a markup tag and skips
-# it, and "Equipment/systems" for a file name, one token, where the Whoosh index (and a
-# reader) sees two words.
+# As in 0002, with the configuration that keeps stop words, and angle brackets, slashes and
+# hyphens read as spaces: PostgreSQL's parser takes "<Total Compagnie>" for a markup tag and
+# skips it, "Equipment/systems" for a file name, one token, and "night-shift" for three
+# (night-shift, night, shift: a position more than the Whoosh index, which sees two words).
 PG_BODY_CHARS = 200_000
 FUNCTION = f"""
 CREATE OR REPLACE FUNCTION articles_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.search_vector :=
         setweight(to_tsvector('archive_english',
-                              translate(coalesce(NEW.title, ''), '<>/', '   ')), 'A')
+                              translate(coalesce(NEW.title, ''), '<>/-', '    ')), 'A')
         || setweight(to_tsvector('archive_english',
-                                 translate(coalesce(NEW.byline, ''), '<>/', '   ')), 'B')
+                                 translate(coalesce(NEW.byline, ''), '<>/-', '    ')), 'B')
         || setweight(to_tsvector('archive_english',
-                                 translate(left(NEW.body, {PG_BODY_CHARS}), '<>/', '   ')), 'D');
+                                 translate(left(NEW.body, {PG_BODY_CHARS}), '<>/-', '    ')), 'D');
     RETURN NEW;
 END
 $$"""
