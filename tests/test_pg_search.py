@@ -364,3 +364,17 @@ def test_the_commands_on_the_postgresql_engine(tmp_path, postgres_url):
     exported = run("export", "--query", "tram", "--format", "jsonl")
     assert len([line for line in exported.splitlines() if line.startswith("{")]) == (
         found["total"])
+
+
+def test_a_search_past_its_deadline_is_a_503_on_the_postgresql_engine(clients):
+    _, postgres = clients
+    index = postgres.application.extensions["archive"].get().index
+    kept = index.deadline_seconds
+    index.deadline_seconds = 1e-9
+    try:
+        response = postgres.get("/api/search?q=tram")
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "search_timeout"
+    finally:
+        index.deadline_seconds = kept
+    assert postgres.get("/api/search?q=tram").status_code == 200

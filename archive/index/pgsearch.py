@@ -122,7 +122,7 @@ class _Translation:
         self.ranked: list[str] = []
         self.notes: dict[str, None] = {}
         self.expansions: dict[tuple[str, str, int], tuple[str, ...]] = {}
-        self._lexemes: dict[str, list[str]] = {}
+        self.lexemes: dict[str, list[str]] = {}
 
     def param(self, value: object) -> str:
         name = f"q{len(self.params)}"
@@ -130,8 +130,8 @@ class _Translation:
         return f":{name}"
 
     def condition(self, node: query.Query) -> str:
-        self._lexemes.update(self._reading.lexemes(
-            w for w in _words(node) if w not in self._lexemes))
+        self.lexemes.update(self._reading.lexemes(
+            w for w in _words(node) if w not in self.lexemes))
         return self.sql(self._part(node, negated=False))
 
     def sql(self, part: _Part) -> str:
@@ -208,7 +208,7 @@ class _Translation:
         """The tsquery of one word, phrase or pattern in one part of the articles, or None
         when it cannot match anything."""
         if isinstance(node, query.Phrase):
-            return self._phrase([self._lexemes.get(w, []) for w in node.words], node.slop,
+            return self._phrase([self.lexemes.get(w, []) for w in node.words], node.slop,
                                 weight)
         if isinstance(node, query.Prefix):
             return f"{_quote(node.text)}:*{weight}"
@@ -216,7 +216,7 @@ class _Translation:
             words = self._expanded(node)
             return " | ".join(f"{_quote(w)}:{weight}" for w in words) or None
         if isinstance(node, query.Term):
-            lexemes = self._lexemes.get(node.text, [])
+            lexemes = self.lexemes.get(node.text, [])
             return " <-> ".join(f"{_quote(w)}:{weight}" for w in lexemes) or None
         raise QueryError(f"'{node}' cannot be searched by the PostgreSQL search engine")
 
@@ -542,16 +542,15 @@ class PostgresIndex:
             found: dict[str, list[tuple[str, int]]] = {}
             for kind, key, count in rows:
                 found.setdefault(kind, []).append((key, int(count)))
-            by_count = lambda pairs: sorted(pairs, key=lambda p: (-p[1], p[0]))  # noqa: E731
             hits = SearchHits(
                 total=found["total"][0][1],
                 ids=[int(i) for i, _ in sorted(found.get("hit", []), key=lambda p: p[1])],
-                outlet_counts=by_count(found.get("outlet", [])),
+                outlet_counts=_by_count(found.get("outlet", [])),
                 year_counts=sorted(((int(y), n) for y, n in found.get("year", [])),
                                    key=lambda p: -p[0]),
                 month_counts=sorted(((int(m), n) for m, n in found.get("month", [])),
                                     reverse=True),
-                language_counts=by_count(found.get("language", [])),
+                language_counts=_by_count(found.get("language", [])),
                 notes=list(translation.notes),
             )
             if request.histogram:
@@ -659,7 +658,8 @@ class PostgresIndex:
 
     def suggest(self, text: str, body_of: Callable[[int], str | None]) -> str | None:
         """The query with rare or unknown words replaced by close, common ones; or None. The
-        word is shown as an article writes it (ts_headline marks it in one that has it)."""
+        word is shown as an article writes it (ts_headline marks it in one that has it, in
+        the database: `body_of`, which the Whoosh engine needs, is not called)."""
         try:
             parsed = self._parsed(text)
         except QueryError:
@@ -751,6 +751,11 @@ def _prefixes(parsed: _Parsed | None) -> dict[str, tuple[str, ...]]:
     return {name: tuple(words) for name, words in found.items()}
 
 
+def _by_count(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Facet counts as the Whoosh engine orders them: most first, then by name."""
+    return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+
+
 def _every(node: query.Query) -> Iterator[query.Query]:
     yield node
     for child in node.children():
@@ -771,7 +776,7 @@ def _clause(shown: query.Query, surface: query.Query, negated: bool, typed: dict
         next((name for name, real in QUERY_FIELDS.items() if real == fieldname), fieldname)
         for fieldname in fieldnames))
     expansions: tuple[str, ...] = ()
-    lexemes = translation._lexemes
+    lexemes = translation.lexemes
     if isinstance(leaf, query.Phrase):
         kind = "phrase" if leaf.slop <= 1 else f"words within {leaf.slop}"
         typed_text = " ".join(typed.get(w, w) for w in leaf.words)
