@@ -28,8 +28,9 @@ LOCAL = "local"
 VIEW_SCHEMA = "shards"
 # The tables a shard lends: articles, and the outlets their outlet ids point at.
 _FOREIGN_TABLES = ("articles", "outlets")
-# The text search configuration the archive's vectors are made with (migration 0002).
-SEARCH_CONFIG = "english"
+# The text search configuration the archive's vectors are made with (migration 0007:
+# English stems, stop words kept, so that a phrase with "the" matches as it is written).
+SEARCH_CONFIG = "archive_english"
 _ROW_COLUMNS = ("id, outlet_id, published_date, date_precision, title, byline, language, "
                 "word_count, url, body, search_vector")
 
@@ -193,8 +194,7 @@ def search(engine: Engine, query: str, *, limit: int = 20,
             f"SELECT websearch_to_tsquery('{SEARCH_CONFIG}', :q)::text"),
             {"q": query}).scalar_one()
         if not tsquery:
-            raise ShardError(f"the query {query!r} has no searchable word (only stop words "
-                             "or punctuation)")
+            raise ShardError(f"the query {query!r} has no searchable word")
         try:
             counts = {row[0]: int(row[1]) for row in connection.execute(text(
                 f"SELECT shard, count(*) FROM {VIEW_SCHEMA}.articles "

@@ -80,6 +80,17 @@ class PostgresCluster:
     def start(self) -> None:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._serve()
+
+    def start_standby_of(self, primary: PostgresCluster) -> None:
+        """A hot standby: a copy of the primary's cluster that replays its changes as they
+        stream in and answers read-only queries meanwhile."""
+        self._run(str(self.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                  "-U", SUPERUSER, "-D", str(self.data), "--write-recovery-conf",
+                  "--checkpoint=fast", "--no-sync")
+        self._serve()
+
+    def _serve(self) -> None:
         options = " ".join([f"-p {self.port}", "-h 127.0.0.1",
                             f"-k {self.root}", *_pairs(FAST)])
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
