@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from whoosh.lang.porter import stem as porter_stem
-
 from archive.index.bounds import TEXT_SAMPLE_CHARS
 from archive.index.types import Fragment
+from archive.stemming import stem as porter_stem
 
 _WORDS = re.compile(r"\w", re.UNICODE)
 # The tokens the index's analyser makes (Whoosh's RegexTokenizer default), for highlighting.

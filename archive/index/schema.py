@@ -13,16 +13,19 @@ from archive.facets import day_key
 from archive.index.codec import PackedCodec
 from archive.index.fieldformat import PackedPositions
 from archive.index.types import IndexDoc
+from archive.stemming import stem
 
 # Bump when the fields or their storage change: an index of another version is rebuilt
-# from the database. 5: positions and posting blocks packed (archive.index.codec).
-SCHEMA_VERSION = 5
+# from the database. 5: positions and posting blocks packed (archive.index.codec). 6: words
+# stemmed by archive.stemming (Porter's algorithm as FTS5 has it), not Whoosh's stemmer.
+SCHEMA_VERSION = 6
 _VERSION_FILE = "archive-schema-version"
 
 
 def _analyzer() -> StemmingAnalyzer:
     # Stop words are kept: news searches depend on phrases like "no limits" or "the west".
-    return StemmingAnalyzer(stoplist=None, minsize=1, cachesize=100_000)
+    # Whoosh's own Porter stemmer leaves "stopped" as "stopp" (archive.stemming says why).
+    return StemmingAnalyzer(stemfn=stem, stoplist=None, minsize=1, cachesize=100_000)
 
 
 def _text(analyzer: object, field_boost: float = 1.0) -> TEXT:
