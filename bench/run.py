@@ -18,7 +18,8 @@
    matches), the reference that matters on a noisy machine: the ratio of the two p95s.
 4. Times `archive search` from the shell on part of the mix (wall time, process start
    included).
-5. Reports database and index size against the size of the article text.
+5. Reports database and index size against the size of the article text, and for every
+   query whose hit count differs from FTS5's, why (bench/hitcounts.py).
 
 Prints a table and writes the figures as JSON next to the archive (results.json).
 """
@@ -45,6 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402 - the sibling module, run as a script
+import hitcounts  # noqa: E402 - the same
 
 ARCHIVE = [sys.executable, "-m", "archive.cli"]
 _WORD = re.compile(r"[A-Za-z]{4,}")
@@ -364,9 +366,13 @@ def main() -> None:
         figures["cli"] = time_cli(instance, mix)
         api, fts = figures["api"], figures["fts5"]
         figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)
-        figures["hit_counts_agree"] = sum(
-            a == f for a, f, q in zip(api.pop("totals"), fts.pop("totals"), mix, strict=True)
-            if q["kind"] != "stories")
+        compared = [(query, found, fts5) for found, fts5, query
+                    in zip(api.pop("totals"), fts.pop("totals"), mix, strict=True)
+                    if query["kind"] != "stories"]
+        figures["hit_counts_agree"] = sum(found == fts5 for _, found, fts5 in compared)
+        # Each difference with the articles behind it and why (bench/hitcounts.py).
+        figures["hit_count_differences"] = [hitcounts.explain(instance, query)
+                                            for query, found, fts5 in compared if found != fts5]
     (workdir / f"results-{args.format}-{args.n}.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))
 
