@@ -56,8 +56,9 @@ def make_engine(url: str, *, statement_timeout: float | None = None) -> Engine:
         cursor = dbapi_connection.cursor()
         # Only a new, empty database takes it (an existing one keeps its page size until
         # VACUUM, which WAL mode does not allow to change it either). Rows of articles and
-        # raw inputs are 2-5 KB: 4 KB pages left a fifth of their tables unused, 16 KB pages
-        # make the database 8% smaller (docs/performance.md, "Size").
+        # raw inputs are 2-5 KB: 4 KB pages left an eighth of `articles` and a quarter of
+        # `sources` unused; 16 KB pages make the database about 8% smaller, larger ones
+        # gain 1% more (docs/performance.md, "Size").
         cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
         # WAL lets searches read while an ingest writes; NORMAL is durable at each checkpoint
         # and safe against application crashes, which is what matters for ingest.
