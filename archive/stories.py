@@ -5,7 +5,7 @@ band is hashed to one 32-bit key stored in `story_keys`. Articles sharing a key 
 candidates; a candidate joins the story when the two bodies' 4-gram sets really overlap
 (Jaccard >= MIN_SIMILARITY), so hash collisions never merge unrelated articles.
 
-Keys were 64 bits until migration 0007, which keeps the top 32 bits of each (`key >> 32`,
+Keys were 64 bits until migration 0008, which keeps the top 32 bits of each (`key >> 32`,
 the value `story_keys` gives now). At a million articles (12 million keys) each key of a new
 article matches another article's by chance with a probability of 12 million in 2**32
 (0.3%), so about one new article in 30 gets a candidate that is no copy, which costs one
@@ -101,7 +101,7 @@ def story_keys(body: str) -> tuple[int, ...]:
 
 def band_digests(grams: Collection[bytes]) -> list[bytes]:
     """The 8-byte hash of each band of the signature of these 4-grams. The stored key is its
-    first 4 bytes, signed (before migration 0007 it was all 8): keep the hash as it is."""
+    first 4 bytes, signed (before migration 0008 it was all 8): keep the hash as it is."""
     values = signature(grams)
     return [hashlib.blake2b(values[band * ROWS:(band + 1) * ROWS].tobytes() + bytes([band]),
                             digest_size=8).digest() for band in range(BANDS)]

@@ -42,7 +42,7 @@ from tests.test_formats import _warc, page
 
 
 def _datasketch_keys(body: str) -> tuple[int, ...]:
-    """Story keys as archives stored them before migration 0007 (64 bits; now the top 32
+    """Story keys as archives stored them before migration 0008 (64 bits; now the top 32
     of each): datasketch's MinHash over the 4-grams joined as text."""
     words = _WORD.findall(body.lower())
     grams = {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}

@@ -1,4 +1,4 @@
-"""What the archive stores and how: 32-bit story keys (migration 0007) on both databases,
+"""What the archive stores and how: 32-bit story keys (migration 0008) on both databases,
 16 KB pages for a new SQLite file, and words stemmed as FTS5 stems them, so that a search
 and `articles_fts` find the same articles (docs/performance.md, "Size" and "Hit counts")."""
 
@@ -122,15 +122,15 @@ def test_an_archive_with_64_bit_story_keys_upgrades_and_finds_copies(any_paths, 
                    for key in story_keys(body)}
     assert all(-2**31 <= key < 2**31 for key, _ in now)
 
-    # As 0006 stored them: the downgrade computes the 64-bit keys again from the bodies.
-    _downgrade(any_paths, "0006")
+    # As 0007 stored them: the downgrade computes the 64-bit keys again from the bodies.
+    _downgrade(any_paths, "0007")
     old = _keys(any_paths)
     assert len(old) == len(now) and any(abs(key) >= 2**31 for key, _ in old)
     assert {(key >> 32, article_id) for key, article_id in old} == now
 
     _run(any_paths, "db", "upgrade")
     assert _keys(any_paths) == now
-    assert query(any_paths, "SELECT version_num FROM alembic_version") == [("0007",)]
+    assert query(any_paths, "SELECT version_num FROM alembic_version") == [("0008",)]
 
     # A lightly edited copy, ingested after the upgrade, joins its original's story.
     original_id, original = max(bodies.items(), key=lambda item: len(item[1]))
