@@ -57,7 +57,7 @@ PARITY = [
     "lavrov OR harbour", "(lavrov OR harbour) -tass", "sanction*", "harb*", "lavorv~",
     "lavrv~1", "title:harbour", "body:harbour", "title:(harbour OR strike)", "outlet:courier",
     'outlet:"the courier"', "outlet:cour*", "byline:smith", "date:2022", "date:2024-05",
-    "date:[2023-01-01 TO 2024-03-31]", "lavrov -date:2022", "wa?g", "str?ke*",
+    "date:[2023-01-01 TO 2024-03-31]", "lavrov -date:2022", "date:[2020 TO]", "wa?g", "str?ke*",
     '"lavrov guest"~8', '"lavrov welcomed"~2', '"container terminal"', "terminal spring",
     "hafen", "Sanct*", 'title:"harbour strike"', 'byline:"anna smith"', 'outlet:"the courier"~2',
     "*", "",

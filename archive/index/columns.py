@@ -84,9 +84,9 @@ class _ColumnCache:
     def _read(self, reader) -> _SegmentColumns:  # noqa: ANN001 - a Whoosh SegmentReader
         return _SegmentColumns(
             outlets=_coded_column(reader, "outlet", self.outlet_codes),
-            dates=_numeric_column(reader, "date"),
+            dates=numeric_column(reader, "date"),
             languages=_coded_column(reader, "language", self.language_codes),
-            stories=_numeric_column(reader, "story"),
+            stories=numeric_column(reader, "story"),
             lengths={name: _length_column(reader, name) for name in _RANKED_FIELDS},
         )
 
@@ -96,7 +96,7 @@ _NUMPY_TYPES = {"B": ">u1", "H": ">u2", "I": ">u4", "Q": ">u8", "b": ">i1", "h":
                 "i": ">i4", "q": ">i8"}
 
 
-def _numeric_column(reader, name: str) -> np.ndarray:  # noqa: ANN001 - a SegmentReader
+def numeric_column(reader, name: str) -> np.ndarray:  # noqa: ANN001 - a SegmentReader
     """A numeric column's values for every document, read as one block of bytes (iterating
     Whoosh's column reader costs about a microsecond per value)."""
     size = reader.doc_count_all()

@@ -20,6 +20,7 @@ from archive.index import bounds
 from archive.index.blocks import Postings
 from archive.index.cache import Generation, generation_of
 from archive.index.codec import is_packed, read_term
+from archive.index.columns import numeric_column
 from archive.index.parsing import _clauses
 from archive.index.phrases import TermPositions, in_sequence
 
@@ -112,6 +113,25 @@ class _Postings:
         if everywhere:
             self._cache.put(self._generation, key, result)
         return result
+
+    def in_range(self, parsed: query.NumericRange) -> np.ndarray:
+        """Documents whose numeric column value lies in the range, read from the column:
+        Whoosh's own range over its tiered terms also matched undated articles (0) for
+        ranges open at the top (date:[2020 TO])."""
+        key = ("column", parsed.fieldname)
+        known = self._cache.get(self._generation, key)
+        if known is None:
+            parts = self.searcher.subsearchers or [(self.searcher, 0)]
+            arrays = [numeric_column(sub.reader(), parsed.fieldname) for sub, _ in parts]
+            known = (np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64),)
+            self._cache.put(self._generation, key, known)
+        values = known[0]
+        keep = np.ones(len(values), dtype=bool)
+        if parsed.start is not None:
+            keep &= values > parsed.start if parsed.startexcl else values >= parsed.start
+        if parsed.end is not None:
+            keep &= values < parsed.end if parsed.endexcl else values <= parsed.end
+        return np.flatnonzero(keep)
 
     def get(self, fieldname: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         key = ("docs", fieldname, _bytes(text))
@@ -241,6 +261,8 @@ def _matching(postings: _Postings, parsed: query.Query) -> np.ndarray:
     if kind is query.AndNot:
         return np.setdiff1d(_matching(postings, parsed.a), _matching(postings, parsed.b),
                             assume_unique=True)
+    if kind is query.NumericRange:
+        return postings.in_range(parsed)
     if kind is query.Phrase and _has_positions(searcher, parsed.fieldname):
         return _phrase_docnums(postings, parsed)
     return np.fromiter(searcher.docs_for_query(parsed), dtype=np.int64)
