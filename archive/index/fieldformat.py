@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from whoosh import formats
+
+from archive.index.analysis import plan_for
 
 # array("I") is 4 bytes wide on every platform CPython supports; the bytes are little-endian
 # on disk whatever the machine, as the codec reads them.
@@ -39,6 +42,20 @@ def decode_positions(value: bytes) -> list[int]:
 class PackedPositions(formats.Positions):
     """Whoosh's Positions (frequency, weight, positions) with the positions of a posting
     written as little-endian 4-byte integers instead of a pickled list."""
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any
+                    ) -> Iterator[tuple[str, int, float, bytes]]:
+        """(term, frequency, weight, positions) of each distinct term of a text, as Whoosh's
+        Positions gives them; the schema's analysers run in bulk (archive.index.analysis)."""
+        analyse = plan_for(analyzer) if isinstance(value, str) else None
+        if analyse is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for term, positions in analyse(value).items():
+            # Whoosh adds each token's boost (1.0) up: the same float as the count.
+            yield term, len(positions), float(len(positions)) * boost, encode_positions(
+                positions)
 
     def encode(self, poslist: list[int]) -> bytes:
         return encode_positions(poslist)
