@@ -38,6 +38,7 @@ VALUES_NONE, VALUES_POSITIONS, VALUES_BYTES = 0, 1, 2
 # position count times a float64 factor (the field boost), which is what Whoosh's
 # Positions format writes.
 _ONES, _SAME, _WHOLE, _FLOATS, _COUNTS = 0, 1, 2, 3, 4
+ONES = _ONES  # for readers of small blocks elsewhere (archive.index.merging)
 _FLOAT32 = np.dtype("<f4")
 _FLOAT64 = np.dtype("<f8")
 _POSITION = np.dtype("<u4")
@@ -90,6 +91,35 @@ def encode_body(ids: list[int], weights: list[float], values: list[bytes], posit
     elif any(values):
         parts.append(joined)
     return b"".join(parts)
+
+
+def encode_arrays(ids: np.ndarray, weights: np.ndarray, counts: np.ndarray | None,
+                  positions: np.ndarray | None, boost: float) -> bytes:
+    """encode_body's bytes for a block given as arrays (a merge's, which never makes a
+    posting's values into bytes): `counts` positions per posting and the `positions`
+    themselves one after the other, or both None for a field without positions."""
+    if counts is None or positions is None:
+        values: list[bytes] = [b""] * len(ids)
+        return encode_body(ids.tolist(), weights.tolist(), values, False, boost)
+    if len(ids) <= SMALL_BLOCK:  # the same few-posting form as encode_body's
+        return encode_body(ids.tolist(), weights.tolist(), _values(counts, positions), True,
+                           boost)
+    deltas = _deltas(positions.astype(np.int64), counts)
+    if not len(deltas) or deltas.min() < 0 or counts.min() == 0:
+        # A posting without positions, or positions out of order: encode_body's own way.
+        return encode_body(ids.tolist(), weights.tolist(), _values(counts, positions), True,
+                           boost)
+    return b"".join((packing.pack(np.diff(ids.astype(np.int64), prepend=0)),
+                     bytes([VALUES_POSITIONS]), packing.pack(counts),
+                     _pack_weights(weights.astype(_FLOAT32), counts, boost),
+                     packing.pack(deltas)))
+
+
+def _values(counts: np.ndarray, positions: np.ndarray) -> list[bytes]:
+    """Each posting's positions as PackedPositions writes them."""
+    raw = positions.astype(_POSITION).tobytes()
+    ends = (np.cumsum(counts) * 4).tolist()
+    return [raw[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _encode_small(ids: list[int], weights: list[float], values: list[bytes],

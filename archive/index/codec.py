@@ -72,6 +72,8 @@ class PackedPostingsWriter(whoosh3.W3PostingsWriter):
                          inlinelimit=1)
 
     def _new_block(self) -> None:
+        # A block given whole by add_arrays: (counts, positions) as arrays, not bytes.
+        self._arrays: tuple[Any, Any] | None = None
         self._ids: list[int] = []
         self._weights: list[float] = []
         self._values: list[bytes] = []
@@ -95,14 +97,50 @@ class PackedPostingsWriter(whoosh3.W3PostingsWriter):
             if length > self._maxlength:
                 self._maxlength = length
 
+    def add_arrays(self, ids: np.ndarray, weights: np.ndarray, counts: np.ndarray | None,
+                   positions: np.ndarray | None, lengths: np.ndarray) -> None:
+        """A whole posting list at once (a merge's), instead of add_posting per posting:
+        document numbers (increasing), weights, positions per posting and the positions
+        one after the other (None for a field without them), and the field length of each
+        document number of the segment. Blocks, their statistics and the term's come out as
+        add_posting would make them."""
+        if self._ids:
+            raise ValueError("add_arrays after add_posting in the same term")
+        limit = self._blocklimit
+        ends = None if counts is None else np.cumsum(counts)
+        for start in range(0, len(ids), limit):
+            stop = min(start + limit, len(ids))
+            if start:  # add_posting writes a full block when the next posting comes
+                self._write_block()
+            self._ids = ids[start:stop].tolist()
+            block_weights = weights[start:stop]
+            self._weights = block_weights.tolist()
+            self._maxweight = max(0, float(block_weights.max()))
+            block_lengths = lengths[ids[start:stop]]
+            present = block_lengths[block_lengths > 0]
+            self._minlength = int(present.min()) if len(present) else None
+            self._maxlength = int(present.max()) if len(present) else 0
+            if counts is not None and positions is not None and ends is not None:
+                first = int(ends[start - 1]) if start else 0
+                self._arrays = (counts[start:stop], positions[first:int(ends[stop - 1])])
+            else:
+                self._arrays = (None, None)
+
     def _write_block(self, last: bool = False) -> None:
         if not self._blockcount:
             self._postfile.write(blocks.TAG)
         self._terminfo.add_block(self)
-        packed = isinstance(self._format, PackedPositions)
-        values = self._values if self._format.fixed_value_size() != 0 else []
-        body = blocks.encode_body(self._ids, self._weights, values, packed,
-                                  float(self._format.field_boost))
+        boost = float(self._format.field_boost)
+        if self._arrays is not None:
+            counts, positions = self._arrays
+            if self._format.fixed_value_size() == 0:
+                counts = positions = None
+            body = blocks.encode_arrays(np.asarray(self._ids), np.asarray(self._weights),
+                                        counts, positions, boost)
+        else:
+            packed = isinstance(self._format, PackedPositions)
+            values = self._values if self._format.fixed_value_size() != 0 else []
+            body = blocks.encode_body(self._ids, self._weights, values, packed, boost)
         flags = 0
         if self._compression and len(body) > 64:
             squeezed = zlib.compress(body, self._compression)

@@ -19,7 +19,7 @@ from whoosh import index, qparser, query
 from whoosh.analysis import STOP_WORDS, StemmingAnalyzer
 from whoosh.fields import Schema
 from whoosh.searching import Searcher
-from whoosh.writing import IndexWriter
+from whoosh.writing import NO_MERGE, IndexWriter
 
 from archive.facets import DocColumns
 from archive.index import bounds
@@ -27,7 +27,7 @@ from archive.index.cache import Generation, ResultCache, generation_of
 from archive.index.columns import _ColumnCache
 from archive.index.expansion import capped, cut_notes, expand_all, similar_words
 from archive.index.highlight import Highlighter
-from archive.index.merging import _merge_full_tiers, _tiers_to_merge
+from archive.index.merging import MergingWriter, _merge_full_tiers, _tiers_to_merge
 from archive.index.parsing import (
     _BARE_FUZZY,
     FUZZY_PREFIX,
@@ -148,12 +148,11 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        if bulk:
-            writer.commit()  # its own segments, unmerged; merged below when a tier fills
-            if _tiers_to_merge(self._index._segments()):
-                self._writer().commit(mergetype=_merge_full_tiers)
-        else:
-            writer.commit(mergetype=_merge_full_tiers)
+        # The new segments first, then, when a tier fills, a merge by a writer of its own,
+        # which copies posting lists in bulk (MergingWriter) rather than posting by posting.
+        writer.commit(mergetype=NO_MERGE)
+        if _tiers_to_merge(self._index._segments()):
+            self._writer().commit(mergetype=_merge_full_tiers)
         return count
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -189,7 +188,9 @@ class SearchIndex:
         # Callers hold the archive's writer lock, so waiting here only covers a stale lock
         # file's owner finishing; Whoosh's own lock is the last guard against two writers.
         # Every segment, merged ones too, in the packed format of this version.
-        return self._index.writer(timeout=30.0, codec=_codec(), **options)
+        if int(options.get("procs", 1)) > 1:  # type: ignore[call-overload]
+            return self._index.writer(timeout=30.0, codec=_codec(), **options)
+        return MergingWriter(self._index, timeout=30.0, codec=_codec(), **options)
 
     # --- reading -------------------------------------------------------------------------
 
