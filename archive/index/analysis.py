@@ -19,6 +19,8 @@ from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, 
 from whoosh.analysis.tokenizers import default_pattern
 from whoosh.lang.porter import stem as porter_stem
 
+from archive.stemming import stem as archive_stem
+
 # The stems of this many distinct words (surface forms, as written) are kept; then the
 # table starts again. A news archive's vocabulary grows slowly after the first thousands of
 # articles, so the table rarely fills; the bound keeps a process's memory in check.
@@ -31,11 +33,12 @@ Terms = dict[str, list[int]]
 class _Plan:
     """How to analyse a text like one recognised Whoosh analyser."""
 
-    __slots__ = ("find", "stems")
+    __slots__ = ("find", "stem", "stems")
 
-    def __init__(self, pattern: re.Pattern[str], stems: bool) -> None:
+    def __init__(self, pattern: re.Pattern[str], stem: Callable[[str], str] | None) -> None:
         self.find = pattern.findall
-        self.stems: dict[str, str] | None = {} if stems else None
+        self.stem = stem
+        self.stems: dict[str, str] | None = {} if stem else None
 
     def terms(self, text: str) -> Terms:
         words = self.find(text)
@@ -47,12 +50,13 @@ class _Plan:
         else:
             if len(stems) > STEM_CACHE_WORDS:
                 stems.clear()
-            get = stems.get
+            get, stem = stems.get, self.stem
+            assert stem is not None
             found = []
             for word in words:
                 term = get(word)
                 if term is None:
-                    term = stems[word] = porter_stem(word.lower())
+                    term = stems[word] = stem(word.lower())
                 found.append(term)
             terms = found
         positions: Terms = {}
@@ -67,13 +71,16 @@ class _Plan:
 
 # One plan per kind of chain, shared by every analyser object of that kind: Whoosh unpickles
 # new ones with the schema at every writer, and the stems learnt are worth keeping.
-_plans: dict[tuple[str, int, bool], _Plan] = {}
+_plans: dict[tuple[str, int, Callable[[str], str] | None], _Plan] = {}
+# Stemmers known to be plain functions of the lower-cased word: the schema's
+# (archive.stemming) and Whoosh's own Porter stemmer (indexes made before it).
+_KNOWN_STEMMERS = (archive_stem, porter_stem)
 
 
-def _recognise(analyzer: Any) -> tuple[str, int, bool] | None:
+def _recognise(analyzer: Any) -> tuple[str, int, Callable[[str], str] | None] | None:
     """What a RegexTokenizer (Whoosh's default pattern, no gaps) | LowercaseFilter,
-    optionally | StemFilter (Porter, no ignored words, no other language) is made of (its
-    pattern, the pattern's flags, whether it stems); None for any other analyser."""
+    optionally | StemFilter (a known stemmer, no ignored words, no other language) is made
+    of (its pattern, the pattern's flags, its stemmer); None for any other analyser."""
     if not isinstance(analyzer, CompositeAnalyzer):
         return None
     items = list(analyzer.items)
@@ -85,13 +92,14 @@ def _recognise(analyzer: Any) -> tuple[str, int, bool] | None:
             or tokenizer.expression.flags != default_pattern.flags
             or type(lower) is not LowercaseFilter):
         return None
-    stems = len(items) == 3
-    if stems:
+    stem = None
+    if len(items) == 3:
         stemmer = items[2]
-        if (type(stemmer) is not StemFilter or stemmer.stemfn is not porter_stem
+        if (type(stemmer) is not StemFilter or stemmer.stemfn not in _KNOWN_STEMMERS
                 or getattr(stemmer, "lang", None) or stemmer.ignore):
             return None
-    return default_pattern.pattern, default_pattern.flags, stems
+        stem = stemmer.stemfn
+    return default_pattern.pattern, default_pattern.flags, stem
 
 
 def plan_for(analyzer: Any) -> Callable[[str], Terms] | None:
@@ -101,8 +109,8 @@ def plan_for(analyzer: Any) -> Callable[[str], Terms] | None:
         return None
     plan = _plans.get(kind)
     if plan is None:
-        pattern, flags, stems = kind
+        pattern, flags, stem = kind
         # The same matches as Whoosh's pattern (\w+(\.?\w+)*), whose group would make
         # findall return the group instead of the whole match.
-        plan = _plans[kind] = _Plan(re.compile(pattern.replace("(", "(?:"), flags), stems)
+        plan = _plans[kind] = _Plan(re.compile(pattern.replace("(", "(?:"), flags), stem)
     return plan.terms
