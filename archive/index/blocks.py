@@ -25,6 +25,7 @@ import itertools
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -275,6 +276,18 @@ class Postings:
     weights: np.ndarray
     counts: np.ndarray | None = None
     positions: np.ndarray | None = None
+
+
+def from_inlined(terminfo: Any, *, positions: bool, position_type: Any = np.int64
+                 ) -> Postings:
+    """A posting list Whoosh kept inside its term info (the packed codec never writes one;
+    read the Whoosh way, to be safe)."""
+    ids, weights, values = terminfo.inlined_postings()
+    found = Postings(np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64))
+    if positions:
+        found.counts = np.fromiter((len(v) // 4 for v in values), dtype=np.int64)
+        found.positions = np.frombuffer(b"".join(values), dtype="<u4").astype(position_type)
+    return found
 
 
 def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None

@@ -249,14 +249,8 @@ def read_term(reader: Any, fieldname: str, text: str | bytes, *, positions: bool
     if (fieldname, text) not in reader:
         return None
     terminfo = reader.term_info(fieldname, text)
-    if terminfo.is_inlined():  # never written by this codec
-        ids, weights, values = terminfo.inlined_postings()
-        found = blocks.Postings(np.asarray(ids, dtype=np.int64),
-                                np.asarray(weights, dtype=np.float64))
-        if positions:
-            found.counts = np.fromiter((len(v) // 4 for v in values), dtype=np.int64)
-            found.positions = np.frombuffer(b"".join(values), dtype="<u4").astype(np.int64)
-        return found
+    if terminfo.is_inlined():
+        return blocks.from_inlined(terminfo, positions=positions)
     offset, length = terminfo.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves struct's tuple there
         length = length[0]

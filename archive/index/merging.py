@@ -240,14 +240,8 @@ def _source_terms(index: int, reader: Any, renumber: np.ndarray, fieldname: str,
 
 
 def _read(postfile: Any, terminfo: Any, positions: bool) -> blocks.Postings:
-    if terminfo.is_inlined():  # never written by the packed codec; Whoosh's way, to be safe
-        ids, weights, values = terminfo.inlined_postings()
-        found = blocks.Postings(np.asarray(ids, dtype=np.int64),
-                                np.asarray(weights, dtype=np.float64))
-        if positions:
-            found.counts = np.fromiter((len(v) // 4 for v in values), dtype=np.int64)
-            found.positions = np.frombuffer(b"".join(values), dtype="<u4").astype(np.uint32)
-        return found
+    if terminfo.is_inlined():
+        return blocks.from_inlined(terminfo, positions=positions, position_type=np.uint32)
     return blocks.read_all(_data(postfile, terminfo), positions=positions)
 
 
