@@ -2,6 +2,7 @@
 
     python bench/run.py 100000 [--text-from ../shared/corpus] [--format jsonl|txt|html]
                                [--workdir DIR] [--rounds 3]
+                               [--start-postgres | --database postgresql://user@host/db]
 
 1. Generates N news-like articles with bench/corpus.py and ingests them with
    `archive ingest --jobs 2` (timed: articles/s end to end).
@@ -20,8 +21,28 @@
    included).
 5. Reports database and index size against the size of the article text, and for every
    query whose hit count differs from FTS5's, why (bench/hitcounts.py).
+6. Throughput: `--clients` (8) concurrent clients against `--workers` (2) gunicorn workers
+   (`gunicorn -w 2 'archive_web:create_app()'`; gunicorn is not a dependency: pip install
+   gunicorn). Each client runs the whole mix in its own order as readers' sessions (first
+   page, page 2, facet click), each session's query made new with `(query) OR <a word no
+   article has>` so that no worker answers it from results kept for another client; the
+   mix runs first under the warm-up word from every client. Requests per second over the
+   whole run and latency under that load.
 
-Prints a table and writes the figures as JSON next to the archive (results.json).
+With `--database URL` (a PostgreSQL database the bench may empty: everything in its public
+schema is dropped) or `--start-postgres` (a throwaway server from tests/pg_cluster.py with
+bench/pgserver.py's settings, changed with `--pg-setting NAME=VALUE`; stopped and deleted
+at the end), the same corpus then goes into a PostgreSQL archive whose search engine is the
+PostgreSQL one (settings.toml: `[search] engine = "postgresql"`): ingested by one
+`archive ingest` process (timed), `archive optimize` (the planner's statistics), the same
+query mix through the API of `archive serve` (step 2; hit counts compared with the embedded
+archive's), `archive search` (step 4), throughput (step 6), and last the database emptied
+and the corpus ingested again by two `archive ingest` processes at once, each given half of
+every file's records (timed until both are done).
+
+The 1-minute load average is sampled every 30 s from /proc/loadavg throughout, labelled
+with the phase of the run. Prints a table and writes the figures as JSON next to the archive
+(results-FORMAT-N.json), after each phase, so that an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -38,7 +59,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -47,6 +70,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402 - the sibling module, run as a script
 import hitcounts  # noqa: E402 - the same
+import pgserver  # noqa: E402 - the same
+
+from archive.dburl import shown  # noqa: E402 - after pgserver put the repository on the path
 
 ARCHIVE = [sys.executable, "-m", "archive.cli"]
 _WORD = re.compile(r"[A-Za-z]{4,}")
@@ -80,7 +106,8 @@ def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int,
     inputs = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
     print(f"ingested {added} articles in {seconds:.0f} s = {added / seconds:.0f} articles/s",
           flush=True)
-    return {"instance": str(instance), "articles": added, "ingest_seconds": round(seconds, 1),
+    return {"instance": str(instance), "files": str(files), "articles": added,
+            "ingest_seconds": round(seconds, 1),
             "ingest_rate": round(added / seconds, 1), "database_mb": round(database / 1e6, 1),
             "index_mb": round(index / 1e6, 1), "text_mb": round(text_bytes / 1e6, 1),
             "input_mb": round(inputs / 1e6, 1),
@@ -228,7 +255,7 @@ def time_api(instance: Path, mix: list[dict], rounds: int) -> dict:
             "first_answer_s": round(first_answer, 2), "totals": totals, "next_steps": next_steps}
 
 
-def _wait_for(url: str, server: subprocess.Popen) -> None:
+def _wait_for(url: str, server: subprocess.Popen, log: Path | None = None) -> None:
     deadline = time.monotonic() + 600
     while True:
         try:
@@ -236,7 +263,9 @@ def _wait_for(url: str, server: subprocess.Popen) -> None:
                 return
         except OSError:
             if server.poll() is not None:
-                sys.exit(f"archive serve stopped:\n{server.stderr.read().decode()[-2000:]}")
+                said = (log.read_text(errors="replace") if log is not None
+                        else server.stderr.read().decode() if server.stderr else "")
+                sys.exit(f"the web server stopped:\n{said[-2000:]}")
             if time.monotonic() > deadline:
                 sys.exit("archive serve did not answer")
             time.sleep(0.3)
@@ -341,8 +370,263 @@ def _summary(per_round: list[dict[str, list[float]]]) -> dict:
                         for kind in kinds}}
 
 
+def split_corpus(files: Path, parts: int) -> list[Path]:
+    """The corpus dealt into `parts` folders, what concurrent ingests (from several
+    machines, say) would each read: every JSON Lines file's records in turn, other files
+    in turn."""
+    out = files.parent / f"{files.name}-in-{parts}"
+    folders = [out / f"part-{number}" for number in range(parts)]
+    if out.exists():
+        return folders
+    building = out.with_name(out.name + ".partial")
+    shutil.rmtree(building, ignore_errors=True)
+    paths = sorted(path for path in files.rglob("*") if path.is_file())
+    turn = 0
+    for path in paths:
+        relative = path.relative_to(files)
+        if path.suffix == ".jsonl":
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            for number in range(parts):
+                target = building / f"part-{number}" / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text("".join(lines[number::parts]), encoding="utf-8")
+        else:
+            target = building / f"part-{turn % parts}" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            turn += 1
+    building.rename(out)
+    return folders
+
+
+def postgres_instance(workdir: Path, name: str, url: str) -> Path:
+    """An instance folder whose settings name the PostgreSQL database and its engine."""
+    instance = workdir / name
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    settings = instance / "settings.toml"
+    settings.write_text(f"[database]\nurl = {json.dumps(url)}\n\n"
+                        '[search]\nengine = "postgresql"\n', encoding="utf-8")
+    settings.chmod(0o600)
+    return instance
+
+
+def ingest_postgres(instance: Path, url: str, inputs: list[Path], jobs: int) -> dict:
+    """`archive ingest` into an emptied database, one process per input folder, all at
+    once; timed until the last one is done."""
+    pgserver.empty(url)
+    # Tables first, so that the processes do not race to create them (a one-off step a
+    # real archive took long before; not timed).
+    subprocess.run([*ARCHIVE, "--instance", str(instance), "db", "upgrade"], check=True,
+                   capture_output=True)
+    env = {key: value for key, value in os.environ.items() if key != "ARCHIVE_DATABASE_URL"}
+    started = time.perf_counter()
+    running = [subprocess.Popen([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs",
+                                 str(jobs), str(folder)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for folder in inputs]
+    each = []
+    for process in running:
+        out, err = process.communicate()
+        each.append(round(time.perf_counter() - started, 1))
+        if process.returncode != 0:
+            sys.exit(f"ingest into PostgreSQL failed:\n{out[-2000:]}\n{err[-2000:]}")
+    seconds = time.perf_counter() - started
+    stored = pgserver.sizes(url)
+    rate = stored["articles"] / seconds
+    print(f"PostgreSQL, {len(inputs)} ingest process(es): {stored['articles']} articles in "
+          f"{seconds:.0f} s = {rate:.0f} articles/s", flush=True)
+    return {"processes": len(inputs), "jobs_each": jobs, "ingest_seconds": round(seconds, 1),
+            "process_seconds": each, "ingest_rate": round(rate, 1), **stored}
+
+
+def _absent_word(number: int) -> str:
+    """A word of letters only that no article has, different for each number."""
+    letters = ""
+    while True:
+        number, digit = divmod(number, 26)
+        letters += chr(ord("a") + digit)
+        if not number:
+            return WARM_WORD + letters
+
+
+def time_throughput(instance: Path, mix: list[dict], next_steps: list[dict], clients: int,
+                    workers: int, log: Path) -> dict:
+    """`clients` threads, each running the whole mix as readers' sessions in its own order,
+    against `gunicorn -w workers`: requests per second and latency under that load."""
+    port = _free_port()
+    env = {**{key: value for key, value in os.environ.items()
+              if key != "ARCHIVE_DATABASE_URL"}, "ARCHIVE_INSTANCE": str(instance)}
+    with log.open("wb") as said:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b",
+                                   f"127.0.0.1:{port}", "--timeout", "300",
+                                   "archive_web:create_app()"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=said)
+    base = f"http://127.0.0.1:{port}/api/search?"
+    try:
+        _wait_for(base + "q=test", server, log)
+
+        def warm(client: int) -> None:
+            for query in random.Random(client).sample(mix, len(mix)):
+                _ask(base, _pairs(query, "first", warm=True))
+
+        _in_threads(warm, clients)
+        timings: list[list[float]] = [[] for _ in range(clients)]
+        errors: list[list[str]] = [[] for _ in range(clients)]
+
+        def sessions(client: int) -> None:
+            order = random.Random(1000 + client).sample(range(len(mix)), len(mix))
+            for turn, number in enumerate(order):
+                query, steps = mix[number], next_steps[number]
+                new = {**query, "q": f"({query['q']}) OR "
+                                     f"{_absent_word(client * len(mix) + turn)}"}
+                for step in STEPS:
+                    if _skipped(step, steps):
+                        continue
+                    started = time.perf_counter()
+                    try:
+                        _ask(base, _pairs(new, step, steps.get("facet click")))
+                    except urllib.error.HTTPError as exc:
+                        errors[client].append(f"{exc.code} {new['q']!r} {step}")
+                    timings[client].append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        _in_threads(sessions, clients)
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    every = [ms for values in timings for ms in values]
+    failed = [error for each in errors for error in each]
+    figures = {"clients": clients, "workers": workers, "requests": len(every),
+               "sessions": clients * len(mix), "seconds": round(seconds, 1),
+               "requests_per_s": round(len(every) / seconds, 1),
+               "sessions_per_s": round(clients * len(mix) / seconds, 2),
+               **_percentiles(every), "errors": len(failed), "error_examples": failed[:5]}
+    print(f"throughput, {clients} clients against {workers} workers: "
+          f"{figures['requests_per_s']} requests/s, p50 {figures['p50_ms']} ms, "
+          f"p95 {figures['p95_ms']} ms, {len(failed)} errors", flush=True)
+    return figures
+
+
+def _in_threads(work: Callable[[int], None], count: int) -> None:
+    failures: list[BaseException] = []
+
+    def guarded(number: int) -> None:
+        try:
+            work(number)
+        except BaseException as exc:  # reported below, in the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
+class LoadSampler:
+    """The load averages from /proc/loadavg every `every` seconds in a thread, each sample
+    labelled with the phase of the run it fell in."""
+
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
+        self.phase = "start"
+        self.samples: list[dict] = []
+        self.phases: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def mark(self, phase: str) -> None:
+        self.phase = phase
+        self.phases.append({"phase": phase, "at": _now()})
+        print(f"{_now()} {phase} (load {' '.join(_loadavg()[:3])})", flush=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.mark("end")
+
+    def _run(self) -> None:
+        while True:
+            load = _loadavg()
+            self.samples.append({"at": _now(), "phase": self.phase, "load1": float(load[0]),
+                                 "load5": float(load[1]), "load15": float(load[2]),
+                                 "running": load[3]})
+            if self._stop.wait(self.every):
+                return
+
+    def summary(self) -> dict:
+        by_phase: dict[str, list[float]] = {}
+        for sample in self.samples:
+            by_phase.setdefault(sample["phase"], []).append(sample["load1"])
+        return {"every_s": self.every, "phases": self.phases, "samples": self.samples,
+                "load1_by_phase": {phase: {"samples": len(values), "min": min(values),
+                                           "median": round(statistics.median(values), 2),
+                                           "max": max(values)}
+                                   for phase, values in by_phase.items()}}
+
+
+def _loadavg() -> list[str]:
+    return Path("/proc/loadavg").read_text().split()
+
+
+def _now() -> str:
+    return time.strftime("%H:%M:%S", time.gmtime())
+
+
+def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedded: dict,
+                   args: argparse.Namespace, sampler: LoadSampler, save: Callable[[], None]
+                   ) -> dict:
+    """The PostgreSQL archive with the PostgreSQL engine: ingest (one process), searches,
+    throughput, then ingest again with two processes at once. Figures saved as they come."""
+    figures: dict = {"database": shown(url), "settings": pgserver.settings_in_effect(url)}
+    embedded["postgresql"] = figures
+    instance = postgres_instance(workdir, f"instance-pg-{args.format}-{args.n}", url)
+    sampler.mark("PostgreSQL ingest, 1 process")
+    figures["ingest_1_process"] = ingest_postgres(instance, url, [files], args.jobs)
+    started = time.perf_counter()
+    subprocess.run([*ARCHIVE, "--instance", str(instance), "optimize"], check=True,
+                   capture_output=True)
+    figures["optimize_seconds"] = round(time.perf_counter() - started, 1)
+    save()
+    if not args.skip_search:
+        sampler.mark("PostgreSQL searches")
+        api = figures["api"] = time_api(instance, mix, args.rounds)
+        next_steps = api.pop("next_steps")
+        fts = embedded["fts5"]
+        figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)
+        figures["p95_ratio_to_embedded"] = round(
+            api["p95_ms"] / max(embedded["api"]["p95_ms"], 0.01), 2)
+        figures["cli"] = time_cli(instance, mix)
+        totals = api.pop("totals")
+        figures["hit_counts_same_as_embedded"] = sum(
+            ours == theirs for ours, theirs in zip(totals, embedded["api_totals"], strict=True))
+        figures["hit_count_differences"] = [
+            {"q": query["q"], "kind": query["kind"], "postgresql": ours, "embedded": theirs}
+            for query, ours, theirs in zip(mix, totals, embedded["api_totals"], strict=True)
+            if ours != theirs]
+        save()
+        if not args.skip_throughput:
+            sampler.mark("PostgreSQL throughput")
+            figures["throughput"] = time_throughput(instance, mix, next_steps, args.clients,
+                                                    args.workers, workdir / "gunicorn-pg.log")
+            save()
+    sampler.mark("PostgreSQL ingest, 2 processes")
+    figures["ingest_2_processes"] = ingest_postgres(instance, url, split_corpus(files, 2),
+                                                    args.jobs)
+    save()
+    return figures
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("n", type=int)
     parser.add_argument("--text-from", type=Path)
     parser.add_argument("--format", choices=["jsonl", "txt", "html"], default="jsonl")
@@ -351,30 +635,136 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-search", action="store_true", help="time the ingest only")
     parser.add_argument("--reuse", action="store_true",
-                        help="search the archive a previous run built, without ingesting")
+                        help="search the embedded archive a previous run built, without "
+                             "ingesting it (the PostgreSQL one is always built again)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--database", metavar="URL",
+                       help="also bench a PostgreSQL archive (PostgreSQL search engine) in "
+                            "this database; EVERYTHING IN ITS PUBLIC SCHEMA IS DROPPED")
+    where.add_argument("--start-postgres", action="store_true",
+                       help="also bench a PostgreSQL archive on a throwaway server started "
+                            "for the run (tests/pg_cluster.py; needs Debian's postgresql)")
+    parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting for --start-postgres, over bench/pgserver.py's "
+                             f"({', '.join(f'{k}={v}' for k, v in pgserver.SETTINGS.items())})")
+    parser.add_argument("--clients", type=int, default=8,
+                        help="concurrent clients of the throughput step (default 8)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn workers of the throughput step (default 2)")
+    parser.add_argument("--skip-throughput", action="store_true",
+                        help="no throughput step (it needs gunicorn installed)")
     args = parser.parse_args()
+    settings = dict(pgserver.SETTINGS)
+    for pair in args.pg_setting:
+        name, _, value = pair.partition("=")
+        settings[name.strip()] = value.strip()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="archive-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    figures = {"n": args.n, "format": args.format, "machine": _machine(),
-               "build": build(args.n, workdir, args.format, args.text_from, args.jobs,
-                              args.reuse)}
-    instance = Path(figures["build"]["instance"])
-    if not args.skip_search:
+    figures: dict = {"n": args.n, "format": args.format, "machine": _machine(),
+                     "command": sys.argv}
+    results = workdir / f"results-{args.format}-{args.n}.json"
+    sampler = LoadSampler()
+
+    def save() -> None:
+        results.write_text(json.dumps({**figures, "load": sampler.summary()}, indent=2))
+
+    cluster = None
+    sampler.mark("starting" + (" a PostgreSQL server" if args.start_postgres else ""))
+    sampler.start()
+    try:
+        url = args.database
+        if args.start_postgres:
+            cluster, url = pgserver.start(settings)
+        sampler.mark("embedded ingest")
+        figures["build"] = build(args.n, workdir, args.format, args.text_from, args.jobs,
+                                 args.reuse)
+        save()
+        instance = Path(figures["build"]["instance"])
         mix = query_mix(instance)
-        figures["api"] = time_api(instance, mix, args.rounds)
-        figures["fts5"] = time_fts(instance, mix, args.rounds, figures["api"].pop("next_steps"))
-        figures["cli"] = time_cli(instance, mix)
-        api, fts = figures["api"], figures["fts5"]
-        figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)
-        compared = [(query, found, fts5) for found, fts5, query
-                    in zip(api.pop("totals"), fts.pop("totals"), mix, strict=True)
-                    if query["kind"] != "stories"]
-        figures["hit_counts_agree"] = sum(found == fts5 for _, found, fts5 in compared)
-        # Each difference with the articles behind it and why (bench/hitcounts.py).
-        figures["hit_count_differences"] = [hitcounts.explain(instance, query)
-                                            for query, found, fts5 in compared if found != fts5]
-    (workdir / f"results-{args.format}-{args.n}.json").write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures, indent=2))
+        if not args.skip_search:
+            sampler.mark("embedded searches")
+            figures["api"] = time_api(instance, mix, args.rounds)
+            next_steps = figures["api"].pop("next_steps")
+            figures["fts5"] = time_fts(instance, mix, args.rounds, next_steps)
+            figures["cli"] = time_cli(instance, mix)
+            api, fts = figures["api"], figures["fts5"]
+            figures["p95_ratio_to_fts5"] = round(api["p95_ms"] / max(fts["p95_ms"], 0.01), 2)
+            figures["api_totals"] = api.pop("totals")
+            compared = [(query, found, fts5) for found, fts5, query
+                        in zip(figures["api_totals"], fts.pop("totals"), mix, strict=True)
+                        if query["kind"] != "stories"]
+            figures["hit_counts_agree"] = sum(found == fts5 for _, found, fts5 in compared)
+            # Each difference with the articles behind it and why (bench/hitcounts.py).
+            figures["hit_count_differences"] = [hitcounts.explain(instance, query)
+                                                for query, found, fts5 in compared
+                                                if found != fts5]
+            save()
+            if not args.skip_throughput:
+                sampler.mark("embedded throughput")
+                figures["throughput"] = time_throughput(instance, mix, next_steps, args.clients,
+                                                        args.workers,
+                                                        workdir / "gunicorn-embedded.log")
+                save()
+        if url:
+            bench_postgres(url, Path(figures["build"]["files"]), workdir, mix, figures, args,
+                           sampler, save)
+    finally:
+        sampler.stop()
+        save()
+        if cluster is not None:
+            cluster.stop()
+    print(json.dumps({key: value for key, value in figures.items() if key != "api_totals"},
+                     indent=2))
+    print(table(figures))
+
+
+def table(figures: dict) -> str:
+    """The figures as the Markdown tables of docs/performance.md."""
+    pg = figures.get("postgresql", {})
+    api, fts, pg_api = figures.get("api", {}), figures.get("fts5", {}), pg.get("api", {})
+
+    def pair(found: dict) -> str:
+        return f"{found['p50_ms']:,} / {found['p95_ms']:,}" if found else "-"
+
+    def rate(found: dict | None) -> str:
+        return f"{found['ingest_rate']:,.0f} articles/s ({found['ingest_seconds']:,.0f} s)" \
+            if found else "-"
+
+    def served(found: dict | None) -> str:
+        if not found:
+            return "-"
+        return (f"{found['requests_per_s']:,} requests/s, p50 / p95 {pair(found)} ms "
+                f"({found['requests']:,} requests, {found['errors']} errors)")
+
+    build = figures.get("build", {})
+    if build.get("ingest_seconds") != build.get("ingest_seconds"):  # NaN: --reuse
+        build = {}
+    jobs = pg.get("ingest_1_process", {}).get("jobs_each", 2)
+    lines = ["| | embedded (SQLite + Whoosh) | PostgreSQL engine | SQLite FTS5 |",
+             "|---|---|---|---|",
+             f"| ingest, 1 process (`--jobs {jobs}`) | {rate(build)} | "
+             f"{rate(pg.get('ingest_1_process'))} | |",
+             "| ingest, 2 processes at once | one writer at a time | "
+             f"{rate(pg.get('ingest_2_processes'))} | |",
+             f"| search through HTTP, first pages, p50 / p95 ms | {pair(api)} | {pair(pg_api)} | "
+             f"{pair(fts)} |",
+             f"| follow-ups (page 2, facet click), p50 / p95 ms | "
+             f"{pair(api.get('follow_ups', {}))} | {pair(pg_api.get('follow_ups', {}))} | "
+             f"{pair(fts.get('follow_ups', {}))} |"]
+    kinds = sorted(api.get("by_kind", {}), key=lambda kind: kind in FOLLOW_UPS)
+    for kind in kinds:
+        lines.append(f"| {kind}, p50 / p95 ms | {pair(api['by_kind'][kind])} | "
+                     f"{pair(pg_api.get('by_kind', {}).get(kind, {}))} | "
+                     f"{pair(fts.get('by_kind', {}).get(kind, {}))} |")
+    lines.append(f"| {figures.get('throughput', {}).get('clients', '?')} clients against "
+                 f"{figures.get('throughput', {}).get('workers', '?')} gunicorn workers | "
+                 f"{served(figures.get('throughput'))} | {served(pg.get('throughput'))} | |")
+    lines.append(f"| `archive search` from the shell, p50 / p95 ms | "
+                 f"{pair(figures.get('cli', {}))} | {pair(pg.get('cli', {}))} | |")
+    lines.append(f"| web process peak memory (`archive serve`) | "
+                 f"{api.get('peak_memory_mb', '-')} MB | "
+                 f"{pg_api.get('peak_memory_mb', '-')} MB | |")
+    return "\n".join(lines)
 
 
 def _machine() -> dict:

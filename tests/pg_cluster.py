@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from itertools import count
 from pathlib import Path
 
@@ -47,9 +48,11 @@ def free_port() -> int:
 
 
 class PostgresCluster:
-    """One server: start(), database() for each test, stop() at the end."""
+    """One server: start(), database() for each test, stop() at the end. `options` are the
+    server's settings on its command line (default FAST; bench/run.py passes its own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: Sequence[str] = tuple(FAST)) -> None:
+        self.options = list(options)
         self.bin = server_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="archive-pg-"))
         self.data = self.root / "data"
@@ -92,7 +95,7 @@ class PostgresCluster:
 
     def _serve(self) -> None:
         options = " ".join([f"-p {self.port}", "-h 127.0.0.1",
-                            f"-k {self.root}", *_pairs(FAST)])
+                            f"-k {self.root}", *_pairs(self.options)])
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
                   str(self.root / "server.log"), "-o", options, "-w", "-t", "120", "start")
 
