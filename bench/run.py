@@ -644,6 +644,9 @@ def main() -> None:
     where.add_argument("--start-postgres", action="store_true",
                        help="also bench a PostgreSQL archive on a throwaway server started "
                             "for the run (tests/pg_cluster.py; needs Debian's postgresql)")
+    parser.add_argument("--keep-postgres", action="store_true",
+                        help="leave the server of --start-postgres running at the end (its "
+                             "URL and folder are printed; stop it with pg_ctl) to look into it")
     parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
                         help="a server setting for --start-postgres, over bench/pgserver.py's "
                              f"({', '.join(f'{k}={v}' for k, v in pgserver.SETTINGS.items())})")
@@ -661,7 +664,7 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="archive-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     figures: dict = {"n": args.n, "format": args.format, "machine": _machine(),
-                     "command": sys.argv}
+                     "command": sys.argv, "commit": _commit()}
     results = workdir / f"results-{args.format}-{args.n}.json"
     sampler = LoadSampler()
 
@@ -711,8 +714,12 @@ def main() -> None:
     finally:
         sampler.stop()
         save()
-        if cluster is not None:
+        if cluster is not None and not args.keep_postgres:
             cluster.stop()
+        elif cluster is not None:
+            print(f"PostgreSQL server left running: {url} (stop it with: runuser -u postgres "
+                  f"-- {cluster.bin / 'pg_ctl'} -D {cluster.data} stop; then remove "
+                  f"{cluster.root})", flush=True)
     print(json.dumps({key: value for key, value in figures.items() if key != "api_totals"},
                      indent=2))
     print(table(figures))
@@ -756,15 +763,23 @@ def table(figures: dict) -> str:
         lines.append(f"| {kind}, p50 / p95 ms | {pair(api['by_kind'][kind])} | "
                      f"{pair(pg_api.get('by_kind', {}).get(kind, {}))} | "
                      f"{pair(fts.get('by_kind', {}).get(kind, {}))} |")
-    lines.append(f"| {figures.get('throughput', {}).get('clients', '?')} clients against "
-                 f"{figures.get('throughput', {}).get('workers', '?')} gunicorn workers | "
-                 f"{served(figures.get('throughput'))} | {served(pg.get('throughput'))} | |")
+    if "throughput" in figures or "throughput" in pg:
+        load = figures.get("throughput") or pg["throughput"]
+        lines.append(f"| {load['clients']} clients against {load['workers']} gunicorn workers"
+                     f" | {served(figures.get('throughput'))} | "
+                     f"{served(pg.get('throughput'))} | |")
     lines.append(f"| `archive search` from the shell, p50 / p95 ms | "
                  f"{pair(figures.get('cli', {}))} | {pair(pg.get('cli', {}))} | |")
     lines.append(f"| web process peak memory (`archive serve`) | "
                  f"{api.get('peak_memory_mb', '-')} MB | "
                  f"{pg_api.get('peak_memory_mb', '-')} MB | |")
     return "\n".join(lines)
+
+
+def _commit() -> str:
+    found = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "describe",
+                            "--always", "--dirty"], capture_output=True, text=True)
+    return found.stdout.strip()
 
 
 def _machine() -> dict:
