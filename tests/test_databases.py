@@ -202,7 +202,7 @@ def test_ctrl_c_stops_a_statement_on_postgresql(postgres_url, tmp_path):
     paths = _ingested(InstancePaths(tmp_path / "instance", postgres_url))
     process = subprocess.Popen(
         [sys.executable, "-m", "archive.cli", *archive_options(paths), "sql",
-         "SELECT pg_sleep(120)", "--timeout", "0"],
+         "SELECT pg_sleep(86400)", "--timeout", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + PATIENCE
@@ -212,11 +212,11 @@ def test_ctrl_c_stops_a_statement_on_postgresql(postgres_url, tmp_path):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    started = time.monotonic()
     process.send_signal(signal.SIGINT)
+    # The statement would sleep for a day: ending at all means Ctrl-C stopped it.
     out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 130 and "stopped by Ctrl-C" in err
-    assert "Traceback" not in err and time.monotonic() - started < 20
+    assert "Traceback" not in err
 
 
 def _corpus(folder: Path, first: int, last: int) -> Path:
