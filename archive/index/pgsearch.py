@@ -43,9 +43,11 @@ from archive.index.bounds import SearchTimeout
 from archive.index.cache import ResultCache
 from archive.index.highlight import Highlighter, _stem
 from archive.index.parsing import QUERY_FIELDS, _clauses, _day, _is_field_group
+from archive.index.results import query_key
 from archive.index.schema import _schema
 from archive.index.searchindex import SUGGEST_MIN_DOCS, parse_query
 from archive.index.types import (
+    UNKNOWN_YEAR,
     Clause,
     Explanation,
     IndexDoc,
@@ -70,6 +72,11 @@ MORE_LIKE_WORDS = 12
 # exceptions (22), syntax (42), program limits (54); 57014 is a cancelled statement.
 _QUERY_STATES = ("22", "42", "54")
 _CANCELLED = "57014"
+# Ranks of a search's order kept for later pages: 20 pages of 10, and the 200 best that
+# stand-out words read (archive.search.SIGNIFICANT_SAMPLE). A deeper page is ranked again.
+KEPT_RANKS = 200
+# One word of the articles' vector in some of its parts: 'harbour':AD.
+_WEIGHTED_WORD = re.compile(r"^('(?:[^']|'')+'):([A-D]+)$")
 
 
 def _surface_schema() -> Schema:
@@ -143,7 +150,8 @@ class _Translation:
                 f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
 
     def rank_query(self) -> str | None:
-        return " | ".join(f"({t})" for t in dict.fromkeys(self.ranked)) or None
+        return " | ".join(f"({t})" for t in _merge_weights(list(dict.fromkeys(self.ranked)))
+                          ) or None
 
     def _part(self, node: query.Query, negated: bool) -> _Part:
         if isinstance(node, query.And | query.Or):
@@ -185,6 +193,8 @@ class _Translation:
         merged: list[_Part] = []
         for target in ("article", "outlet"):
             texts = [p.text for p in parts if isinstance(p, _Ts) and p.target == target]
+            if operator == "|":
+                texts = _merge_weights(texts)
             if texts:
                 merged.append(_Ts(f" {operator} ".join(f"({t})" for t in texts), target))
         merged += [p for p in parts if isinstance(p, _Sql)]
@@ -287,6 +297,25 @@ class _Translation:
         return self.expansions[key]
 
 
+def _merge_weights(texts: list[str]) -> list[str]:
+    """Alternatives that search one word in several parts as one item ('a':A | 'a':D is
+    'a':AD): the same matches, and the index looks the word up once, not once per part."""
+    merged: dict[str, str] = {}
+    weights: dict[str, set[str]] = {}
+    for text_ in texts:
+        found = _WEIGHTED_WORD.match(text_)
+        if found is None:
+            merged[text_] = text_
+            continue
+        word = found.group(1)
+        if word not in weights:
+            weights[word] = set()
+            merged[word] = ""
+        weights[word].update(found.group(2))
+    return [f"{key}:{''.join(sorted(weights[key]))}" if key in weights else text_
+            for key, text_ in merged.items()]
+
+
 def _negated(part: _Part) -> _Part:
     if part == _TRUE:
         return _FALSE
@@ -335,6 +364,12 @@ class _Reading:
                 f"SET LOCAL statement_timeout = {max(1, math.ceil(left * 1000))}")
         return list(self.connection.execute(text(sql), params or {}))
 
+    def generation(self) -> int:
+        """The archive's generation (search_state, migration 0009): it moves on with every
+        commit that changes what a search reads. Read before anything else, so what this
+        transaction reads is never older than the generation it is kept under."""
+        return int(self.scalar("SELECT generation FROM search_state"))
+
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None
@@ -380,6 +415,20 @@ class _Reading:
         return {word: n for word, n in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one search statement found: kept per generation for paging and asking again."""
+
+    total: int
+    ranked: tuple[int, ...]  # the first of the order (all of it when there are few)
+    outlets: tuple[tuple[str, int], ...]
+    years: tuple[tuple[int, int], ...]
+    months: tuple[tuple[int, int], ...]
+    languages: tuple[tuple[str, int], ...]
+    days: tuple[tuple[str, int], ...]  # (YYYY-MM-DD or '' for undated, n) for the chart
+    notes: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class _Parsed:
     """A query as the user sees it (stems, Whoosh's notation) and as it is translated."""
@@ -395,7 +444,7 @@ class PostgresIndex:
         self.engine = engine
         # Seconds one search may take; the owner of the archive sets it from its settings.
         self.deadline_seconds: float | None = bounds.DEFAULT_DEADLINE_SECONDS
-        # The interface's cache of results: nothing is kept in the process by this engine.
+        # Results kept between requests, per generation of the archive (search_state).
         self.results = ResultCache()
         # After clear(): add() recomputes the vectors it is given (a rebuild).
         self._refresh = False
@@ -484,95 +533,143 @@ class PostgresIndex:
         return _Parsed(shown, surface)
 
     def search(self, request: SearchRequest, *, remember: bool = True) -> SearchHits:
-        """Matching ids for one page, the total, facet counts and (if asked) a histogram, in
-        one statement over the matches (and one more for the histogram's totals)."""
+        """Matching ids for one page, the total, facet counts and (if asked) a histogram.
+
+        The total, the counts and the first KEPT_RANKS of the order come from one statement
+        and are kept in the process for the archive's generation (search_state), so paging
+        and asking again cost one small read; with remember=False (an export, which reads
+        every match once) what is kept is used but nothing new is kept."""
         parsed = self._parsed(request.text)
+        # Keyed by the words as typed (PostgreSQL stems them): two words that share a
+        # Whoosh stem may not share PostgreSQL's.
+        key = b"" if parsed is None else query_key(parsed.surface)
+        sort = request.sort
+        if sort == "relevance" and parsed is None:
+            sort = "newest"  # without words there is nothing to rank by relevance
+        end = request.offset + request.limit
+        piece = ("pg search", key,
+                 request.one_per_story, tuple(sorted(set(request.outlets))),
+                 tuple(sorted(set(request.languages))), request.date_from, request.date_to,
+                 sort, request.histogram)
         with self._reading() as reading:
-            translation = _Translation(reading)
-            match = "TRUE" if parsed is None else translation.condition(parsed.surface)
-            rank = translation.rank_query() if parsed is not None else None
-            sort = request.sort
-            if sort == "relevance" and parsed is None:
-                sort = "newest"
-            score = "0"
-            if sort == "relevance" and rank is not None:
-                score = f"ts_rank(a.search_vector, CAST({translation.param(rank)} AS tsquery))"
-            order = {"relevance": "score DESC, id", "newest": "day DESC NULLS LAST, id",
-                     "oldest": "day ASC NULLS LAST, id"}[sort]
-            chosen = ("SELECT DISTINCT ON (story) * FROM m ORDER BY story, day ASC NULLS LAST, id"
-                      if request.one_per_story else "SELECT * FROM m")
-            params = translation.params
-            outlet_ok = "outlet = ANY(:outlets)" if request.outlets else "TRUE"
-            language_ok = "language = ANY(:languages)" if request.languages else "TRUE"
-            dates = []
-            if request.date_from:
-                dates.append("day >= :date_from")
-            if request.date_to:
-                dates.append("day <= :date_to")
-            date_ok = f"coalesce({' AND '.join(dates)}, FALSE)" if dates else "TRUE"
-            params.update(outlets=list(request.outlets), languages=list(request.languages),
-                          date_from=request.date_from, date_to=request.date_to,
-                          limit=request.limit, offset=request.offset)
-            days = ("UNION ALL SELECT 'day', coalesce(CAST(day AS text), ''), count(*) FROM f "
-                    "WHERE o_ok AND l_ok AND d_ok GROUP BY day" if request.histogram else "")
-            rows = reading.rows(f"""
-                WITH m AS MATERIALIZED (
-                    SELECT a.id, coalesce(o.name, '') AS outlet, a.published_date AS day,
-                           coalesce(a.language, '') AS language,
-                           coalesce(a.story_id, a.id) AS story, {score} AS score
-                    FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
-                    WHERE {match}
-                ), c AS MATERIALIZED ({chosen}),
-                f AS MATERIALIZED (
-                    SELECT id, outlet, day, language, score, {outlet_ok} AS o_ok,
-                           {language_ok} AS l_ok, {date_ok} AS d_ok FROM c)
-                SELECT 'total', '', count(*) FROM f WHERE o_ok AND l_ok AND d_ok
-                UNION ALL SELECT 'outlet', outlet, count(*) FROM f WHERE l_ok AND d_ok
-                    GROUP BY outlet
-                UNION ALL SELECT 'year', CAST(coalesce(CAST(extract(year FROM day) AS integer), 0)
-                    AS text), count(*) FROM f WHERE o_ok AND l_ok GROUP BY 2
-                UNION ALL SELECT 'month', to_char(day, 'YYYYMM'), count(*) FROM f
-                    WHERE o_ok AND l_ok AND day IS NOT NULL GROUP BY 2
-                UNION ALL SELECT 'language', language, count(*) FROM f WHERE o_ok AND d_ok
-                    GROUP BY language
-                {days}
-                UNION ALL SELECT 'hit', CAST(id AS text), row_number() OVER () FROM (
-                    SELECT id FROM f WHERE o_ok AND l_ok AND d_ok ORDER BY {order}
-                    LIMIT :limit OFFSET :offset) AS page""", params)
-            found: dict[str, list[tuple[str, int]]] = {}
-            for kind, key, count in rows:
-                found.setdefault(kind, []).append((key, int(count)))
+            generation = reading.generation()
+
+            def compute(ranks: int) -> Callable[[], _Answer]:
+                return lambda: self._answer(reading, parsed, request, sort, ranks)
+
+            if piece[1] is None:  # a query that cannot be told apart safely is not kept
+                answer = compute(end)()
+            elif end <= KEPT_RANKS:
+                answer = self.results.get(generation, piece, compute(KEPT_RANKS),
+                                          remember=remember)
+            else:
+                kept = self.results.peek(generation, piece)
+                complete = isinstance(kept, _Answer) and len(kept.ranked) == kept.total
+                answer = kept if complete else compute(end)()
             hits = SearchHits(
-                total=found["total"][0][1],
-                ids=[int(i) for i, _ in sorted(found.get("hit", []), key=lambda p: p[1])],
-                outlet_counts=_by_count(found.get("outlet", [])),
-                year_counts=sorted(((int(y), n) for y, n in found.get("year", [])),
-                                   key=lambda p: -p[0]),
-                month_counts=sorted(((int(m), n) for m, n in found.get("month", [])),
-                                    reverse=True),
-                language_counts=_by_count(found.get("language", [])),
-                notes=list(translation.notes),
+                total=answer.total,
+                ids=list(answer.ranked[request.offset:end]),
+                outlet_counts=list(answer.outlets),
+                year_counts=list(answer.years),
+                month_counts=list(answer.months),
+                language_counts=list(answer.languages),
+                notes=list(answer.notes),
             )
             if request.histogram:
-                per_day = {dt.date.fromisoformat(d): n for d, n in found.get("day", []) if d}
-                undated = sum(n for d, n in found.get("day", []) if not d)
+                per_day = {dt.date.fromisoformat(d): n for d, n in answer.days if d}
+                undated = sum(n for d, n in answer.days if not d)
                 hits.histogram = histogram_of_days(
                     per_day, undated, lambda first, last: self._days(
-                        reading, first, last, request.one_per_story),
+                        reading, generation, first, last, request.one_per_story),
                     request.date_from, request.date_to)
         return hits
 
-    @staticmethod
-    def _days(reading: _Reading, first: dt.date, last: dt.date, stories: bool
-              ) -> dict[dt.date, int]:
-        """Articles (or stories, by their first copy) of the whole archive per day."""
-        source = ("(SELECT DISTINCT ON (coalesce(story_id, id)) published_date FROM articles "
-                  "ORDER BY coalesce(story_id, id), published_date ASC NULLS LAST, id) AS a"
-                  if stories else "articles AS a")
-        rows = reading.rows(f"SELECT a.published_date, count(*) FROM {source} WHERE "
-                            "a.published_date BETWEEN :first AND :last GROUP BY 1",
-                            {"first": first, "last": last})
-        return {day: int(n) for day, n in rows}
+    def _answer(self, reading: _Reading, parsed: _Parsed | None, request: SearchRequest,
+                sort: str, ranks: int) -> _Answer:
+        """The total, the facet counts (and the counts per day for the chart) and the first
+        `ranks` ids of the order, in one statement over the matches.
+
+        The matches are read without their vectors: the RUM index checks words' parts and
+        positions itself, so each match costs a look at its row's narrow columns, and the
+        counts are one pass over them (grouping sets, each facet ignoring its own filter).
+        The order by relevance comes from the index too (`<=>`, ts_rank's weights), best
+        first, ties by id; by date it is sorted from the matches' dates."""
+        translation = _Translation(reading)
+        match = "TRUE" if parsed is None else translation.condition(parsed.surface)
+        rank = translation.rank_query() if parsed is not None else None
+        params = translation.params
+        outlet_ok = "coalesce(o.name, '') = ANY(:outlets)" if request.outlets else "TRUE"
+        language_ok = ("coalesce(a.language, '') = ANY(:languages)" if request.languages
+                       else "TRUE")
+        dates = []
+        if request.date_from:
+            dates.append("a.published_date >= :date_from")
+        if request.date_to:
+            dates.append("a.published_date <= :date_to")
+        date_ok = f"coalesce({' AND '.join(dates)}, FALSE)" if dates else "TRUE"
+        params.update(outlets=list(request.outlets), languages=list(request.languages),
+                      date_from=request.date_from, date_to=request.date_to, ranks=ranks)
+        # Story mode keeps each story's earliest copy among the matches (undated last).
+        chosen = (", f AS MATERIALIZED (SELECT DISTINCT ON (story) * FROM m "
+                  "ORDER BY story, day ASC NULLS LAST, id)" if request.one_per_story else "")
+        matches = "f" if request.one_per_story else "m"
+        # Days for the chart, else months: years and months are added up from them.
+        period = "day" if request.histogram else "CAST(date_trunc('month', day) AS date)"
+        if sort == "relevance" and rank is not None:
+            by_rank = translation.param(rank)
+            # Best first from the index (ties in its order, the rows' physical one): a
+            # second sort key would make the planner compute `<=>` from every match's
+            # vector instead. The filters and story mode are a hashed set the index's rows
+            # are checked against (a plain IN would become a join, with the same effect).
+            page = f"""
+                SELECT a.id FROM articles a
+                WHERE {match} AND coalesce(a.id IN (
+                    SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok), FALSE)
+                ORDER BY a.search_vector <=> CAST({by_rank} AS tsquery) LIMIT :ranks"""
+        else:
+            order = {"relevance": "id", "newest": "day DESC NULLS LAST, id",
+                     "oldest": "day ASC NULLS LAST, id"}[sort]
+            page = (f"SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok "
+                    f"ORDER BY {order} LIMIT :ranks")
+        # The planner misjudges how many articles a weighted or phrase tsquery matches and
+        # would read every article's vector in a sequential scan instead of the index.
+        reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = reading.rows(f"""
+            WITH m AS MATERIALIZED (
+                SELECT a.id, coalesce(o.name, '') AS outlet, a.published_date AS day,
+                       coalesce(a.language, '') AS language,
+                       coalesce(a.story_id, a.id) AS story, {outlet_ok} AS o_ok,
+                       {language_ok} AS l_ok, {date_ok} AS d_ok
+                FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
+                WHERE {match}){chosen}
+            SELECT GROUPING(outlet, period, language), outlet, period, language,
+                   count(*) FILTER (WHERE o_ok AND l_ok AND d_ok),
+                   count(*) FILTER (WHERE l_ok AND d_ok),
+                   count(*) FILTER (WHERE o_ok AND l_ok),
+                   count(*) FILTER (WHERE o_ok AND d_ok), NULL
+            FROM (SELECT outlet, {period} AS period, language, o_ok, l_ok, d_ok
+                  FROM {matches}) AS counted
+            GROUP BY GROUPING SETS ((), (outlet), (period), (language))
+            UNION ALL SELECT -1, NULL, NULL, NULL, row_number() OVER (), NULL, NULL, NULL, id
+                FROM ({page}
+                ) AS page""", params)
+        reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+        return _answer_of(rows, request.histogram, tuple(translation.notes))
+
+    def _days(self, reading: _Reading, generation: int, first: dt.date, last: dt.date,
+              stories: bool) -> dict[dt.date, int]:
+        """Articles (or stories, by their first copy) of the whole archive per day; kept
+        for the generation (every chart of a search over the same dates asks for them)."""
+        def count() -> tuple[tuple[dt.date, int], ...]:
+            source = ("(SELECT DISTINCT ON (coalesce(story_id, id)) published_date FROM "
+                      "articles ORDER BY coalesce(story_id, id), published_date ASC NULLS "
+                      "LAST, id) AS a" if stories else "articles AS a")
+            rows = reading.rows(f"SELECT a.published_date, count(*) FROM {source} WHERE "
+                                "a.published_date BETWEEN :first AND :last GROUP BY 1",
+                                {"first": first, "last": last})
+            return tuple((day, int(n)) for day, n in rows)
+
+        return dict(self.results.get(generation, ("pg days", first, last, stories), count))
 
     def explain(self, text: str) -> Explanation:
         """How a query was understood: each clause, what it looks up, how many it matches."""
@@ -738,6 +835,46 @@ class PostgresIndex:
 
     def close(self) -> None:
         """Nothing is held between requests (connections belong to the archive's engine)."""
+
+
+# GROUPING() of each grouping set of the search statement: which facet a row counts.
+_TOTAL, _OUTLETS, _PERIODS, _LANGUAGES = 0b111, 0b011, 0b101, 0b110
+
+
+def _answer_of(rows: Iterable[Any], histogram: bool, notes: tuple[str, ...]) -> _Answer:
+    """The search statement's rows as an answer: the total, each facet's counts (years and
+    months added up from the periods), the days for the chart, and the ranked ids (grouping
+    -1, in order)."""
+    total = 0
+    outlets: list[tuple[str, int]] = []
+    languages: list[tuple[str, int]] = []
+    years: Counter[int] = Counter()
+    months: Counter[int] = Counter()
+    days: list[tuple[str, int]] = []
+    ranked: list[tuple[int, int]] = []
+    for grouping, outlet, period, language, everything, for_outlets, for_dates, \
+            for_languages, hit in rows:
+        if grouping == -1:
+            ranked.append((int(everything), int(hit)))
+        elif grouping == _TOTAL:
+            total = int(everything)
+        elif grouping == _OUTLETS and for_outlets:
+            outlets.append((outlet, int(for_outlets)))
+        elif grouping == _LANGUAGES and for_languages:
+            languages.append((language, int(for_languages)))
+        elif grouping == _PERIODS:
+            if for_dates:
+                years[period.year if period else UNKNOWN_YEAR] += int(for_dates)
+                if period:
+                    months[period.year * 100 + period.month] += int(for_dates)
+            if histogram and everything:
+                days.append((period.isoformat() if period else "", int(everything)))
+    return _Answer(
+        total=total, ranked=tuple(hit for _, hit in sorted(ranked)),
+        outlets=tuple(_by_count(outlets)),
+        years=tuple(sorted(years.items(), key=lambda p: -p[0])),
+        months=tuple(sorted(months.items(), reverse=True)),
+        languages=tuple(_by_count(languages)), days=tuple(days), notes=notes)
 
 
 def _prefixes(parsed: _Parsed | None) -> dict[str, tuple[str, ...]]:
