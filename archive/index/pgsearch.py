@@ -345,6 +345,13 @@ def _date_of(value: int, default: dt.date) -> dt.date:
     return dt.date(value // 10000, value // 100 % 100, value % 100)
 
 
+def _bump(connection: Connection) -> None:
+    """Move the archive's generation on (the vocabulary changed: wildcards and fuzzy terms
+    may now find other words). The last statement of its transaction, so the counter's row
+    is locked only until the commit that follows."""
+    connection.execute(text("UPDATE search_state SET generation = generation + 1"))
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -480,6 +487,7 @@ class PostgresIndex:
                 ":vectors) ON CONFLICT (word) DO UPDATE SET articles = search_words.articles "
                 "+ excluded.articles"),
                 {"vectors": f"SELECT search_vector FROM articles WHERE id IN ({listed})"})
+            _bump(connection)
         return len(docs)
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -489,6 +497,7 @@ class PostgresIndex:
         """Empty the vocabulary for a rebuild, whose add() calls recompute the vectors."""
         with self.engine.begin() as connection:
             connection.execute(text("DELETE FROM search_words"))
+            _bump(connection)
         self._refresh = True
 
     def merge_segments(self, *, everything: bool = False) -> int:
@@ -682,6 +691,8 @@ class PostgresIndex:
             translation = _Translation(reading)
             typed = _typed(text)
             clauses = []
+            # Counted from the index, not from every article's vector (see _answer).
+            reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             for (shown, negated), (surface, _) in zip(_clauses(parsed.shown),
                                                       _clauses(parsed.surface), strict=True):
                 condition = translation.condition(surface)
@@ -749,7 +760,7 @@ class PostgresIndex:
                 "SELECT a.id FROM articles a, articles own, CAST(:q AS tsquery) AS q "
                 "WHERE own.id = :id AND a.search_vector @@ q "
                 "AND coalesce(a.story_id, a.id) <> coalesce(own.story_id, own.id) "
-                "ORDER BY ts_rank(a.search_vector, q) DESC, a.id LIMIT :limit",
+                "ORDER BY a.search_vector <=> q LIMIT :limit",
                 {"q": terms, "id": article_id, "limit": limit})
         return [i for (i,) in found]
 
