@@ -72,9 +72,14 @@ MORE_LIKE_WORDS = 12
 # exceptions (22), syntax (42), program limits (54); 57014 is a cancelled statement.
 _QUERY_STATES = ("22", "42", "54")
 _CANCELLED = "57014"
-# Ranks of a search's order kept for later pages: 20 pages of 10, and the 200 best that
-# stand-out words read (archive.search.SIGNIFICANT_SAMPLE). A deeper page is ranked again.
-KEPT_RANKS = 200
+# How deep a search's order is read and kept for later pages: the first two pages of 10
+# (each rank read costs a look at the match's vector: ties at the cut come along), then 20
+# pages and the 200 best that stand-out words read (archive.search.SIGNIFICANT_SAMPLE).
+# A deeper page is ranked again each time.
+RANK_DEPTHS = (20, 200)
+# A phrase operator (<-> or <N>) outside the quoted lexemes of a tsquery's text; a quoted
+# lexeme is matched (group 1) only to be kept as it is.
+_PHRASE_OPERATOR = re.compile(r"('(?:[^']|'')*')|<(?:-|\d+)>")
 # One word of the articles' vector in some of its parts: 'harbour':AD.
 _WEIGHTED_WORD = re.compile(r"^('(?:[^']|'')+'):([A-D]+)$")
 
@@ -150,8 +155,13 @@ class _Translation:
                 f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
 
     def rank_query(self) -> str | None:
-        return " | ".join(f"({t})" for t in _merge_weights(list(dict.fromkeys(self.ranked)))
-                          ) or None
+        """The tsquery the matches are ranked by: the positive parts, with a phrase's words
+        ANDed. RUM's `<=>` orders a phrase's matches wrongly from the index (its rows come
+        out of order, seen with rum 1.3); ANDed, the words rank where they stand closest,
+        which is where the phrase is, and the index orders them right."""
+        ranked = [_PHRASE_OPERATOR.sub(lambda m: m.group(1) or "&", t)
+                  for t in dict.fromkeys(self.ranked)]
+        return " | ".join(f"({t})" for t in _merge_weights(ranked)) or None
 
     def _part(self, node: query.Query, negated: bool) -> _Part:
         if isinstance(node, query.And | query.Or):
@@ -544,7 +554,7 @@ class PostgresIndex:
     def search(self, request: SearchRequest, *, remember: bool = True) -> SearchHits:
         """Matching ids for one page, the total, facet counts and (if asked) a histogram.
 
-        The total, the counts and the first KEPT_RANKS of the order come from one statement
+        The total, the counts and the first RANK_DEPTHS of the order come from one statement
         and are kept in the process for the archive's generation (search_state), so paging
         and asking again cost one small read; with remember=False (an export, which reads
         every match once) what is kept is used but nothing new is kept."""
@@ -566,15 +576,21 @@ class PostgresIndex:
             def compute(ranks: int) -> Callable[[], _Answer]:
                 return lambda: self._answer(reading, parsed, request, sort, ranks)
 
-            if piece[1] is None:  # a query that cannot be told apart safely is not kept
-                answer = compute(end)()
-            elif end <= KEPT_RANKS:
-                answer = self.results.get(generation, piece, compute(KEPT_RANKS),
-                                          remember=remember)
+            depth = next((depth for depth in RANK_DEPTHS if end <= depth), None)
+            kept = None
+            for shallower in RANK_DEPTHS:  # all of a short order is in the first one kept
+                kept = self.results.peek(generation, (*piece, shallower))
+                if isinstance(kept, _Answer) and (len(kept.ranked) >= end
+                                                  or len(kept.ranked) == kept.total):
+                    break
+                kept = None
+            if kept is not None:
+                answer = kept
+            elif piece[1] is None or depth is None:  # not kept: cannot be told apart safely,
+                answer = compute(end)()              # or deeper than what is kept
             else:
-                kept = self.results.peek(generation, piece)
-                complete = isinstance(kept, _Answer) and len(kept.ranked) == kept.total
-                answer = kept if complete else compute(end)()
+                answer = self.results.get(generation, (*piece, depth), compute(depth),
+                                          remember=remember)
             hits = SearchHits(
                 total=answer.total,
                 ids=list(answer.ranked[request.offset:end]),
@@ -626,15 +642,21 @@ class PostgresIndex:
         period = "day" if request.histogram else "CAST(date_trunc('month', day) AS date)"
         if sort == "relevance" and rank is not None:
             by_rank = translation.param(rank)
-            # Best first from the index (ties in its order, the rows' physical one): a
-            # second sort key would make the planner compute `<=>` from every match's
-            # vector instead. The filters and story mode are a hashed set the index's rows
-            # are checked against (a plain IN would become a join, with the same effect).
+            # Best first from the index, which orders by `<=>` alone: ties at the cut come
+            # along (WITH TIES) and are put in id order here, so that every process pages
+            # through the same order (the index's own order of ties depends on how it was
+            # built). The filters and story mode are a hashed set the index's rows are
+            # checked against (a plain IN would become a join, sorted by `<=>` worked out
+            # from every match's vector).
             page = f"""
-                SELECT a.id FROM articles a
-                WHERE {match} AND coalesce(a.id IN (
-                    SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok), FALSE)
-                ORDER BY a.search_vector <=> CAST({by_rank} AS tsquery) LIMIT :ranks"""
+                SELECT id FROM (
+                    SELECT a.id, a.search_vector <=> CAST({by_rank} AS tsquery) AS distance
+                    FROM articles a
+                    WHERE {match} AND coalesce(a.id IN (
+                        SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok), FALSE)
+                    ORDER BY a.search_vector <=> CAST({by_rank} AS tsquery)
+                    FETCH FIRST :ranks ROWS WITH TIES) AS best
+                ORDER BY distance, id LIMIT :ranks"""
         else:
             order = {"relevance": "id", "newest": "day DESC NULLS LAST, id",
                      "oldest": "day ASC NULLS LAST, id"}[sort]

@@ -1,0 +1,318 @@
+"""The PostgreSQL search engine's fast paths (issue 14, migration 0009): matches and order
+from the RUM index, results kept per process under the archive's generation, and the
+migration that brings an existing archive to them. Every other behaviour of the engine is in
+tests/test_pg_search.py, against the Whoosh engine's answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from archive.config import InstancePaths
+from archive.db import DatabaseError, alembic_config, make_engine, require_extension
+from archive.index import PostgresIndex, SearchHits, SearchRequest, pgsearch
+from archive.index.cache import ResultCache
+from archive.ingest import IngestOptions, ingest
+from archive.instance import Archive
+from tests.conftest import PATIENCE, database_env
+from tests.pg_cluster import SUPERUSER, PostgresCluster
+from tests.test_pg_search import ARTICLES
+
+# Articles where "harbour" and "dock" stand more or less often, in the title or not, so
+# that the ranks differ; and a phrase that stands once or twice.
+RANKED = [
+    (f"Harbour report {n}" if n % 3 == 0 else f"Report {n}",
+     " ".join([f"Item {n}."] + ["The harbour was busy."] * (n % 4 + 1)
+              + ["Dock workers met."] * (n % 3)
+              + ["The union of the dock spoke for the workers."] * (n % 5 == 1)
+              + ["The dock workers' union spoke for the dock workers."] * (n % 2)),
+     f"Outlet {n % 4}", f"20{10 + n % 12:02d}-0{1 + n % 9}-1{n % 10}", "", "en")
+    for n in range(36)
+]
+
+
+def _feed(folder: Path, rows: list[tuple[str, str, str, str, str, str]], name: str) -> str:
+    path = folder / name
+    path.write_text("".join(json.dumps({"title": t, "text": b, "outlet": o, "date": d,
+                                        "byline": by, "language": lang}) + "\n"
+                            for t, b, o, d, by, lang in rows))
+    return str(path)
+
+
+def _settings(root: Path, url: str) -> InstancePaths:
+    root.mkdir(parents=True)
+    (root / "settings.toml").write_text(f'[database]\nurl = "{url}"\n\n'
+                                        '[search]\nengine = "postgresql"\n')
+    return InstancePaths(root)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, postgres_cluster: PostgresCluster
+            ) -> Iterator[Archive]:
+    folder = tmp_path_factory.mktemp("paths")
+    paths = _settings(folder / "instance", postgres_cluster.url(
+        postgres_cluster.create_database()))
+    opened = Archive(paths)
+    with opened.writing():
+        ingest(opened, [_feed(folder, ARTICLES + RANKED, "feed.jsonl")], IngestOptions())
+    assert isinstance(opened.index, PostgresIndex)
+    yield opened
+    opened.close()
+
+
+def _index(archive: Archive) -> PostgresIndex:
+    index = archive.index
+    assert isinstance(index, PostgresIndex)
+    return index
+
+
+def _ranked_by(archive: Archive, text: str, function: str) -> list[float]:
+    """The engine's first 50 for `text`, each with `function` (ts_rank, or the inverse of
+    RUM's distance) of the query the engine ranks by, worked out from the row's vector."""
+    index = _index(archive)
+    parsed = index._parsed(text)
+    assert parsed is not None
+    found = index.search(SearchRequest(text, limit=50))
+    with index._reading() as reading:
+        translation = pgsearch._Translation(reading)
+        translation.condition(parsed.surface)
+        rank = translation.rank_query()
+        scores = dict(reading.rows(
+            f"SELECT id, {function}(search_vector, CAST(:q AS tsquery)) FROM articles "
+            "WHERE id = ANY(:ids)", {"q": rank, "ids": found.ids}))
+    assert found.ids and len(found.ids) == min(found.total, 50)
+    # Equally good matches in id order, whichever way the index holds them.
+    assert found.ids == sorted(found.ids, key=lambda i: (-round(scores[i], 5), i))
+    return [scores[i] for i in found.ids]
+
+
+@pytest.mark.parametrize("text", ["harbour", "dock OR harbour", "title:harbour", "lavrov",
+                                  "harbour -title:report"])
+def test_words_come_in_ts_rank_order(archive, text):
+    # The RUM index's `<=>` ranks one word, or alternatives, as ts_rank does.
+    scores = _ranked_by(archive, text, "ts_rank")
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > scores[-1]
+
+
+@pytest.mark.parametrize("text", ['"dock workers"', '"the harbour"'])
+def test_phrases_come_where_their_words_stand_closest(archive, text):
+    # A phrase's matches are ranked by its words ANDed (cover density: where they stand
+    # together most often ranks first), in the order `<=>` gives each row.
+    distances = _ranked_by(archive, text, "1 / rum_ts_distance")
+    assert distances == sorted(distances, reverse=True)
+    if text == '"dock workers"':
+        found = _index(archive).search(SearchRequest(text, limit=50))
+        with archive.engine.connect() as connection:
+            bodies = dict(connection.execute(sa.text(
+                "SELECT id, lower(body) FROM articles WHERE id = ANY(:ids)"),
+                {"ids": found.ids}).all())
+        often = [bodies[i].count("dock workers") for i in found.ids]
+        assert often[0] == max(often) > min(often) == often[-1]
+
+
+REQUESTS = [
+    SearchRequest("harbour"),
+    SearchRequest("harbour", offset=10),
+    SearchRequest("harbour", outlets=("Outlet 1",)),
+    SearchRequest("harbour", outlets=("Outlet 1", "Outlet 2"), languages=("en",)),
+    SearchRequest("dock", date_from=dt.date(2012, 1, 1), date_to=dt.date(2016, 12, 31),
+                  histogram=True),
+    SearchRequest('"dock workers"', sort="newest", offset=5, limit=5),
+    SearchRequest("terminal OR harbour", one_per_story=True),
+    SearchRequest("", sort="oldest", histogram=True),
+    SearchRequest("", one_per_story=True, languages=("de",)),
+    SearchRequest("lavrov -beijing"),
+    SearchRequest("outlet:courier OR harbour"),
+    SearchRequest("harb*", outlets=("",)),
+]
+
+
+def _fresh(archive: Archive, request: SearchRequest) -> SearchHits:
+    index = _index(archive)
+    kept, index.results = index.results, ResultCache()
+    try:
+        return index.search(request, remember=False)
+    finally:
+        index.results = kept
+
+
+@pytest.mark.parametrize("request_", REQUESTS, ids=repr)
+def test_kept_answers_are_the_answers(archive, request_):
+    index = _index(archive)
+    first = index.search(request_)
+    hits = index.results.counts["pg search hit"]
+    again = index.search(request_)
+    assert index.results.counts["pg search hit"] == hits + 1  # kept, not asked again
+    assert again == first == _fresh(archive, request_)
+
+
+def test_pages_of_a_deep_order_follow_one_another(archive, monkeypatch):
+    # Past the kept ranks a page is ranked again: it continues where the kept ones end.
+    monkeypatch.setattr(pgsearch, "RANK_DEPTHS", (7, 12))
+    index = _index(archive)
+    for sort in ("relevance", "newest"):
+        everything = _fresh(archive, SearchRequest("harbour OR lavrov", sort=sort, limit=100))
+        assert everything.total > 20 and len(everything.ids) == everything.total
+        paged = []
+        for offset in range(0, everything.total, 5):
+            paged += index.search(SearchRequest("harbour OR lavrov", sort=sort, offset=offset,
+                                                limit=5)).ids
+        assert paged == everything.ids
+
+
+def _generation(archive: Archive) -> int:
+    with archive.engine.connect() as connection:
+        return int(connection.execute(sa.text("SELECT generation FROM search_state")).scalar())
+
+
+def test_an_ingest_by_another_process_is_seen_by_the_next_search(archive, tmp_path):
+    # A web process keeps what it found; another process's ingest moves the generation on,
+    # so the next search is asked anew and finds the new article.
+    reader = Archive(archive.paths, readonly=True)
+    try:
+        index = _index(reader)
+        request = SearchRequest("zeppelin")
+        assert index.search(request).total == 0
+        assert index.search(request).total == 0
+        assert index.results.counts["pg search hit"] == 1
+        before = _generation(archive)
+        feed = _feed(tmp_path, [("Zeppelin over the harbour", "A zeppelin was seen.",
+                                 "Outlet 9", "2024-02-02", "", "en")], "new.jsonl")
+        subprocess.run([sys.executable, "-m", "archive.cli", "--instance",
+                        str(archive.paths.root), "ingest", feed], check=True,
+                       env=database_env(archive.paths), capture_output=True, timeout=PATIENCE)
+        assert _generation(archive) > before
+        found = index.search(request)
+        assert found.total == 1 and index.results.counts["pg search hit"] == 1
+        assert dict(index.search(SearchRequest("harbour")).outlet_counts)["Outlet 9"] == 1
+    finally:
+        reader.close()
+
+
+def test_what_moves_the_generation_on(archive):
+    with archive.engine.begin() as connection:
+        article = connection.execute(sa.text("SELECT min(id) FROM articles")).scalar()
+    before = _generation(archive)
+    with archive.engine.begin() as connection:  # marked indexed: nothing searched changed
+        connection.execute(sa.text("UPDATE articles SET indexed_at = indexed_at "
+                                   "WHERE id = :id"), {"id": article})
+    assert _generation(archive) == before
+    with archive.engine.begin() as connection:  # many rows, one transaction: one step
+        connection.execute(sa.text("UPDATE articles SET title = title"))
+        connection.execute(sa.text("UPDATE outlets SET name = name"))
+    assert _generation(archive) == before + 1
+    with archive.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE outlets SET name = name || '' WHERE id = "
+                                   "(SELECT min(id) FROM outlets)"))
+    assert _generation(archive) == before + 2
+
+
+# --- migration 0009 ---------------------------------------------------------------------------
+
+
+def _migrate(url: str, revision: str, direction: str = "downgrade") -> None:
+    from alembic import command
+
+    engine = make_engine(url)
+    config = alembic_config(url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, direction)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def _answers(archive: Archive) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(_fresh(archive, r)) for r in REQUESTS]
+
+
+def test_an_archive_from_before_0009_upgrades(tmp_path, postgres_cluster):
+    url = postgres_cluster.url(postgres_cluster.create_database())
+    paths = _settings(tmp_path / "instance", url)
+    with Archive(paths) as archive, archive.writing():
+        ingest(archive, [_feed(tmp_path, ARTICLES + RANKED, "feed.jsonl")], IngestOptions())
+        expected = _answers(archive)
+    _migrate(url, "0008")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert "USING gin" in connection.execute(sa.text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_search_vector'"
+            )).scalar()
+            assert connection.execute(sa.text("SELECT to_regclass('search_state')")
+                                      ).scalar() is None
+        result = subprocess.run(
+            [sys.executable, "-m", "archive.cli", "--instance", str(paths.root), "db",
+             "upgrade"], env=database_env(paths), capture_output=True, text=True,
+            timeout=PATIENCE)
+        assert result.returncode == 0, result.stderr
+        with engine.connect() as connection:
+            assert "USING rum" in connection.execute(sa.text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_search_vector'"
+            )).scalar()
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")
+                                      ).scalar() == "0009"
+    finally:
+        engine.dispose()
+    with Archive(paths, readonly=True) as archive:
+        assert _answers(archive) == expected
+
+
+def test_0009_changes_nothing_on_sqlite(tmp_path):
+    paths = InstancePaths(tmp_path / "instance")
+    with Archive(paths) as archive:
+        url = archive.paths.database_url
+        tables = set(sa.inspect(archive.engine).get_table_names())
+    assert "search_state" not in tables
+    _migrate(url, "0008")
+    _migrate(url, "head", "upgrade")
+    engine = make_engine(url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) == tables
+    finally:
+        engine.dispose()
+
+
+def test_a_server_without_the_extension_says_what_to_do(postgres_url):
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection, pytest.raises(DatabaseError) as raised:
+            require_extension(connection, "no_such_extension", "postgresql-15-no-such")
+    finally:
+        engine.dispose()
+    assert "apt-get install postgresql-15-no-such" in str(raised.value)
+    assert "archive db upgrade" in str(raised.value)
+
+
+def test_a_role_that_may_not_create_the_extension_is_told_to_ask_a_superuser(
+        tmp_path, postgres_cluster):
+    import psycopg
+
+    name = postgres_cluster.create_database()
+    with psycopg.connect(host="127.0.0.1", port=postgres_cluster.port, user=SUPERUSER,
+                         dbname=name, autocommit=True) as connection:
+        connection.execute("CREATE ROLE archive_owner LOGIN")
+        connection.execute(f'ALTER DATABASE "{name}" OWNER TO archive_owner')
+        connection.execute("ALTER SCHEMA public OWNER TO archive_owner")
+    url = postgres_cluster.url(name).replace(f"{SUPERUSER}@", "archive_owner@")
+    paths = _settings(tmp_path / "instance", url)
+    with pytest.raises(DatabaseError) as raised:
+        Archive(paths)
+    assert "CREATE EXTENSION rum" in str(raised.value) and "superuser" in str(raised.value)
+    with psycopg.connect(host="127.0.0.1", port=postgres_cluster.port, user=SUPERUSER,
+                         dbname=name, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION rum")
+    with Archive(paths) as archive, archive.writing():  # now the owner upgrades alone
+        ingest(archive, [_feed(tmp_path, ARTICLES, "feed.jsonl")], IngestOptions())
+        assert archive.index.search(SearchRequest("lavrov")).total == 3
