@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import URL, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -185,33 +185,6 @@ def reason(exc: BaseException) -> str:
         text_ = str(exc).split("\n(Background on this error", 1)[0].strip()
     lines = [line.strip() for line in text_.splitlines() if line.strip()]
     return " ".join(lines[:3]) or exc.__class__.__name__
-
-
-def require_extension(connection: Connection, name: str, package: str) -> None:
-    """Create a PostgreSQL extension the archive needs unless the database has it; a server
-    without it, or a role that may not create it, is a DatabaseError that says what to do."""
-    if connection.execute(text("SELECT 1 FROM pg_extension WHERE extname = :name"),
-                          {"name": name}).first():
-        return
-    database = connection.execute(text("SELECT current_database()")).scalar()
-    if not connection.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = :name"),
-                              {"name": name}).first():
-        raise DatabaseError(
-            f"the PostgreSQL server has no extension {name!r}, which the archive's search "
-            f"needs: install it on the server (Debian: apt-get install {package}), then run "
-            "`archive db upgrade` again")
-    try:
-        with connection.begin_nested():
-            connection.execute(text(f'CREATE EXTENSION "{name}"'))
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient privilege
-            raise
-        raise DatabaseError(
-            f"the extension {name!r}, which the archive's search needs, can only be created "
-            f"by a superuser: run `CREATE EXTENSION {name};` in the database {database} as "
-            "one (for example `sudo -u postgres psql -d "
-            f"{database} -c 'CREATE EXTENSION {name}'`), then `archive db upgrade` again"
-        ) from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,7 +6,7 @@ through PostgreSQL's `postgres_fdw`: one foreign server and one schema of foreig
 per shard (`shard_NAME.articles`, `shard_NAME.outlets`), and the view `shards.articles`
 puts its own articles and every shard's together, with the shard's name in a column. A
 search through the coordinator runs on every shard at once (foreign scans under one Append
-run asynchronously), each shard matching its own rows with its own full-text index: the query
+run asynchronously), each shard matching its own rows with its own GIN index: the query
 is turned into a tsquery value here first, so that the match itself, not the shard's
 rows, is what travels to the shard. Nothing is copied, and a shard detached loses nothing.
 """

@@ -14,17 +14,13 @@ from sqlalchemy import create_engine, text
 from archive.cli import main
 from archive_web import close_app, create_app
 from tests.conftest import EXAMPLES, PATIENCE
-from tests.pg_cluster import FAST, ClusterUnavailable, PostgresCluster
+from tests.pg_cluster import ClusterUnavailable, PostgresCluster
 
 
 @pytest.fixture(scope="module")
 def primary_and_standby() -> Iterator[tuple[str, str]]:
     """A primary with an empty archive database, and a hot standby of it: their URLs."""
-    # Full-page writes on, as PostgreSQL ships and as docs/deploy.md requires of a primary
-    # with standbys: the RUM index's WAL records (rum 1.3.13) write into pages that only a
-    # full-page image creates on the standby, which stops replaying (PANIC) without them.
-    settings = [value.replace("full_page_writes=off", "full_page_writes=on") for value in FAST]
-    primary, standby = PostgresCluster(settings), PostgresCluster(settings)
+    primary, standby = PostgresCluster(), PostgresCluster()
     try:
         primary.start()
         standby.start_standby_of(primary)

@@ -72,16 +72,23 @@ MORE_LIKE_WORDS = 12
 # exceptions (22), syntax (42), program limits (54); 57014 is a cancelled statement.
 _QUERY_STATES = ("22", "42", "54")
 _CANCELLED = "57014"
-# How deep a search's order is read and kept for later pages: the first two pages of 10
-# (each rank read costs a look at the match's vector: ties at the cut come along), then 20
-# pages and the 200 best that stand-out words read (archive.search.SIGNIFICANT_SAMPLE).
-# A deeper page is ranked again each time.
+# How deep a search's order is read and kept for later pages: the first two pages of 10,
+# then 20 pages and the 200 best that stand-out words read (SIGNIFICANT_SAMPLE in
+# archive.search). A deeper page is ranked again each time.
 RANK_DEPTHS = (20, 200)
-# A phrase operator (<-> or <N>) outside the quoted lexemes of a tsquery's text; a quoted
-# lexeme is matched (group 1) only to be kept as it is.
-_PHRASE_OPERATOR = re.compile(r"('(?:[^']|'')*')|<(?:-|\d+)>")
+# Matches beyond which only those with a query word in the title, and this many of the
+# newest others, are ranked: ts_rank reads each ranked match's vector, about 4 us apiece.
+RANK_ALL = 1000
+# The parts of the articles' vector that have an index of their own (migration 0009): the
+# default title and body, and the title. Matched there without weights, a tsquery of words
+# is answered by the index alone; on the whole vector PostgreSQL must read each candidate's
+# vector to check the weights. The expressions are the indexes' own, to the letter.
+PARTS = {"AD": "ts_filter(a.search_vector, '{a,d}')", "A": "ts_filter(a.search_vector, '{a}')"}
+# A lexeme of a tsquery's text with what follows it: a prefix mark and the weights, or a
+# phrase operator (<-> or <N>); quoted lexemes are read whole, quotes doubled inside.
+_ITEM = re.compile(r"('(?:[^']|'')*')(?::(\*?)([A-D]*))?|(<(?:-|\d+)>)")
 # One word of the articles' vector in some of its parts: 'harbour':AD.
-_WEIGHTED_WORD = re.compile(r"^('(?:[^']|'')+'):([A-D]+)$")
+_WEIGHTED_WORD = re.compile(r"^('(?:[^']|'')+':\*?)([A-D]+)$")
 
 
 def _surface_schema() -> Schema:
@@ -150,18 +157,15 @@ class _Translation:
         if isinstance(part, _Sql):
             return part.text
         if part.target == "article":
-            return f"a.search_vector @@ CAST({self.param(part.text)} AS tsquery)"
+            vector, tsquery = _narrowed(part.text)
+            return f"{vector} @@ CAST({self.param(tsquery)} AS tsquery)"
         return (f"coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE to_tsvector('simple', "
                 f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
 
     def rank_query(self) -> str | None:
-        """The tsquery the matches are ranked by: the positive parts, with a phrase's words
-        ANDed. RUM's `<=>` orders a phrase's matches wrongly from the index (its rows come
-        out of order, seen with rum 1.3); ANDed, the words rank where they stand closest,
-        which is where the phrase is, and the index orders them right."""
-        ranked = [_PHRASE_OPERATOR.sub(lambda m: m.group(1) or "&", t)
-                  for t in dict.fromkeys(self.ranked)]
-        return " | ".join(f"({t})" for t in _merge_weights(ranked)) or None
+        """The tsquery the matches are ranked by (ts_rank): the positive parts."""
+        return " | ".join(f"({t})" for t in _merge_weights(list(dict.fromkeys(self.ranked)))
+                          ) or None
 
     def _part(self, node: query.Query, negated: bool) -> _Part:
         if isinstance(node, query.And | query.Or):
@@ -307,6 +311,26 @@ class _Translation:
         return self.expansions[key]
 
 
+def _narrowed(tsquery: str) -> tuple[str, str]:
+    """Where a tsquery of the articles is best matched, and how: on an indexed part of the
+    vector without weights when every word searches that part (a phrase only in the title:
+    the default title and body are one run of positions, where a phrase could straddle
+    them), else on the whole vector as it is."""
+    weights = {m.group(3) or "" for m in _ITEM.finditer(tsquery) if m.group(1)}
+    phrase = any(m.group(4) for m in _ITEM.finditer(tsquery))
+    if len(weights) != 1 or (part := weights.pop()) not in PARTS or (phrase and part != "A"):
+        return "a.search_vector", tsquery
+    return PARTS[part], _ITEM.sub(lambda m: m.group(4) or m.group(1) + (":*" if m.group(2)
+                                                                        else ""), tsquery)
+
+
+def _title_words(tsquery: str) -> str | None:
+    """Any of a tsquery's words (prefixes kept), to find the articles whose title holds one."""
+    words = dict.fromkeys(m.group(1) + (":*" if m.group(2) else "")
+                          for m in _ITEM.finditer(tsquery) if m.group(1))
+    return " | ".join(words) or None
+
+
 def _merge_weights(texts: list[str]) -> list[str]:
     """Alternatives that search one word in several parts as one item ('a':A | 'a':D is
     'a':AD): the same matches, and the index looks the word up once, not once per part."""
@@ -317,12 +341,12 @@ def _merge_weights(texts: list[str]) -> list[str]:
         if found is None:
             merged[text_] = text_
             continue
-        word = found.group(1)
+        word = found.group(1)  # with its colon, and a prefix's star
         if word not in weights:
             weights[word] = set()
             merged[word] = ""
         weights[word].update(found.group(2))
-    return [f"{key}:{''.join(sorted(weights[key]))}" if key in weights else text_
+    return [f"{key}{''.join(sorted(weights[key]))}" if key in weights else text_
             for key, text_ in merged.items()]
 
 
@@ -614,11 +638,12 @@ class PostgresIndex:
         """The total, the facet counts (and the counts per day for the chart) and the first
         `ranks` ids of the order, in one statement over the matches.
 
-        The matches are read without their vectors: the RUM index checks words' parts and
-        positions itself, so each match costs a look at its row's narrow columns, and the
-        counts are one pass over them (grouping sets, each facet ignoring its own filter).
-        The order by relevance comes from the index too (`<=>`, ts_rank's weights), best
-        first, ties by id; by date it is sorted from the matches' dates."""
+        The matches of words (not phrases) are read without their vectors, from the index
+        of the part of the vector they search (PARTS), so each match costs a look at its
+        row's narrow columns, and the counts are one pass over them (grouping sets, each
+        facet ignoring its own filter). The order by relevance is ts_rank's, ties by id,
+        over the matches or, past RANK_ALL, the titled and newest; by date, from the
+        matches' dates."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
         rank = translation.rank_query() if parsed is not None else None
@@ -640,30 +665,40 @@ class PostgresIndex:
         matches = "f" if request.one_per_story else "m"
         # Days for the chart, else months: years and months are added up from them.
         period = "day" if request.histogram else "CAST(date_trunc('month', day) AS date)"
+        pool = ""
         if sort == "relevance" and rank is not None:
             by_rank = translation.param(rank)
-            # Best first from the index, which orders by `<=>` alone: ties at the cut come
-            # along (WITH TIES) and are put in id order here, so that every process pages
-            # through the same order (the index's own order of ties depends on how it was
-            # built). The filters and story mode are a hashed set the index's rows are
-            # checked against (a plain IN would become a join, sorted by `<=>` worked out
-            # from every match's vector).
+            titled = translation.param(_title_words(rank))
+            params.update(rank_all=RANK_ALL)
+            # Ranking reads each ranked match's vector (ts_rank). Past RANK_ALL matches, those
+            # with a query word in the title are ranked, and the RANK_ALL newest of the rest:
+            # for one word or up to three alternatives the titled ones are the best, in the
+            # same order (ts_rank gives a title occurrence, weight 1, at least 0.2, and any
+            # number of body occurrences, weight 0.1, less than 0.17).
+            pool = f""", ok AS MATERIALIZED (
+                    SELECT id, day FROM {matches} WHERE o_ok AND l_ok AND d_ok),
+                bounded AS MATERIALIZED (SELECT count(*) > :rank_all AS yes FROM ok),
+                pool AS (
+                    SELECT id FROM ok WHERE NOT (SELECT yes FROM bounded)
+                    UNION SELECT a.id FROM articles a WHERE (SELECT yes FROM bounded)
+                        AND {PARTS["A"]} @@ CAST({titled} AS tsquery)
+                        AND a.id IN (SELECT id FROM ok)
+                    UNION SELECT id FROM (
+                        SELECT id FROM ok WHERE (SELECT yes FROM bounded)
+                        ORDER BY day DESC NULLS LAST, id LIMIT :rank_all) AS newest)"""
+            # The pool as an array: each of its rows is looked up by id (joined, the planner
+            # expects a bigger pool and reads every article instead).
             page = f"""
-                SELECT id FROM (
-                    SELECT a.id, a.search_vector <=> CAST({by_rank} AS tsquery) AS distance
-                    FROM articles a
-                    WHERE {match} AND coalesce(a.id IN (
-                        SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok), FALSE)
-                    ORDER BY a.search_vector <=> CAST({by_rank} AS tsquery)
-                    FETCH FIRST :ranks ROWS WITH TIES) AS best
-                ORDER BY distance, id LIMIT :ranks"""
+                SELECT a.id FROM articles a WHERE a.id = ANY(ARRAY(SELECT id FROM pool))
+                ORDER BY ts_rank(a.search_vector, CAST({by_rank} AS tsquery)) DESC, a.id
+                LIMIT :ranks"""
         else:
             order = {"relevance": "id", "newest": "day DESC NULLS LAST, id",
                      "oldest": "day ASC NULLS LAST, id"}[sort]
             page = (f"SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok "
                     f"ORDER BY {order} LIMIT :ranks")
         # The planner misjudges how many articles a weighted or phrase tsquery matches and
-        # would read every article's vector in a sequential scan instead of the index.
+        # would read every article's vector in a sequential scan instead of an index.
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         rows = reading.rows(f"""
             WITH m AS MATERIALIZED (
@@ -672,7 +707,7 @@ class PostgresIndex:
                        coalesce(a.story_id, a.id) AS story, {outlet_ok} AS o_ok,
                        {language_ok} AS l_ok, {date_ok} AS d_ok
                 FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
-                WHERE {match}){chosen}
+                WHERE {match}){chosen}{pool}
             SELECT GROUPING(outlet, period, language), outlet, period, language,
                    count(*) FILTER (WHERE o_ok AND l_ok AND d_ok),
                    count(*) FILTER (WHERE l_ok AND d_ok),
@@ -713,7 +748,7 @@ class PostgresIndex:
             translation = _Translation(reading)
             typed = _typed(text)
             clauses = []
-            # Counted from the index, not from every article's vector (see _answer).
+            # Counted from an index, not from every article's vector (see _answer).
             reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             for (shown, negated), (surface, _) in zip(_clauses(parsed.shown),
                                                       _clauses(parsed.surface), strict=True):
@@ -778,12 +813,19 @@ class PostgresIndex:
             if not scored:
                 return []
             terms = " | ".join(_quote(lexeme) for _, lexeme in scored)
-            found = reading.rows(
-                "SELECT a.id FROM articles a, articles own, CAST(:q AS tsquery) AS q "
-                "WHERE own.id = :id AND a.search_vector @@ q "
-                "AND coalesce(a.story_id, a.id) <> coalesce(own.story_id, own.id) "
-                "ORDER BY a.search_vector <=> q LIMIT :limit",
-                {"q": terms, "id": article_id, "limit": limit})
+            # Ranked among the articles with one of the words in the title when there are
+            # enough (ts_rank reads each one's vector, and these words match most of the
+            # archive), else among all.
+            found: list[Any] = []
+            for where in (f"{PARTS['A']} @@ q", "a.search_vector @@ q"):
+                found = reading.rows(
+                    "SELECT a.id FROM articles a, articles own, CAST(:q AS tsquery) AS q "
+                    f"WHERE own.id = :id AND {where} "
+                    "AND coalesce(a.story_id, a.id) <> coalesce(own.story_id, own.id) "
+                    "ORDER BY ts_rank(a.search_vector, q) DESC, a.id LIMIT :limit",
+                    {"q": terms, "id": article_id, "limit": limit})
+                if len(found) == limit:
+                    break
         return [i for (i,) in found]
 
     def suggest(self, text: str, body_of: Callable[[int], str | None]) -> str | None:
