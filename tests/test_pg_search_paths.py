@@ -112,8 +112,8 @@ def test_many_matches_ranked_among_the_titled_give_the_same_order(archive, monke
     assert _ranked(archive, text, 10) == everything
 
 
-def test_many_matches_of_several_words_are_ranked_among_the_titled_and_newest(archive,
-                                                                           monkeypatch):
+def test_many_matches_of_several_words_are_ranked_among_the_titled_and_longest(archive,
+                                                                            monkeypatch):
     monkeypatch.setattr(pgsearch, "RANK_ALL", 3)
     monkeypatch.setattr(pgsearch, "RANK_DEPTHS", (5, 10))
     _index(archive).results = ResultCache()
@@ -121,8 +121,8 @@ def test_many_matches_of_several_words_are_ranked_among_the_titled_and_newest(ar
     assert ranked == sorted(ranked, key=lambda pair: (-pair[1], pair[0]))
     with archive.engine.connect() as connection:
         matching = connection.execute(sa.text(
-            "SELECT id, title, published_date FROM articles WHERE ts_filter(search_vector, "
-            "'{a,d}') @@ 'harbour & dock' ORDER BY published_date DESC NULLS LAST, id")).all()
+            "SELECT id, title, word_count FROM articles WHERE ts_filter(search_vector, "
+            "'{a,d}') @@ 'harbour & dock' ORDER BY word_count DESC, id")).all()
     assert len(matching) > 12
     pool = {i for i, title, _ in matching if "Harbour" in title} | {
         i for i, _, _ in matching[:3]}

@@ -77,7 +77,7 @@ _CANCELLED = "57014"
 # archive.search). A deeper page is ranked again each time.
 RANK_DEPTHS = (20, 200)
 # Matches beyond which only those with a query word in the title, and this many of the
-# newest others, are ranked: ts_rank reads each ranked match's vector, about 4 us apiece.
+# longest others, are ranked: ts_rank reads each ranked match's vector, about 4 us apiece.
 RANK_ALL = 1000
 # The parts of the articles' vector that have an index of their own (migration 0009): the
 # default title and body, and the title. Matched there without weights, a tsquery of words
@@ -642,7 +642,7 @@ class PostgresIndex:
         of the part of the vector they search (PARTS), so each match costs a look at its
         row's narrow columns, and the counts are one pass over them (grouping sets, each
         facet ignoring its own filter). The order by relevance is ts_rank's, ties by id,
-        over the matches or, past RANK_ALL, the titled and newest; by date, from the
+        over the matches or, past RANK_ALL, the titled and longest; by date, from the
         matches' dates."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
@@ -671,12 +671,13 @@ class PostgresIndex:
             titled = translation.param(_title_words(rank))
             params.update(rank_all=RANK_ALL)
             # Ranking reads each ranked match's vector (ts_rank). Past RANK_ALL matches, those
-            # with a query word in the title are ranked, and the RANK_ALL newest of the rest:
-            # for one word or up to three alternatives the titled ones are the best, in the
-            # same order (ts_rank gives a title occurrence, weight 1, at least 0.2, and any
-            # number of body occurrences, weight 0.1, less than 0.17).
+            # with a query word in the title are ranked, and the RANK_ALL longest of the
+            # rest: for one word or up to three alternatives the titled ones are the best, in
+            # the same order (ts_rank gives a title occurrence, weight 1, at least 0.2, and
+            # any number of body occurrences, weight 0.1, less than 0.17); among the others
+            # it counts occurrences without regard to length, which long articles have most.
             pool = f""", ok AS MATERIALIZED (
-                    SELECT id, day FROM {matches} WHERE o_ok AND l_ok AND d_ok),
+                    SELECT id, words FROM {matches} WHERE o_ok AND l_ok AND d_ok),
                 bounded AS MATERIALIZED (SELECT count(*) > :rank_all AS yes FROM ok),
                 pool AS (
                     SELECT id FROM ok WHERE NOT (SELECT yes FROM bounded)
@@ -685,7 +686,7 @@ class PostgresIndex:
                         AND a.id IN (SELECT id FROM ok)
                     UNION SELECT id FROM (
                         SELECT id FROM ok WHERE (SELECT yes FROM bounded)
-                        ORDER BY day DESC NULLS LAST, id LIMIT :rank_all) AS newest)"""
+                        ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
             # The pool as an array: each of its rows is looked up by id (joined, the planner
             # expects a bigger pool and reads every article instead).
             page = f"""
@@ -704,7 +705,8 @@ class PostgresIndex:
             WITH m AS MATERIALIZED (
                 SELECT a.id, coalesce(o.name, '') AS outlet, a.published_date AS day,
                        coalesce(a.language, '') AS language,
-                       coalesce(a.story_id, a.id) AS story, {outlet_ok} AS o_ok,
+                       coalesce(a.story_id, a.id) AS story, a.word_count AS words,
+                       {outlet_ok} AS o_ok,
                        {language_ok} AS l_ok, {date_ok} AS d_ok
                 FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
                 WHERE {match}){chosen}{pool}
