@@ -676,14 +676,17 @@ class PostgresIndex:
             # the same order (ts_rank gives a title occurrence, weight 1, at least 0.2, and
             # any number of body occurrences, weight 0.1, less than 0.17); among the others
             # it counts occurrences without regard to length, which long articles have most.
+            # The titled are found in the titles' index on their own (planned with the
+            # matches, each match's title would be checked in its vector).
             pool = f""", ok AS MATERIALIZED (
                     SELECT id, words FROM {matches} WHERE o_ok AND l_ok AND d_ok),
                 bounded AS MATERIALIZED (SELECT count(*) > :rank_all AS yes FROM ok),
+                titled AS MATERIALIZED (
+                    SELECT a.id FROM articles a WHERE (SELECT yes FROM bounded)
+                        AND {PARTS["A"]} @@ CAST({titled} AS tsquery)),
                 pool AS (
                     SELECT id FROM ok WHERE NOT (SELECT yes FROM bounded)
-                    UNION SELECT a.id FROM articles a WHERE (SELECT yes FROM bounded)
-                        AND {PARTS["A"]} @@ CAST({titled} AS tsquery)
-                        AND a.id IN (SELECT id FROM ok)
+                    UNION SELECT id FROM titled WHERE id IN (SELECT id FROM ok)
                     UNION SELECT id FROM (
                         SELECT id FROM ok WHERE (SELECT yes FROM bounded)
                         ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
