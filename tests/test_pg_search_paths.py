@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from archive.config import InstancePaths
 from archive.db import alembic_config, make_engine
-from archive.index import PostgresIndex, SearchHits, SearchRequest, pgsearch
+from archive.index import IndexDoc, PostgresIndex, SearchHits, SearchRequest, pgsearch
 from archive.index.cache import ResultCache
 from archive.ingest import IngestOptions, ingest
 from archive.instance import Archive
@@ -243,6 +243,9 @@ def test_what_moves_the_generation_on(archive):
         connection.execute(sa.text("UPDATE outlets SET name = name || '' WHERE id = "
                                    "(SELECT min(id) FROM outlets)"))
     assert _generation(archive) == before + 2
+    # The vocabulary's words (what wildcards and fuzzy terms expand to) changed.
+    _index(archive).add([IndexDoc(article, "", "", None, None, None)])
+    assert _generation(archive) == before + 3
 
 
 # --- migration 0009 ---------------------------------------------------------------------------
