@@ -129,6 +129,25 @@ def test_many_matches_of_several_words_are_ranked_among_the_titled_and_longest(a
     assert {i for i, _ in ranked} <= pool
 
 
+def test_an_order_deeper_than_the_ranked_few_holds_every_match(archive, monkeypatch):
+    # An export asks for every match at once: past the bounded ranking the others follow,
+    # so that it is complete and continues the first pages.
+    monkeypatch.setattr(pgsearch, "RANK_ALL", 3)
+    monkeypatch.setattr(pgsearch, "RANK_DEPTHS", (5, 10))
+    index = _index(archive)
+    index.results = ResultCache()
+    everything = index.search(SearchRequest("harbour OR dock", limit=1000), remember=False)
+    assert len(everything.ids) == everything.total == len(set(everything.ids)) > 20
+    first = index.search(SearchRequest("harbour OR dock", limit=5)).ids
+    second = index.search(SearchRequest("harbour OR dock", offset=5, limit=5)).ids
+    assert everything.ids[:10] == first + second
+    with archive.engine.connect() as connection:
+        matching = set(connection.execute(sa.text(
+            "SELECT id FROM articles WHERE ts_filter(search_vector, '{a,d}') @@ "
+            "'harbour | dock'")).scalars())
+    assert set(everything.ids) == matching
+
+
 @pytest.mark.parametrize(("text", "index"), [
     ("harbour", "ix_articles_search_text"), ("harbour dock -lavrov", "ix_articles_search_text"),
     ("harb*", "ix_articles_search_text"), ("title:harbour", "ix_articles_search_title"),

@@ -691,11 +691,20 @@ class PostgresIndex:
                         SELECT id FROM ok WHERE (SELECT yes FROM bounded)
                         ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
             # The pool as an array: each of its rows is looked up by id (joined, the planner
-            # expects a bigger pool and reads every article instead).
+            # expects a bigger pool and reads every article instead). An order deeper than
+            # the pool (an export, a far page) goes on with the rest of the matches, ranked
+            # after it, so that it holds every match and continues the first pages.
+            rank_of = f"ts_rank(a.search_vector, CAST({by_rank} AS tsquery))"
             page = f"""
-                SELECT a.id FROM articles a WHERE a.id = ANY(ARRAY(SELECT id FROM pool))
-                ORDER BY ts_rank(a.search_vector, CAST({by_rank} AS tsquery)) DESC, a.id
-                LIMIT :ranks"""
+                SELECT id FROM (
+                    SELECT a.id, TRUE AS pooled, {rank_of} AS score FROM articles a
+                    WHERE a.id = ANY(ARRAY(SELECT id FROM pool))
+                    UNION ALL
+                    SELECT a.id, FALSE, {rank_of} FROM articles a
+                    WHERE (SELECT count(*) FROM pool) < :ranks
+                        AND a.id = ANY(ARRAY(SELECT id FROM ok EXCEPT SELECT id FROM pool))
+                    ) AS ranked
+                ORDER BY pooled DESC, score DESC, id LIMIT :ranks"""
         else:
             order = {"relevance": "id", "newest": "day DESC NULLS LAST, id",
                      "oldest": "day ASC NULLS LAST, id"}[sort]
