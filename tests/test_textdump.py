@@ -691,3 +691,33 @@ def test_what_the_ranker_sees_of_captions_and_standfirsts():
     assert seen[credited]["caption"] == 1
     assert seen[standfirst]["under_shorter"] == 1
     assert seen["Night trains return to the coast"]["under_shorter"] == 0
+
+
+def _outlet_cues(text: str) -> dict[str, dict[str, float]]:
+    lines = text.split("\n")
+    stripped = [line.strip() for line in lines]
+    cleaned = clean_lines(lines)
+    return {c.best_spelling(): c.cues for c in outlet_candidates(
+        OutletContext(stripped, frozenset(cleaned.kept), cleaned.kept[0]))}
+
+
+def test_a_bare_notice_that_closes_the_page_is_the_sites_own():
+    page = "Night trains return to the coast\n\n" + _LEAD + "\n\nContact\nRSS\n© Coast Herald\n"
+    assert _outlet_cues(page)["Coast Herald"].get("copyright") == 1
+    # A wire agency credited at the end is the source of a story, never the site's notice.
+    wire = _outlet_cues(page.replace("Coast Herald", "Reuters"))["Reuters"]
+    assert wire.get("bare_copyright") == 1 and "copyright" not in wire
+    # Higher up, a bare credit is still a photo's or a syndicated story's.
+    higher = page.replace("© Coast Herald\n", "© Coast Herald\n" + "\n".join(
+        f"Footer link {n}" for n in range(5)))
+    assert "copyright" not in _outlet_cues(higher)["Coast Herald"]
+
+
+def test_a_quoted_name_after_welcome_to_is_a_headline_not_the_site():
+    page = ("Coast Herald\n\n" + _LEAD + '\n\nWelcome to "Sleeper Island": How the night trains '
+            "won back the coast\n")
+    cues = _outlet_cues(page)
+    assert "Sleeper Island" not in cues
+    assert "lead_phrase" in _outlet_cues(page.replace('"Sleeper Island": How the night trains '
+                                                      "won back the coast", "Coast Herald"))[
+        "Coast Herald"]

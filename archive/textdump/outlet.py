@@ -91,6 +91,7 @@ _LEAD = re.compile(
     r"work\s+(?:for|at|with)|careers\s+at|shop|team|get|download|listen\s+to|watch|"
     r"thanks\s+for\s+reading|you\s+are\s+reading)\s+(?:the\s+(?=\S+\s*$))?(?P<name>\S.*)$"
 )
+_QUOTES = ('"', "“", "«", "„", "'", "‘")
 _LEAD_FIRST = frozenset(
     "more latest other popular trending elsewhere only exclusive search subscribe follow sign "
     "support about contact explore advertise continue back why welcome work careers shop team "
@@ -448,6 +449,9 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
     nonempty = [i for i, s in enumerate(stripped) if s]
     copyright_lines: list[int] = []
     footer = set(nonempty[-15:])
+    # The page's own notice closes the page ("© Libération" as its last line); a photo's
+    # credit sits by its photo.
+    page_end = set(nonempty[-3:])
     for index in nonempty:
         line = stripped[index]
         if len(line) > 400:
@@ -475,7 +479,8 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
         formal = "rights" in low or "copyright" in low or "版" in line or \
             _YEAR.search(line) is not None
         for holder in holders:
-            candidate = votes.vote(holder, "copyright" if formal else "bare_copyright", index,
+            notice = formal or (index in page_end and not _agency(holder))
+            candidate = votes.vote(holder, "copyright" if notice else "bare_copyright", index,
                                    cut=False)
             if candidate is not None:
                 _mark_company(candidate, holder)
@@ -489,7 +494,8 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
             if (candidate := votes.vote(parent, "parent", index)) is not None:
                 _mark_company(candidate, parent)
         words = low.replace("!", " ").split()
-        if words and words[0] in _LEAD_FIRST and (match := _LEAD.match(line)):
+        if words and words[0] in _LEAD_FIRST and (match := _LEAD.match(line)) and \
+                not match["name"].startswith(_QUOTES):  # 'Welcome to "X": ...' is a headline
             votes.vote(match["name"], "lead_phrase", index, capital=True)
         if not _TRAIL_CUES.isdisjoint(words) and (match := _TRAIL.match(line)):
             votes.vote(match["name"], "trail_phrase", index, capital=True)
@@ -546,6 +552,11 @@ def _people(ctx: OutletContext, candidates: list[Candidate]) -> None:
         spelling = candidate.best_spelling().casefold()
         if len(spelling) >= 3 and _count_words(people, spelling):
             candidate.cues["person"] = 1.0
+
+
+def _agency(name: str) -> bool:
+    """A wire, photo agency or other name that is never a page's own publisher."""
+    return outlet_key(name) in _WIRES or publisher_role(name) is not None
 
 
 def _mark_company(candidate: Candidate, text: str) -> None:
