@@ -721,3 +721,11 @@ def test_a_quoted_name_after_welcome_to_is_a_headline_not_the_site():
     assert "lead_phrase" in _outlet_cues(page.replace('"Sleeper Island": How the night trains '
                                                       "won back the coast", "Coast Herald"))[
         "Coast Herald"]
+
+
+def test_a_paper_hosted_under_a_portal_is_known_by_its_own_host():
+    page = ("Night trains return to the coast\n\n" + _LEAD +
+            "\n\nhttps://www1.folha.uol.com.br/esporte/2018/12/night-trains.shtml\nUOL\n")
+    cues = _outlet_cues(page)
+    assert cues["Folha de S.Paulo"].get("known_domain") == 1
+    assert "known_domain" not in cues.get("UOL", {})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -726,6 +727,7 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
     """The site's own address ("hawaiinewsnow.com", "jeff@thespacereview.com") spells its name."""
     labels: dict[str, int] = {}
     full: dict[str, str] = {}
+    hosts: dict[str, Counter[str]] = {}
     for index, line in enumerate(ctx.stripped):
         if "." not in line or (index in ctx.kept and "@" not in line and "www." not in line
                                and "://" not in line):
@@ -737,6 +739,7 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
                 continue
             labels[label] = labels.get(label, 0) + 1
             full.setdefault(label, domain or label)
+            hosts.setdefault(label, Counter())[match["host"].casefold()] += 1
     if not labels:
         return
     counts = sorted(labels.values(), reverse=True)
@@ -745,10 +748,17 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
     for label, count in labels.items():
         key = label.removeprefix("www")
         candidate = votes.candidates.get(key) or votes.candidates.get(key.removeprefix("the"))
-        if candidate is not None:
+        # The host itself first: a portal's address (uol.com.br) also serves the papers it
+        # hosts (folha.uol.com.br), which the table knows by their own host; such an address
+        # is the paper's, and the portal's name (the label) is not the site.
+        table_name = next((name for host, _ in hosts[label].most_common()
+                           if (name := outlet_for_url(host))), None)
+        hosted = table_name is not None and table_name != outlet_for_url(full[label])
+        if candidate is not None and hosted:
+            candidate = None
+        elif candidate is not None:
             candidate.cues["domain"] = candidate.cues.get("domain", 0.0) + count
             candidate.cues["top_domain"] = float(count == top_count)
-        table_name = outlet_for_url(full[label])
         if table_name:
             table_key = outlet_key(table_name)
             found = votes.candidates.get(table_key)
