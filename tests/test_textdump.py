@@ -729,3 +729,12 @@ def test_a_paper_hosted_under_a_portal_is_known_by_its_own_host():
     cues = _outlet_cues(page)
     assert cues["Folha de S.Paulo"].get("known_domain") == 1
     assert "known_domain" not in cues.get("UOL", {})
+
+
+def test_a_blogs_name_on_the_first_line_is_not_the_posts_title():
+    # The blog's name is also in the post's first sentence, as a blog's author writes it.
+    text = ("Coast Rail Notes\n\nSunday, May 8, 2016\nNight trains return to the two coastal "
+            "towns\nI have written for the operator's own blog lately, so a post for Coast Rail "
+            "Notes is long overdue.\n\n" + _LEAD)
+    assert extract_text_dump(text, {}).title == (
+        "Night trains return to the two coastal towns")
