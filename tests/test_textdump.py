@@ -738,3 +738,14 @@ def test_a_blogs_name_on_the_first_line_is_not_the_posts_title():
             "Notes is long overdue.\n\n" + _LEAD)
     assert extract_text_dump(text, {}).title == (
         "Night trains return to the two coastal towns")
+
+
+def test_text_after_the_sites_copyright_notice_is_not_the_article():
+    teasers = "\n\n".join(
+        f"Ferry crews in the northern harbour vote on a strike over pay, number {n} of the "
+        f"week's other stories says, and the union will meet again on Friday." for n in range(3))
+    text = (f"Night trains return to the coast\n\n{_LEAD}\n\n"
+            f"© 2019 Coast Herald Media Inc. All Rights Reserved.\n\n{teasers}\n")
+    body = extract_text_dump(text, {}).body
+    assert "paragraph 5 of its plan" in body
+    assert "Ferry crews" not in body
