@@ -14,6 +14,7 @@ from archive.outlets import load_user_table, reset_tables
 from archive.textdump import extract_text_dump
 from archive.textdump.clean import clean_lines
 from archive.textdump.lexicon import is_timestamp, poster_and_time
+from archive.textdump.meta import find_metadata
 from archive.textdump.model import MODEL_FILE, LineModel, shipped_model
 from archive.textdump.outlet import (
     OUTLET_FEATURES,
@@ -749,3 +750,17 @@ def test_text_after_the_sites_copyright_notice_is_not_the_article():
     body = extract_text_dump(text, {}).body
     assert "paragraph 5 of its plan" in body
     assert "Ferry crews" not in body
+
+
+def test_a_first_published_line_between_the_articles_last_lines_dates_it():
+    article = "\n\n".join([_LEAD] * 4)  # the foot far below the headline
+    text = (f"Night trains return to the coast\n\n{article}\n\nFirst published on November 19, "
+            "2019 / 8:16 AM\n\nThe operator said the night trains between the two coastal "
+            "towns would run every day of the week from the second of March onwards.\n")
+    lines = text.split("\n")
+    cleaned = clean_lines(lines)
+    foot = next(i for i, line in enumerate(lines) if line.startswith("First published"))
+    # As on pages where the classifier drops the line but keeps text after it.
+    cleaned.kept.remove(foot)
+    published = find_metadata(lines, cleaned, {}).sources["date"]
+    assert published["line"] == foot
