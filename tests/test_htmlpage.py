@@ -149,6 +149,19 @@ def test_a_month_no_reader_knows_leaves_only_the_year():
     assert article.as_json()["date"] is None
 
 
+@pytest.mark.parametrize(("extra", "lang", "expected"), [
+    ("", "en", ("2015", "year")),  # 3/09/15: 3 September or March 9, the page never says
+    ("<p>Posted March 9, 2015</p>", "en", ("2015-03-09", "day")),
+    ("", "pt", ("2015-09-03", "day")),
+])
+def test_a_date_either_order_could_read_is_settled_by_the_page(extra, lang, expected):
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>"
+                       f"<p><b>3/09/15 8:00am</b></p>{extra}{PARAGRAPH * 3}").replace(
+        "<html>", f'<html lang="{lang}">')
+    published = extract_html(html, {}).published
+    assert (published.iso(), published.precision) == expected
+
+
 # --- outlet ------------------------------------------------------------------------------
 
 def test_outlet_from_og_site_name():
