@@ -164,6 +164,13 @@ def test_a_date_either_order_could_read_is_settled_by_the_page(extra, lang, expe
 
 # --- outlet ------------------------------------------------------------------------------
 
+def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
+    html = simple_page("<h1>海港新增两班夜间渡轮</h1>" + PARAGRAPH * 3,
+                       head="<title>海港新增两班夜间渡轮_航运频道_海港网</title>")
+    article = extract_html(html, {})
+    assert (article.title, article.outlet) == ("海港新增两班夜间渡轮", "海港网")
+
+
 def test_outlet_from_og_site_name():
     article = page("harbour_strike.html")
     assert article.outlet == "The Kessel Harbour Times"

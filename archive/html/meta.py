@@ -36,7 +36,10 @@ from archive.language import detect_language
 from archive.outlets import known_outlet, outlet_for_url, without_article
 
 # Separators between a headline and a site name in <title> and og:title.
-_SEPARATOR = re.compile(r"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*")
+# Chinese and Japanese sites join headline, channel and site with "_" ("标题_教育频道_网站").
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"
+_SEPARATOR = re.compile(rf"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*|(?:(?<=[{_CJK}])|\s)\s*_\s*"
+                        rf"|\s*_\s*(?=[{_CJK}])")
 _URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$", re.I)
 _MAX_TITLE = 300
 _MAX_HEADINGS = 30
