@@ -171,6 +171,12 @@ def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
     assert (article.title, article.outlet) == ("海港新增两班夜间渡轮", "海港网")
 
 
+def test_a_site_name_without_its_companys_legal_form():
+    html = simple_page("<h1>Ferry board adds two evening sailings</h1>" + PARAGRAPH * 3,
+                       head='<meta property="og:site_name" content="Kessel Harbour Times, Inc.">')
+    assert extract_html(html, {}).outlet == "Kessel Harbour Times"
+
+
 def test_outlet_from_og_site_name():
     article = page("harbour_strike.html")
     assert article.outlet == "The Kessel Harbour Times"

@@ -116,6 +116,11 @@ class _Group:
     rules: list[str]
 
 
+# "Spiceworks Inc": the company's legal form is not part of the site's name.
+_LEGAL_FORM_TAIL = re.compile(r"(?<=\w)[,.]?\s+(?:Inc|LLC|L\.L\.C|Ltd|Limited|GmbH|PLC|Pty|"
+                              r"Corp|S\.A|S\.L|B\.V|AG)\.?$")
+
+
 @dataclass(slots=True)
 class _Names:
     """Site-name candidates, merged when they are spellings of one name."""
@@ -124,7 +129,7 @@ class _Names:
     groups: list[_Group] = field(default_factory=list)
 
     def add(self, name: str | None, weight: float, rule: str) -> None:
-        name = clean_text(name).strip(" -|:·•")
+        name = _LEGAL_FORM_TAIL.sub("", clean_text(name)).strip(" -|:·•")
         if not name or len(name) > 80 or not any(ch.isalpha() for ch in name):
             return
         if is_slug(name, self.host):
