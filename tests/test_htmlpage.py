@@ -164,6 +164,12 @@ def test_a_date_either_order_could_read_is_settled_by_the_page(extra, lang, expe
 
 # --- outlet ------------------------------------------------------------------------------
 
+def test_a_headline_whose_comma_has_a_tag_of_its_own():
+    html = simple_page("<h1>Ferry board adds<span>,</span> at last<br>two evening sailings</h1>"
+                       + PARAGRAPH * 3)
+    assert extract_html(html, {}).title == "Ferry board adds, at last two evening sailings"
+
+
 def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
     html = simple_page("<h1>海港新增两班夜间渡轮</h1>" + PARAGRAPH * 3,
                        head="<title>海港新增两班夜间渡轮_航运频道_海港网</title>")
