@@ -4,7 +4,7 @@
 archive and sometimes a superuser, whose query could read the server's files
 (`pg_read_file`), run programs or stop other sessions. So each database gets a role of its
 own that may do nothing but read the archive's tables and views: `archive_sql_reader_` and
-the database's name, NOLOGIN, created by migration 0010 (and again by `archive db upgrade`)
+the database's name, NOLOGIN, created by migration 0009 (and again by `archive db upgrade`)
 when the upgrading role may create roles. `archive sql` switches to it (`SET LOCAL ROLE`)
 inside its read-only transaction; a superuser who does so loses its powers until the
 transaction ends (archive/sql_postgres.py).
