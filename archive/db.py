@@ -14,8 +14,9 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive import dburl, rawcontent
+from archive import dburl, rawcontent, sql_role
 from archive.config import InstancePaths
+from archive.sql_role import ReaderRole
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -106,8 +107,10 @@ def migrations_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is already there)."""
+def upgrade(engine: Engine) -> ReaderRole | None:
+    """Bring the schema to the newest migration (a no-op when it is already there). On
+    PostgreSQL also the role `archive sql` runs statements as (archive/sql_role.py); it is
+    returned."""
     from alembic import command
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
@@ -119,6 +122,11 @@ def upgrade(engine: Engine) -> None:
                                {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        if connection.dialect.name != "postgresql":
+            return None
+        # Migration 0009 made the role; made again here, it comes back after a restore into
+        # another server or once the upgrading role may create roles.
+        return sql_role.ensure(connection)
 
 
 def needs_upgrade(engine: Engine) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from archive import dburl
+from archive import dburl, sql_role
 
 # A shard's name becomes part of a schema's and a server's name.
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
@@ -241,6 +241,8 @@ def _rebuild_view(connection: Connection) -> None:
         "a.date_precision, o.name AS outlet, a.title, a.byline, a.language, a.word_count, "
         f"a.url, a.body, a.search_vector FROM {VIEW_SCHEMA}.article_rows a "
         f"LEFT JOIN {VIEW_SCHEMA}.outlets o ON o.shard = a.shard AND o.id = a.outlet_id"))
+    # Views made anew have no grants: `archive sql`'s reader role reads them again.
+    sql_role.grant(connection)
 
 
 def _drop_views(connection: Connection) -> None:

@@ -149,7 +149,39 @@ def test_a_month_no_reader_knows_leaves_only_the_year():
     assert article.as_json()["date"] is None
 
 
+@pytest.mark.parametrize(("extra", "lang", "expected"), [
+    ("", "en", ("2015", "year")),  # 3/09/15: 3 September or March 9, the page never says
+    ("<p>Posted March 9, 2015</p>", "en", ("2015-03-09", "day")),
+    ("", "pt", ("2015-09-03", "day")),
+])
+def test_a_date_either_order_could_read_is_settled_by_the_page(extra, lang, expected):
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>"
+                       f"<p><b>3/09/15 8:00am</b></p>{extra}{PARAGRAPH * 3}").replace(
+        "<html>", f'<html lang="{lang}">')
+    published = extract_html(html, {}).published
+    assert (published.iso(), published.precision) == expected
+
+
 # --- outlet ------------------------------------------------------------------------------
+
+def test_a_headline_whose_comma_has_a_tag_of_its_own():
+    html = simple_page("<h1>Ferry board adds<span>,</span> at last<br>two evening sailings</h1>"
+                       + PARAGRAPH * 3)
+    assert extract_html(html, {}).title == "Ferry board adds, at last two evening sailings"
+
+
+def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
+    html = simple_page("<h1>海港新增两班夜间渡轮</h1>" + PARAGRAPH * 3,
+                       head="<title>海港新增两班夜间渡轮_航运频道_海港网</title>")
+    article = extract_html(html, {})
+    assert (article.title, article.outlet) == ("海港新增两班夜间渡轮", "海港网")
+
+
+def test_a_site_name_without_its_companys_legal_form():
+    html = simple_page("<h1>Ferry board adds two evening sailings</h1>" + PARAGRAPH * 3,
+                       head='<meta property="og:site_name" content="Kessel Harbour Times, Inc.">')
+    assert extract_html(html, {}).outlet == "Kessel Harbour Times"
+
 
 def test_outlet_from_og_site_name():
     article = page("harbour_strike.html")

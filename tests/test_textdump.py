@@ -14,6 +14,7 @@ from archive.outlets import load_user_table, reset_tables
 from archive.textdump import extract_text_dump
 from archive.textdump.clean import clean_lines
 from archive.textdump.lexicon import is_timestamp, poster_and_time
+from archive.textdump.meta import find_metadata
 from archive.textdump.model import MODEL_FILE, LineModel, shipped_model
 from archive.textdump.outlet import (
     OUTLET_FEATURES,
@@ -691,3 +692,75 @@ def test_what_the_ranker_sees_of_captions_and_standfirsts():
     assert seen[credited]["caption"] == 1
     assert seen[standfirst]["under_shorter"] == 1
     assert seen["Night trains return to the coast"]["under_shorter"] == 0
+
+
+def _outlet_cues(text: str) -> dict[str, dict[str, float]]:
+    lines = text.split("\n")
+    stripped = [line.strip() for line in lines]
+    cleaned = clean_lines(lines)
+    return {c.best_spelling(): c.cues for c in outlet_candidates(
+        OutletContext(stripped, frozenset(cleaned.kept), cleaned.kept[0]))}
+
+
+def test_a_bare_notice_that_closes_the_page_is_the_sites_own():
+    page = "Night trains return to the coast\n\n" + _LEAD + "\n\nContact\nRSS\n© Coast Herald\n"
+    assert _outlet_cues(page)["Coast Herald"].get("copyright") == 1
+    # A wire agency credited at the end is the source of a story, never the site's notice.
+    wire = _outlet_cues(page.replace("Coast Herald", "Reuters"))["Reuters"]
+    assert wire.get("bare_copyright") == 1 and "copyright" not in wire
+    # Higher up, a bare credit is still a photo's or a syndicated story's.
+    higher = page.replace("© Coast Herald\n", "© Coast Herald\n" + "\n".join(
+        f"Footer link {n}" for n in range(5)))
+    assert "copyright" not in _outlet_cues(higher)["Coast Herald"]
+
+
+def test_a_quoted_name_after_welcome_to_is_a_headline_not_the_site():
+    page = ("Coast Herald\n\n" + _LEAD + '\n\nWelcome to "Sleeper Island": How the night trains '
+            "won back the coast\n")
+    cues = _outlet_cues(page)
+    assert "Sleeper Island" not in cues
+    assert "lead_phrase" in _outlet_cues(page.replace('"Sleeper Island": How the night trains '
+                                                      "won back the coast", "Coast Herald"))[
+        "Coast Herald"]
+
+
+def test_a_paper_hosted_under_a_portal_is_known_by_its_own_host():
+    page = ("Night trains return to the coast\n\n" + _LEAD +
+            "\n\nhttps://www1.folha.uol.com.br/esporte/2018/12/night-trains.shtml\nUOL\n")
+    cues = _outlet_cues(page)
+    assert cues["Folha de S.Paulo"].get("known_domain") == 1
+    assert "known_domain" not in cues.get("UOL", {})
+
+
+def test_a_blogs_name_on_the_first_line_is_not_the_posts_title():
+    # The blog's name is also in the post's first sentence, as a blog's author writes it.
+    text = ("Coast Rail Notes\n\nSunday, May 8, 2016\nNight trains return to the two coastal "
+            "towns\nI have written for the operator's own blog lately, so a post for Coast Rail "
+            "Notes is long overdue.\n\n" + _LEAD)
+    assert extract_text_dump(text, {}).title == (
+        "Night trains return to the two coastal towns")
+
+
+def test_text_after_the_sites_copyright_notice_is_not_the_article():
+    teasers = "\n\n".join(
+        f"Ferry crews in the northern harbour vote on a strike over pay, number {n} of the "
+        f"week's other stories says, and the union will meet again on Friday." for n in range(3))
+    text = (f"Night trains return to the coast\n\n{_LEAD}\n\n"
+            f"© 2019 Coast Herald Media Inc. All Rights Reserved.\n\n{teasers}\n")
+    body = extract_text_dump(text, {}).body
+    assert "paragraph 5 of its plan" in body
+    assert "Ferry crews" not in body
+
+
+def test_a_first_published_line_between_the_articles_last_lines_dates_it():
+    article = "\n\n".join([_LEAD] * 4)  # the foot far below the headline
+    text = (f"Night trains return to the coast\n\n{article}\n\nFirst published on November 19, "
+            "2019 / 8:16 AM\n\nThe operator said the night trains between the two coastal "
+            "towns would run every day of the week from the second of March onwards.\n")
+    lines = text.split("\n")
+    cleaned = clean_lines(lines)
+    foot = next(i for i, line in enumerate(lines) if line.startswith("First published"))
+    # As on pages where the classifier drops the line but keeps text after it.
+    cleaned.kept.remove(foot)
+    published = find_metadata(lines, cleaned, {}).sources["date"]
+    assert published["line"] == foot

@@ -304,6 +304,9 @@ OUTLET_PRIOR = {"common_word": -3.0, "person": -2.0, "wire": -1.5, "legal_form":
 OUTLET_ACCEPT_PRIOR = {"common_word": -2.0, "person": -2.0, "wire": -1.0,
                        "corporate_word": -1.0, "lowercase": -1.0, "known": 1.5,
                        "known_domain": 0.5, "top_domain": 0.5}
+# A dump's first line, when it is short, is the site's name (a blog's above its post's date
+# and title): the training pages show it too rarely for the ranker to learn.
+TITLE_PRIOR = {"page_top_short": -3.0}
 TITLE_ACCEPT_PRIOR = {"breadcrumb": -2.0, "caption": -1.0}
 
 # How many right answers one wrong answer costs: a wrong outlet puts junk into the facet
@@ -407,9 +410,9 @@ def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2,
     model = dataclasses.replace(model, title_ranker=None, outlet_ranker=None,
                                 title_accept=None, outlet_accept=None)
     groups = candidate_groups(cases, model, "title")
-    title = fit_ranker(teaching(groups), TITLE_FEATURES, l2)
+    title = fit_ranker(teaching(groups), TITLE_FEATURES, l2, TITLE_PRIOR)
     title_accept = fit_acceptor(groups, cases, TITLE_FEATURES, TITLE_ACCEPT,
-                                ACCEPT_COST["title"], l2, prior=TITLE_ACCEPT_PRIOR)
+                                ACCEPT_COST["title"], l2, TITLE_PRIOR, TITLE_ACCEPT_PRIOR)
     model = dataclasses.replace(model, title_ranker=title)
     groups = candidate_groups(cases, model, "outlet")
     outlet = fit_ranker(teaching(groups), OUTLET_FEATURES, l2, OUTLET_PRIOR)

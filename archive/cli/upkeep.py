@@ -166,7 +166,7 @@ def db_upgrade_command(ctx: click.Context, wait: bool) -> None:
     paths = ctx.find_root().obj
     try:
         engine = open_database(paths)
-        upgrade(engine)
+        reader = upgrade(engine)
         engine.dispose()
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from None
@@ -177,6 +177,14 @@ def db_upgrade_command(ctx: click.Context, wait: bool) -> None:
         # with a dry run to look first), so the schema upgrade only says when it is due.
         older = reclean.outdated(archive)
     click.echo(f"Database {paths.described()} is at the newest schema.")
+    if reader is not None and reader.exists:
+        click.echo(f"`archive sql` runs statements as the role {reader.name}, which may only "
+                   "read.")
+    elif reader is not None:
+        click.echo(f"No role {reader.name} for `archive sql` to run statements as "
+                   f"({reader.missing_because}): it runs them as the role it connects as, "
+                   "and refuses to when that is a superuser. A superuser can create the "
+                   "role: see docs/deploy.md.")
     if older:
         click.echo(f"{older} article(s) were cleaned by an older version of archive, which "
                    "could misread dates and outlets: run `archive reclean` (or "

@@ -65,8 +65,13 @@ def clean_text(value: str | None) -> str:
     return _SPACE.sub(" ", value).strip()
 
 
+_SPACE_BEFORE_STOP = re.compile(r"\s+([,.)\]])")
+
+
 def element_text(element: HtmlElement) -> str:
-    return clean_text(" ".join(element.itertext()))
+    # Pieces are joined with spaces (a <br> or a block inside must not glue two words), and
+    # a comma, full stop or closing bracket that had a tag of its own goes back to its word.
+    return _SPACE_BEFORE_STOP.sub(r"\1", clean_text(" ".join(element.itertext())))
 
 
 def collect_facts(tree: HtmlElement, hints: Mapping[str, str]) -> PageFacts:

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dateutil.parser import UnknownTimezoneWarning
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, tostring
 
 from archive.dates import Language, parse_date
 from archive.document import PublishedDate
@@ -36,7 +36,10 @@ from archive.language import detect_language
 from archive.outlets import known_outlet, outlet_for_url, without_article
 
 # Separators between a headline and a site name in <title> and og:title.
-_SEPARATOR = re.compile(r"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*")
+# Chinese and Japanese sites join headline, channel and site with "_" ("标题_教育频道_网站").
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"
+_SEPARATOR = re.compile(rf"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*|(?:(?<=[{_CJK}])|\s)\s*_\s*"
+                        rf"|\s*_\s*(?=[{_CJK}])")
 _URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$", re.I)
 _MAX_TITLE = 300
 _MAX_HEADINGS = 30
@@ -113,6 +116,11 @@ class _Group:
     rules: list[str]
 
 
+# "Spiceworks Inc": the company's legal form is not part of the site's name.
+_LEGAL_FORM_TAIL = re.compile(r"(?<=\w)[,.]?\s+(?:Inc|LLC|L\.L\.C|Ltd|Limited|GmbH|PLC|Pty|"
+                              r"Corp|S\.A|S\.L|B\.V|AG)\.?$")
+
+
 @dataclass(slots=True)
 class _Names:
     """Site-name candidates, merged when they are spellings of one name."""
@@ -121,7 +129,7 @@ class _Names:
     groups: list[_Group] = field(default_factory=list)
 
     def add(self, name: str | None, weight: float, rule: str) -> None:
-        name = clean_text(name).strip(" -|:·•")
+        name = _LEGAL_FORM_TAIL.sub("", clean_text(name)).strip(" -|:·•")
         if not name or len(name) > 80 or not any(ch.isalpha() for ch in name):
             return
         if is_slug(name, self.host):
@@ -466,7 +474,7 @@ def _find_published(tree: HtmlElement, facts: PageFacts, article: dict[str, Any]
     if match and (date := _page_date(f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}")):
         meta.found("published", date, f"date in the path of the {facts.url_rule}")
         return
-    if date := _htmldate(tree):
+    if date := _htmldate(tree, language):
         meta.found("published", date, "htmldate's reading of the page (no date was declared)")
 
 
@@ -516,7 +524,7 @@ def _page_date(value: str | None, language: Language = None) -> PublishedDate | 
     return date
 
 
-def _htmldate(tree: HtmlElement) -> PublishedDate | None:
+def _htmldate(tree: HtmlElement, language: Language) -> PublishedDate | None:
     # Only when the page declares nothing: htmldate reads URLs and visible text too, which
     # is slower and less certain.
     from htmldate import find_date
@@ -531,7 +539,58 @@ def _htmldate(tree: HtmlElement) -> PublishedDate | None:
         # htmldate answers 1 January when all it found was a year (a copyright line, a
         # month name it could not read): the year is all that is known
         return PublishedDate(date.value, "year")
-    return date
+    return _settled_order(date, tree, language) if date is not None else None
+
+
+def _settled_order(date: PublishedDate, tree: HtmlElement, language: Language
+                   ) -> PublishedDate:
+    """htmldate reads "3/09/15" in one order or the other by guessing; where day and month
+    could be swapped, the page must settle which (2015-03-09, March 9, 2015, 09.03.2015,
+    another date on it such as 25/12/2014, its language), or only the year is known."""
+    day = date.value
+    if day.day > 12 or day.day == day.month:
+        return date
+    swapped = day.replace(month=day.day, day=day.month)
+    page = unquote(tostring(tree, encoding="unicode"))
+    day_first = _day_first(page, language)
+    own, other = _written(day, page, day_first), _written(swapped, page, day_first)
+    if own > other:
+        return date
+    if other > own:
+        return PublishedDate(swapped, date.precision)
+    return PublishedDate(day, "year")
+
+
+_ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+                   "September", "October", "November", "December")
+_SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/(?:\d{4}|\d{2})\b")
+
+
+def _day_first(page: str, language: Language) -> bool | None:
+    """Whether the page writes 5/10/2018 for 5 October: from a date on it that only one
+    order can read (25/12/2014), else from its language (only English writes the month
+    first), else unknown."""
+    orders = {int(m[1]) > 12 for m in _SLASHED.finditer(page)
+              if int(m[1]) > 12 or int(m[2]) > 12}
+    if len(orders) == 1:
+        return orders.pop()
+    code = (language() if callable(language) else language) or ""
+    return None if not code or code.lower().startswith("en") else True
+
+
+def _written(day: dt.date, page: str, day_first: bool | None) -> int:
+    """How often the page writes `day` in a form whose order is not in doubt."""
+    month = _ENGLISH_MONTHS[day.month - 1]
+    name = rf"(?:{month}|{month[:3]}\.?)"
+    forms = [rf"\b{day.year}[-/._]0?{day.month}[-/._]0?{day.day}\b",  # year first: Y-M-D
+             rf"\b{day:%Y%m%d}\b",
+             rf"\b{name}\s+0?{day.day}(?:st|nd|rd|th)?,?\s+{day.year}\b",
+             rf"\b0?{day.day}(?:st|nd|rd|th)?\s+{name},?\s+{day.year}\b",
+             rf"\b0?{day.day}\.0?{day.month}\.(?:{day.year}|{day.year % 100:02d})\b"]
+    if day_first is not None:
+        first, second = (day.day, day.month) if day_first else (day.month, day.day)
+        forms.append(rf"\b0?{first}/0?{second}/(?:{day.year}|{day.year % 100:02d})\b")
+    return len(re.findall("|".join(forms), page, re.IGNORECASE))
 
 
 # --- byline ----------------------------------------------------------------------------

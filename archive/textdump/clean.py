@@ -46,6 +46,8 @@ _NAME_WORDS = 4
 _THREAD_HEADINGS = 2
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
+_SITE_NOTICE = re.compile(r"(?i)\ball rights? reserved\b|todos os direitos reservados|"
+                          r"tous droits réservés|alle rechte vorbehalten|版权所有|版權所有")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     words = np.expm1(x[:, _INDEX["log_words"]])
     _drop_comment_threads(stripped, rows, keep, words, prose, reasons)
     _drop_after_comment_form(stripped, rows, keep, words, reasons)
+    _drop_after_site_notice(stripped, rows, keep, words, reasons)
     if words[keep].sum() < _MIN_ARTICLE_WORDS:
         _keep_best_run(p, keep, model.threshold)
     kept = [index for k, index in enumerate(rows) if keep[k]]
@@ -319,6 +322,25 @@ def _drop_after_comment_form(stripped: list[str], rows: list[int], keep: np.ndar
             for j in np.flatnonzero(keep[k:]) + k:
                 keep[j] = False
                 reasons[rows[j]] = "reader comments"
+        return
+
+
+def _drop_after_site_notice(stripped: list[str], rows: list[int], keep: np.ndarray,
+                            words: np.ndarray, reasons: dict[int, str]) -> None:
+    """"© 2019 Example Inc. All Rights Reserved." closes the site's page: what reads like
+    text after it is other stories' teasers or the next article of an endless page. The
+    article must come first and stay the larger part."""
+    for k, index in enumerate(rows):
+        line = stripped[index]
+        if len(line) > 300 or not _SITE_NOTICE.search(line):
+            continue
+        before = words[:k][keep[:k]].sum()
+        if before < _MIN_ARTICLE_WORDS:
+            continue  # a notice above the article
+        if words[k + 1:][keep[k + 1:]].sum() < before:
+            for j in np.flatnonzero(keep[k + 1:]) + k + 1:
+                keep[j] = False
+                reasons[rows[j]] = "after the site's copyright notice"
         return
 
 

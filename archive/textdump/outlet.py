@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -91,6 +92,7 @@ _LEAD = re.compile(
     r"work\s+(?:for|at|with)|careers\s+at|shop|team|get|download|listen\s+to|watch|"
     r"thanks\s+for\s+reading|you\s+are\s+reading)\s+(?:the\s+(?=\S+\s*$))?(?P<name>\S.*)$"
 )
+_QUOTES = ('"', "“", "«", "„", "'", "‘")
 _LEAD_FIRST = frozenset(
     "more latest other popular trending elsewhere only exclusive search subscribe follow sign "
     "support about contact explore advertise continue back why welcome work careers shop team "
@@ -448,6 +450,9 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
     nonempty = [i for i, s in enumerate(stripped) if s]
     copyright_lines: list[int] = []
     footer = set(nonempty[-15:])
+    # The page's own notice closes the page ("© Libération" as its last line); a photo's
+    # credit sits by its photo.
+    page_end = set(nonempty[-3:])
     for index in nonempty:
         line = stripped[index]
         if len(line) > 400:
@@ -475,7 +480,8 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
         formal = "rights" in low or "copyright" in low or "版" in line or \
             _YEAR.search(line) is not None
         for holder in holders:
-            candidate = votes.vote(holder, "copyright" if formal else "bare_copyright", index,
+            notice = formal or (index in page_end and not _agency(holder))
+            candidate = votes.vote(holder, "copyright" if notice else "bare_copyright", index,
                                    cut=False)
             if candidate is not None:
                 _mark_company(candidate, holder)
@@ -489,7 +495,8 @@ def outlet_candidates(ctx: OutletContext) -> list[Candidate]:
             if (candidate := votes.vote(parent, "parent", index)) is not None:
                 _mark_company(candidate, parent)
         words = low.replace("!", " ").split()
-        if words and words[0] in _LEAD_FIRST and (match := _LEAD.match(line)):
+        if words and words[0] in _LEAD_FIRST and (match := _LEAD.match(line)) and \
+                not match["name"].startswith(_QUOTES):  # 'Welcome to "X": ...' is a headline
             votes.vote(match["name"], "lead_phrase", index, capital=True)
         if not _TRAIL_CUES.isdisjoint(words) and (match := _TRAIL.match(line)):
             votes.vote(match["name"], "trail_phrase", index, capital=True)
@@ -546,6 +553,11 @@ def _people(ctx: OutletContext, candidates: list[Candidate]) -> None:
         spelling = candidate.best_spelling().casefold()
         if len(spelling) >= 3 and _count_words(people, spelling):
             candidate.cues["person"] = 1.0
+
+
+def _agency(name: str) -> bool:
+    """A wire, photo agency or other name that is never a page's own publisher."""
+    return outlet_key(name) in _WIRES or publisher_role(name) is not None
 
 
 def _mark_company(candidate: Candidate, text: str) -> None:
@@ -715,6 +727,7 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
     """The site's own address ("hawaiinewsnow.com", "jeff@thespacereview.com") spells its name."""
     labels: dict[str, int] = {}
     full: dict[str, str] = {}
+    hosts: dict[str, Counter[str]] = {}
     for index, line in enumerate(ctx.stripped):
         if "." not in line or (index in ctx.kept and "@" not in line and "www." not in line
                                and "://" not in line):
@@ -726,6 +739,7 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
                 continue
             labels[label] = labels.get(label, 0) + 1
             full.setdefault(label, domain or label)
+            hosts.setdefault(label, Counter())[match["host"].casefold()] += 1
     if not labels:
         return
     counts = sorted(labels.values(), reverse=True)
@@ -734,10 +748,17 @@ def _domains(ctx: OutletContext, votes: _Collector) -> None:
     for label, count in labels.items():
         key = label.removeprefix("www")
         candidate = votes.candidates.get(key) or votes.candidates.get(key.removeprefix("the"))
-        if candidate is not None:
+        # The host itself first: a portal's address (uol.com.br) also serves the papers it
+        # hosts (folha.uol.com.br), which the table knows by their own host; such an address
+        # is the paper's, and the portal's name (the label) is not the site.
+        table_name = next((name for host, _ in hosts[label].most_common()
+                           if (name := outlet_for_url(host))), None)
+        hosted = table_name is not None and table_name != outlet_for_url(full[label])
+        if candidate is not None and hosted:
+            candidate = None
+        elif candidate is not None:
             candidate.cues["domain"] = candidate.cues.get("domain", 0.0) + count
             candidate.cues["top_domain"] = float(count == top_count)
-        table_name = outlet_for_url(full[label])
         if table_name:
             table_key = outlet_key(table_name)
             found = votes.candidates.get(table_key)

@@ -22,7 +22,7 @@ TITLE_FEATURES = (
     "in_body", "first_kept", "next_meta", "meta_soon", "prev_meta", "below_meta", "caption",
     "prev_same", "prev_ends_with", "under_shorter", "exact_repeat", "within_longer", "repeat_tail",
     "wraps_other", "all_caps", "capitalised", "question", "colon_end", "separator",
-    "article_p", "breadcrumb",
+    "article_p", "breadcrumb", "page_top_short",
 )
 # What the acceptor weighs of the winning line besides the ranker's certainty.
 TITLE_ACCEPT = ("overlap", "next_meta", "meta_soon", "in_body", "below_meta", "caption",
@@ -187,6 +187,7 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     longish = [lowered[j] for j in candidates if len(lowered[j]) >= 20]
     candidate_set = set(candidates)
     top = min(candidates)
+    page_top = next((i for i, line in enumerate(stripped) if line), -1)
     meta_lines = [k for k in range(top, first) if stripped[k] and is_meta(k)]
     rows = np.zeros((len(candidates), len(TITLE_FEATURES)))
     gap = 0
@@ -246,6 +247,8 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["colon_end"]] = float(line.endswith(":"))
         row[_F["separator"]] = float(bool(_SEPARATOR.search(line)))
         row[_F["article_p"]] = scores.get(index, 0.0)
+        # A dump's first line is the site's name or menu far more often than a headline.
+        row[_F["page_top_short"]] = float(index == page_top and words <= 3)
         row[_F["breadcrumb"]] = float(len(_CRUMB_MARK.findall(line)) >= 2 or
                                       bool(_CRUMB_START.match(line)))
     return rows
