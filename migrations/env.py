@@ -15,7 +15,7 @@ target_metadata = Base.metadata
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """Leave the full text out of model comparisons (SQLite's FTS5 table and its shadow
     tables, PostgreSQL's tsvector column and its indexes, its vocabulary `search_words` and
-    the search generation `search_state`): migrations 0002, 0007 and 0009 make them by hand,
+    the search generation `search_state`): migrations 0002, 0007 and 0010 make them by hand,
     not from the models."""
     if name is None:
         return True

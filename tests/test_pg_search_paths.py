@@ -1,4 +1,4 @@
-"""The PostgreSQL search engine's fast paths (issue 14, migration 0009): words matched from
+"""The PostgreSQL search engine's fast paths (issue 14, migration 0010): words matched from
 the indexes of the vector's parts, the ranking of many matches bounded to the best, results
 kept per process under the archive's generation, and the migration that brings an existing
 archive to them. Every other behaviour of the engine is in tests/test_pg_search.py, against
@@ -267,7 +267,7 @@ def test_what_moves_the_generation_on(archive):
     assert _generation(archive) == before + 3
 
 
-# --- migration 0009 ---------------------------------------------------------------------------
+# --- migration 0010 ---------------------------------------------------------------------------
 
 
 def _migrate(url: str, revision: str, direction: str = "downgrade") -> None:
@@ -287,13 +287,13 @@ def _answers(archive: Archive) -> list[dict[str, Any]]:
     return [dataclasses.asdict(_fresh(archive, r)) for r in REQUESTS]
 
 
-def test_an_archive_from_before_0009_upgrades(tmp_path, postgres_cluster):
+def test_an_archive_from_before_0010_upgrades(tmp_path, postgres_cluster):
     url = postgres_cluster.url(postgres_cluster.create_database())
     paths = _settings(tmp_path / "instance", url)
     with Archive(paths) as archive, archive.writing():
         ingest(archive, [_feed(tmp_path, ARTICLES + RANKED, "feed.jsonl")], IngestOptions())
         expected = _answers(archive)
-    _migrate(url, "0008")
+    _migrate(url, "0009")
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
@@ -312,20 +312,20 @@ def test_an_archive_from_before_0009_upgrades(tmp_path, postgres_cluster):
                 "ix_articles_search_vector", "ix_articles_search_text",
                 "ix_articles_search_title"}
             assert connection.execute(sa.text("SELECT version_num FROM alembic_version")
-                                      ).scalar() == "0009"
+                                      ).scalar() == "0010"
     finally:
         engine.dispose()
     with Archive(paths, readonly=True) as archive:
         assert _answers(archive) == expected
 
 
-def test_0009_changes_nothing_on_sqlite(tmp_path):
+def test_0010_changes_nothing_on_sqlite(tmp_path):
     paths = InstancePaths(tmp_path / "instance")
     with Archive(paths) as archive:
         url = archive.paths.database_url
         tables = set(sa.inspect(archive.engine).get_table_names())
     assert "search_state" not in tables
-    _migrate(url, "0008")
+    _migrate(url, "0009")
     _migrate(url, "head", "upgrade")
     engine = make_engine(url)
     try:

@@ -79,7 +79,7 @@ RANK_DEPTHS = (20, 200)
 # Matches beyond which only those with a query word in the title, and this many of the
 # longest others, are ranked: ts_rank reads each ranked match's vector, about 4 us apiece.
 RANK_ALL = 1000
-# The parts of the articles' vector that have an index of their own (migration 0009): the
+# The parts of the articles' vector that have an index of their own (migration 0010): the
 # default title and body, and the title. Matched there without weights, a tsquery of words
 # is answered by the index alone; on the whole vector PostgreSQL must read each candidate's
 # vector to check the weights. The expressions are the indexes' own, to the letter.
@@ -406,7 +406,7 @@ class _Reading:
         return list(self.connection.execute(text(sql), params or {}))
 
     def generation(self) -> int:
-        """The archive's generation (search_state, migration 0009): it moves on with every
+        """The archive's generation (search_state, migration 0010): it moves on with every
         commit that changes what a search reads. Read before anything else, so what this
         transaction reads is never older than the generation it is kept under."""
         return int(self.scalar("SELECT generation FROM search_state"))

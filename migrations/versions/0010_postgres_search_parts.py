@@ -2,8 +2,8 @@
 vectors, and the archive's generation, a counter that every change of what searches see
 moves on
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 00:00:00
 
 PostgreSQL only; nothing on SQLite (its search engine is Whoosh in the instance folder).
@@ -31,8 +31,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
