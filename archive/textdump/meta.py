@@ -285,8 +285,7 @@ def _find_date(stripped: list[str], head: list[int], first: int, anchor: int | N
         return
     # "First published on …" at the foot of the article: among its last lines, or between
     # them where the classifier dropped it, or just after them.
-    start = cleaned.kept[-12] if len(cleaned.kept) >= 12 else \
-        (cleaned.kept[0] if cleaned.kept else cleaned.main_end + 1)
+    start = cleaned.kept[-12:][0] if cleaned.kept else cleaned.main_end + 1
     for index in range(start, min(len(stripped), cleaned.main_end + 20)):
         line = stripped[index]
         if PUBLISHED.search(line) and (published := _publication_date(line, day_first,
