@@ -96,6 +96,13 @@ def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int,
         seconds = time.perf_counter() - started
         if result.returncode != 0:
             sys.exit(f"ingest failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    else:
+        # An archive kept from an older main may be a schema behind, and the web server
+        # refuses to search it until upgraded.
+        result = subprocess.run([*ARCHIVE, "--instance", str(instance), "db", "upgrade"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"db upgrade failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     with sqlite3.connect(instance / "archive.db") as db:
         added = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         text_bytes = db.execute("SELECT sum(length(CAST(body AS BLOB)) + "
@@ -261,6 +268,10 @@ def _wait_for(url: str, server: subprocess.Popen, log: Path | None = None) -> No
         try:
             with urllib.request.urlopen(url, timeout=120):
                 return
+        except urllib.error.HTTPError as refusal:
+            # The server is up and said why it will not search (an archive to upgrade):
+            # waiting longer changes nothing.
+            sys.exit(f"the web server refused: {refusal.read().decode(errors='replace')[:2000]}")
         except OSError:
             if server.poll() is not None:
                 said = (log.read_text(errors="replace") if log is not None

@@ -180,6 +180,31 @@ def test_blocks_keep_ids_weights_and_values():
     assert block.values == odd
 
 
+def test_a_posting_list_read_for_some_documents_holds_only_theirs():
+    """A phrase's candidates are a tenth of a common word's documents, but lie in every
+    block: the word's positions come back for the candidates alone."""
+    ids = list(range(0, 60, 2))
+    positions = [[i, i + 7, i + 9][: 1 + i % 3] for i in ids]
+    data = bytearray(blocks.TAG)
+    for start in range(0, len(ids), 8):
+        chunk = slice(start, start + 8)
+        body = blocks.encode_body(ids[chunk], [1.0] * len(ids[chunk]),
+                                  [np.asarray(p, dtype="<u4").tobytes()
+                                   for p in positions[chunk]], True, 1.0)
+        last = start + 8 >= len(ids)
+        data += blocks.HEADER.pack(-len(body) if last else len(body), len(ids[chunk]),
+                                   ids[chunk][-1], 1.0, 1, 1, 0) + body
+    wanted = np.array([4, 6, 30, 31, 58])
+    found = blocks.read_all(bytes(data), positions=True, wanted=wanted)
+    assert found.docs.tolist() == [4, 6, 30, 58]
+    assert found.counts is not None and found.positions is not None
+    expected = [positions[ids.index(doc)] for doc in (4, 6, 30, 58)]
+    assert found.counts.tolist() == [len(p) for p in expected]
+    assert found.positions.tolist() == [p for ps in expected for p in ps]
+    every = blocks.read_all(bytes(data), positions=True)
+    assert every.docs.tolist() == ids
+
+
 def _sequence_reference(places: list[list[int]], slop: int) -> bool:
     """The rule, one position at a time: from a start of the first word, each next word's
     first position after the last one is at most `slop` further on."""

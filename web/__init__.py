@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from archive.config import InstancePaths, resolve_instance
+from archive.memory import return_large_arrays
 
 from .access import ArchiveHolder, NoArchive
 from .api import ApiError, error_response
@@ -45,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     127.0.0.1 and ::1) plus those in $ARCHIVE_ALLOWED_HOSTS; ValueError if one is not a name.
     """
     config = dict(test_config or {})
+    return_large_arrays()
     paths = _instance_paths(config.get("ARCHIVE_INSTANCE"))
     configured = config.get("ARCHIVE_ALLOWED_HOSTS", LOCAL_NAMES)
     if isinstance(configured, str):  # a string is one list, not a list of its letters

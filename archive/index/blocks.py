@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import itertools
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from isal import isal_zlib
 
 from archive.index import packing
 
@@ -263,7 +263,7 @@ def positions_of(block: Block) -> np.ndarray:
 
 
 def read_body(data: bytes | memoryview, flags: int) -> bytes | memoryview:
-    return zlib.decompress(data) if flags & FLAG_ZLIB else data
+    return isal_zlib.decompress(data) if flags & FLAG_ZLIB else data
 
 
 @dataclass(slots=True)
@@ -293,8 +293,9 @@ def from_inlined(terminfo: Any, *, positions: bool, position_type: Any = np.int6
 def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
              ) -> Postings:
     """Every block of a posting list read in one piece (`data`, from its tag on). With
-    `wanted` (sorted document numbers), only the blocks that hold one of them are unpacked
-    (their other documents come along)."""
+    `wanted` (sorted document numbers), only the blocks that hold one of them are unpacked,
+    and only the wanted documents are returned: a phrase with "the" at a million articles
+    would otherwise hold the positions of every article, most of them never looked at."""
     if data[:4] != TAG:
         raise ValueError(f"not a packed posting list: {data[:4]!r}")
     view = memoryview(data)
@@ -307,14 +308,19 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
         if wanted is None or _holds(wanted, first, last):
             block = decode_body(read_body(view[at:at + size], flags), count,
                                 values=positions)
-            docs.append(block.ids)
-            weights.append(block.weights)
+            chosen = None if wanted is None else _among(block.ids, wanted)
+            docs.append(block.ids if chosen is None else block.ids[chosen])
+            weights.append(block.weights if chosen is None else block.weights[chosen])
             if positions:
                 # Block by block, as 4-byte numbers: the positions of a word like "the"
                 # at a million articles are 30 million.
                 block_counts, block_deltas = _positions(block, count)
+                block_places = decode_positions(block_deltas, block_counts).astype(np.uint32)
+                if chosen is not None:
+                    block_places = block_places[_spans(block_counts, chosen)]
+                    block_counts = block_counts[chosen]
                 counts.append(block_counts)
-                places.append(decode_positions(block_deltas, block_counts).astype(np.uint32))
+                places.append(block_places)
         at += size
         first = last + 1
         if length < 0:
@@ -328,6 +334,21 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
         found.counts = np.concatenate(counts)
         found.positions = np.concatenate(places)
     return found
+
+
+def _among(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of a block's (sorted) document numbers are in `wanted` (sorted), as indices."""
+    at = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
+    return np.flatnonzero(wanted[at] == ids)
+
+
+def _spans(counts: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Indices into a block's positions of the chosen postings' positions, in order."""
+    starts = (np.cumsum(counts) - counts)[chosen]
+    lengths = counts[chosen]
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - (ends - lengths), lengths) + np.arange(
+        int(ends[-1]) if len(ends) else 0)
 
 
 def _holds(wanted: np.ndarray, first: int, last: int) -> bool:
