@@ -126,6 +126,18 @@ def test_live_blog_entries_are_kept():
     assert blog.published is None  # "Updated 14 minutes ago" is neither a year nor a publication
 
 
+def test_paragraphs_between_advertisement_labels_are_one_article():
+    """Sites print "Advertisement" every few paragraphs; the paragraphs after the third
+    label used to look like the page's tail and were lost."""
+    feature = extract_text_dump(dump("ads_between_paragraphs.txt"), {})
+    for text in ("Long before the first colonists", "The argument was never settled.",
+                 "The volunteer who photographed the notebooks",
+                 "the argument waits for someone to pick it up again."):
+        assert text in feature.body
+    for furniture in ("Advertisement", "Related stories", "Privacy Policy"):
+        assert furniture not in feature.body
+
+
 def test_agency_dateline_gives_outlet_and_a_date_without_year_stays_unknown():
     wire = extract_text_dump(dump("wire_no_year.txt"), {})
     assert ranked_outlet(wire) == "NORDPRESS"

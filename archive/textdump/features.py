@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 
 from archive.textdump.lexicon import (
+    AD_SLOT,
     BULLET,
     BYLINE,
     COPYRIGHT,
@@ -200,6 +201,13 @@ def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
     base[:, col["blank_after"]] = blank_after
     base[:, col["position"]] = position
     context = _context(base, n)
+    # An advertisement's label between two paragraphs is not the paragraphs' neighbour:
+    # sites print one every few paragraphs, and the article around them must look like one
+    # text. The other lines' context is worked out as if the labels were not there.
+    ad_slots = np.array([len(t) <= 60 and AD_SLOT.fullmatch(t) is not None for t in texts])
+    if ad_slots.any() and not ad_slots.all():
+        others = ~ad_slots
+        context[others] = _context(base[others], int(others.sum()))
     return np.hstack([base, context]), rows
 
 

@@ -221,6 +221,12 @@ WIDGET_LINE = re.compile(
     )\s*:?$""",
 )
 # Lines that open a list of other stories: after one of these, short lines are teasers.
+# The label a site prints where an advertisement sits inside its article: the paragraphs
+# on both sides of it are one text.
+AD_SLOT = re.compile(r"(?i)(?:advertisement|advert|ads?|advertising|anzeige|werbung|publicidad|"
+                     r"publicité|pubblicità|publicidade|реклама|(?:the\ )?(?:story|article)\ "
+                     r"continues\ below(?:\ (?:this\ )?(?:advertisement|ad))?|continue\ reading\ "
+                     r"(?:the\ main\ story|below))\W*")
 LIST_HEADING = re.compile(
     r"""(?ix)^(?:
         most\ (?:read|popular|commented|viewed|shared|recent)(?:\ (?:articles|stories|news|now))?

@@ -395,17 +395,18 @@ def _find_outlet(stripped: list[str], cleaned: CleanedLines, meta: DumpMetadata,
     chosen = candidates[best]
     line = min(chosen.lines) if chosen.lines else None
     confidence, considered = _weigh(scores, x[best], names, OUTLET_FEATURES, acceptor)
-    if acceptor is not None and confidence < acceptor.threshold:
-        meta.refused("outlet", names[best], line, confidence, considered)
-        return names[best]
     if chosen.cues.get("common_word") and " " not in names[best] and \
             names[best] != names[best].lower() and not chosen.canonical():
         # "Task", "Topics": a word the page also writes in its text is a label, unless the
         # outlet table knows it as a name ("Salon"). Without case (光明网) the ranker and the
-        # acceptor decide alone.
+        # acceptor decide alone. This rule is named first, whatever the confidence: it is
+        # the reason that holds however the weights move.
         meta.refused("outlet", names[best], line, confidence, considered,
                      why="a word the page also uses in lower case, and no outlet the table "
                          "knows")
+        return names[best]
+    if acceptor is not None and confidence < acceptor.threshold:
+        meta.refused("outlet", names[best], line, confidence, considered)
         return names[best]
     present = dict(zip(ranker.features, x[best].tolist(), strict=True))
     support = sorted(((v, f) for f, v in ranker.contributions(x[best]).items()
