@@ -138,6 +138,18 @@ def test_paragraphs_between_advertisement_labels_are_one_article():
         assert furniture not in feature.body
 
 
+def test_a_list_whose_items_pass_in_part_is_kept_whole():
+    """A changelog is a list of short "+ Added …" lines; the classifier passes only the
+    longest few, and the list's other items belong with them."""
+    changelog = extract_text_dump(dump("changelog_list.txt"), {})
+    for item in ("+ Added copper lanterns that dim at dawn", "+ Added the /tide command",
+                 "+ Added a new harbour model with smaller docks"):
+        assert item in changelog.body
+    for furniture in ("Official links:", "Newer", "Powered by"):
+        assert furniture not in changelog.body
+    assert changelog.title == "Harbourcraft 2.3 - The Coastal Update"
+
+
 def test_agency_dateline_gives_outlet_and_a_date_without_year_stays_unknown():
     wire = extract_text_dump(dump("wire_no_year.txt"), {})
     assert ranked_outlet(wire) == "NORDPRESS"

@@ -46,6 +46,8 @@ _NAME_WORDS = 4
 _THREAD_HEADINGS = 2
 # A kept text shorter than this is not an article: the classifier missed it.
 _MIN_ARTICLE_WORDS = 25
+# A list item's bullet: the classifier's BULLET, and the "+" of changelogs.
+_LIST_ITEM = re.compile(r"^(?:[-–—•·*▪►»›+]\s|\d{1,2}[.)]\s)")
 _SITE_NOTICE = re.compile(r"(?i)\ball rights? reserved\b|todos os direitos reservados|"
                           r"tous droits réservés|alle rechte vorbehalten|版权所有|版權所有")
 
@@ -162,6 +164,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     _drop_after_site_notice(stripped, rows, keep, words, reasons)
     if words[keep].sum() < _MIN_ARTICLE_WORDS:
         _keep_best_run(p, keep, model.threshold)
+    _keep_whole_lists([_bullet(stripped[index]) for index in rows], keep,
+                      barrier | np.array([index in reasons for index in rows]))
     kept = [index for k, index in enumerate(rows) if keep[k]]
     first = kept[0] if kept else rows[0]
     last = kept[-1] if kept else rows[0]
@@ -200,6 +204,23 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
             keep[k] = True
     _fill_gaps(p, keep, prose, barrier)
     _keep_sandwiched_runs(p, keep, barrier)
+
+
+def _keep_whole_lists(markers: list[str], keep: np.ndarray, barrier: np.ndarray) -> None:
+    """A list's items go together: when two or more items of a run with the same bullet
+    are article text, so are the others (a changelog's "+ Added …" lines look like
+    furniture one by one, and a few pass). A run with a list heading or a line dropped for
+    a reason of its own stays as it is."""
+    n = len(markers)
+    start = 0
+    while start < n:
+        end = start
+        while end + 1 < n and markers[start] and markers[end + 1] == markers[start]:
+            end += 1
+        run = slice(start, end + 1)
+        if markers[start] and end > start and keep[run].sum() >= 2 and not barrier[run].any():
+            keep[run] = True
+        start = end + 1
 
 
 def _keep_introduced_lists(p: np.ndarray, keep: np.ndarray, prose: np.ndarray,
@@ -396,3 +417,12 @@ def _reason(row: np.ndarray, index: int, first: int, last: int) -> str:
 
 def is_credit(line: str) -> bool:
     return len(line) <= 300 and bool(CREDIT.search(line))
+
+
+def _bullet(line: str) -> str:
+    """The bullet a list item starts with ("+", "•", "1." counts as "1"), or ""."""
+    found = _LIST_ITEM.match(line)
+    if not found:
+        return ""
+    mark = found.group().strip()
+    return "1" if mark[:1].isdigit() else mark
