@@ -205,6 +205,32 @@ def test_a_posting_list_read_for_some_documents_holds_only_theirs():
     assert every.docs.tolist() == ids
 
 
+def test_a_phrase_reads_its_common_word_only_where_the_rare_one_is(both, tmp_path,
+                                                                   monkeypatch):
+    """"the w7": the whole posting list of "the" (every article, at a million 72 MB of
+    blocks to inflate) is read neither to match the phrase nor to rank its matches; the
+    answers are those of the old format."""
+    old, _ = both
+    monkeypatch.setattr(searchindex, "_codec", lambda: PackedCodec(blocklimit=8))
+    index = _build(tmp_path / "index", _docs(900))
+    whole_lists: list[tuple[str, str | bytes]] = []
+    read_whole = postings._Postings._read
+
+    def spy(self, fieldname, text):  # noqa: ANN001, ANN202
+        whole_lists.append((fieldname, text))
+        return read_whole(self, fieldname, text)
+
+    for text in ('body:"the w7"', 'body:"w7 the"', 'body:"of w3 the"~5'):
+        request = SearchRequest(text=text, limit=20)
+        expected = old.search(request)
+        with monkeypatch.context() as spying:
+            spying.setattr(postings._Postings, "_read", spy)
+            found = index.search(request)
+        assert found.total == expected.total > 0 and found.ids == expected.ids, text
+    assert not [term for field, term in whole_lists if term in ("the", b"the", "of", b"of")]
+    index.close()
+
+
 def _sequence_reference(places: list[list[int]], slop: int) -> bool:
     """The rule, one position at a time: from a start of the first word, each next word's
     first position after the last one is at most `slop` further on."""
