@@ -138,6 +138,19 @@ def test_paragraphs_between_advertisement_labels_are_one_article():
         assert furniture not in feature.body
 
 
+def test_paragraphs_between_code_listings_are_one_article():
+    """A developer's post sets code listings between its paragraphs; the listings' short
+    lines made the paragraphs after the first one look like the page's tail."""
+    post = extract_text_dump(dump("code_between_paragraphs.txt"), {})
+    for text in ("Harbour lanterns have always been switched on by hand",
+                 "The event carries the light level measured by the sensor",
+                 "Tides matter too.", "Reading the tide takes a network call"):
+        assert text in post.body
+    for furniture in ("Share this post", "Leave a Reply", "Lantern Labs Blog"):
+        assert furniture not in post.body
+    assert post.title == "Switching harbour lanterns with a script"
+
+
 def test_a_list_whose_items_pass_in_part_is_kept_whole():
     """A changelog is a list of short "+ Added …" lines; the classifier passes only the
     longest few, and the list's other items belong with them."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archive.textdump.features import _INDEX, line_matrix, word_count
+from archive.textdump.features import _INDEX, is_aside, line_matrix, word_count
 from archive.textdump.lexicon import (
     COMMENT_FORM,
     CREDIT,
@@ -145,7 +145,8 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     barrier = x[:, _INDEX["list_heading"]] > 0
     lead_in = np.array([stripped[index].endswith(":") for index in rows]) & \
         (x[:, _INDEX["widget"]] == 0)
-    _bridge(p, keep, prose, heading, barrier, lead_in)
+    aside = np.array([is_aside(stripped[index], bool(prose[k])) for k, index in enumerate(rows)])
+    _bridge(p, keep, prose, heading, barrier, lead_in, aside)
     for k, index in enumerate(rows):
         line = stripped[index]
         if is_boilerplate is not None and is_boilerplate(line):
@@ -178,7 +179,7 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
 
 
 def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndarray,
-            barrier: np.ndarray, lead_in: np.ndarray) -> None:
+            barrier: np.ndarray, lead_in: np.ndarray, aside: np.ndarray) -> None:
     """Keep doubtful lines that sit inside the article, and prose that continues it.
 
     A live blog's headings, a section heading, a paragraph after a newsletter box look
@@ -196,7 +197,8 @@ def _bridge(p: np.ndarray, keep: np.ndarray, prose: np.ndarray, heading: np.ndar
         for k in range(n):
             if keep[k] or not prose[k] or p[k] < _PROSE_DOUBT or barrier[k]:
                 continue
-            if _kept_near(keep, barrier, k, -1) or _kept_near(keep, barrier, k, 1):
+            if _kept_near(keep, barrier, aside, k, -1) or \
+                    _kept_near(keep, barrier, aside, k, 1):
                 keep[k] = changed = True
     for k in range(1, n - 1):
         if not keep[k] and heading[k] and keep[k + 1] and p[k] >= _HEADING_DOUBT and \
@@ -257,11 +259,16 @@ def _keep_sandwiched_runs(p: np.ndarray, keep: np.ndarray, barrier: np.ndarray) 
             keep[run] = True
 
 
-def _kept_near(keep: np.ndarray, barrier: np.ndarray, k: int, step: int) -> bool:
+def _kept_near(keep: np.ndarray, barrier: np.ndarray, aside: np.ndarray, k: int,
+               step: int) -> bool:
     """Whether a kept row lies within _GAP rows of k in one direction, with no list heading
-    or widget label in between."""
-    j = k + step
-    while 0 <= j < len(keep) and abs(j - k) <= _GAP:
+    in between; asides (an advertisement's label, a code listing) do not count as rows."""
+    j, counted = k + step, 0
+    while 0 <= j < len(keep):
+        if not aside[j]:
+            counted += 1
+            if counted > _GAP:
+                return False
         if keep[j]:
             return True
         if barrier[j]:

@@ -17,6 +17,7 @@ from archive.textdump.lexicon import (
     AD_SLOT,
     BULLET,
     BYLINE,
+    CODE_LINE,
     COPYRIGHT,
     CREDIT,
     KOREAN_PARTICLES,
@@ -201,14 +202,23 @@ def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
     base[:, col["blank_after"]] = blank_after
     base[:, col["position"]] = position
     context = _context(base, n)
-    # An advertisement's label between two paragraphs is not the paragraphs' neighbour:
-    # sites print one every few paragraphs, and the article around them must look like one
-    # text. The other lines' context is worked out as if the labels were not there.
-    ad_slots = np.array([len(t) <= 60 and AD_SLOT.fullmatch(t) is not None for t in texts])
-    if ad_slots.any() and not ad_slots.all():
-        others = ~ad_slots
+    # An advertisement's label or a code listing between two paragraphs is not the
+    # paragraphs' neighbour: sites print a label every few paragraphs, developers' posts a
+    # listing, and the article around them must look like one text. The other lines'
+    # context is worked out as if these asides were not there.
+    aside = np.array([is_aside(t, bool(base[k, col["prose"]])) for k, t in enumerate(texts)])
+    if aside.any() and not aside.all():
+        others = ~aside
         context[others] = _context(base[others], int(others.sum()))
     return np.hstack([base, context]), rows
+
+
+def is_aside(line: str, prose: bool) -> bool:
+    """An advertisement's label or a line of quoted program code: something set into the
+    article between its paragraphs, which does not make them any less one text."""
+    if len(line) <= 60 and AD_SLOT.fullmatch(line) is not None:
+        return True
+    return not prose and CODE_LINE.search(line) is not None
 
 
 def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:

@@ -227,6 +227,12 @@ AD_SLOT = re.compile(r"(?i)(?:advertisement|advert|ads?|advertising|anzeige|werb
                      r"publicité|pubblicità|publicidade|реклама|(?:the\ )?(?:story|article)\ "
                      r"continues\ below(?:\ (?:this\ )?(?:advertisement|ad))?|continue\ reading\ "
                      r"(?:the\ main\ story|below))\W*")
+# A line of program code quoted in a developer's post: it ends the way statements and blocks
+# end, opens with a comment or a keyword, or assigns.
+CODE_LINE = re.compile(r"""(?x)
+    ^(?://|/\*|\*/) | (?:[;{}]|\)\s*;|\(|\[|=>)\s*$
+    | ^(?:var|let|const|function|return|import|def|class|public|private|elif|else)\b
+    | ^[A-Za-z_$][\w$.\[\]'"]*\s*(?:=|\+=|-=)\s*\S""")
 LIST_HEADING = re.compile(
     r"""(?ix)^(?:
         most\ (?:read|popular|commented|viewed|shared|recent)(?:\ (?:articles|stories|news|now))?
