@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import platform
+import functools
+import os
 
 # glibc's mallopt() parameter for the size from which an allocation gets pages of its own.
 _M_MMAP_THRESHOLD = -3
@@ -13,13 +14,19 @@ _M_MMAP_THRESHOLD = -3
 LARGE_ALLOCATION = 512 * 1024
 
 
+@functools.cache
 def return_large_arrays() -> bool:
     """Fix glibc's threshold for allocations with pages of their own. Left moving (its
     default), it rises to the size of each large block freed, up to 32 MB, and later arrays
     of that size are carved from the threads' heaps, which keep the memory once freed: a web
     process searching a million articles grew from 200 to over 800 MB that way and stayed
-    there. Returns whether the setting took (only glibc has it)."""
-    if platform.libc_ver()[0] != "glibc":
+    there. Returns whether the setting took (only glibc has it). Set once per process:
+    every app a process creates shares its allocator."""
+    try:
+        glibc = bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (AttributeError, ValueError, OSError):  # not a POSIX system, or another libc
+        glibc = False
+    if not glibc:
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, LARGE_ALLOCATION))

@@ -91,18 +91,12 @@ def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int,
     if not (reuse and (instance / "archive.db").exists()):
         shutil.rmtree(instance, ignore_errors=True)
         started = time.perf_counter()
-        result = subprocess.run([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs",
-                                 str(jobs), str(files)], capture_output=True, text=True)
+        _archive(instance, "ingest", "--jobs", str(jobs), str(files))
         seconds = time.perf_counter() - started
-        if result.returncode != 0:
-            sys.exit(f"ingest failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     else:
         # An archive kept from an older main may be a schema behind, and the web server
         # refuses to search it until upgraded.
-        result = subprocess.run([*ARCHIVE, "--instance", str(instance), "db", "upgrade"],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            sys.exit(f"db upgrade failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        _archive(instance, "db", "upgrade")
     with sqlite3.connect(instance / "archive.db") as db:
         added = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         text_bytes = db.execute("SELECT sum(length(CAST(body AS BLOB)) + "
@@ -119,6 +113,15 @@ def build(n: int, workdir: Path, fmt: str, text_from: Path | None, jobs: int,
             "index_mb": round(index / 1e6, 1), "text_mb": round(text_bytes / 1e6, 1),
             "input_mb": round(inputs / 1e6, 1),
             "size_ratio": round((database + index) / text_bytes, 2)}
+
+
+def _archive(instance: Path, *args: str) -> None:
+    """Run an `archive` command on the bench's archive; stop the bench if it fails."""
+    result = subprocess.run([*ARCHIVE, "--instance", str(instance), *args],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"`archive {' '.join(args)}` failed:\n{result.stdout[-2000:]}\n"
+                 f"{result.stderr[-2000:]}")
 
 
 def query_mix(instance: Path, seed: int = 7) -> list[dict]:

@@ -79,7 +79,7 @@ def load_cases(root: Path) -> list[Case]:
         expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
         text = (folder / "page.txt").read_text(encoding="utf-8")
         lines = text.split("\n")
-        x, rows = line_matrix(lines)
+        x, rows, _ = line_matrix(lines)
         matched = aligned_fraction(lines, expected.get("body") or "")
         y = np.array([float(matched[i] >= 0.5) for i in rows])
         tokens = np.array([len(TOKEN.findall(lines[i])) + 2.0 for i in rows])

@@ -308,7 +308,7 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
         if wanted is None or _holds(wanted, first, last):
             block = decode_body(read_body(view[at:at + size], flags), count,
                                 values=positions)
-            chosen = None if wanted is None else _among(block.ids, wanted)
+            chosen = None if wanted is None else among(block.ids, wanted)
             docs.append(block.ids if chosen is None else block.ids[chosen])
             weights.append(block.weights if chosen is None else block.weights[chosen])
             if positions:
@@ -317,7 +317,8 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
                 block_counts, block_deltas = _positions(block, count)
                 block_places = decode_positions(block_deltas, block_counts).astype(np.uint32)
                 if chosen is not None:
-                    block_places = block_places[_spans(block_counts, chosen)]
+                    starts = np.cumsum(block_counts) - block_counts
+                    block_places = block_places[ranges(starts[chosen], block_counts[chosen])]
                     block_counts = block_counts[chosen]
                 counts.append(block_counts)
                 places.append(block_places)
@@ -336,16 +337,17 @@ def read_all(data: bytes, *, positions: bool, wanted: np.ndarray | None = None
     return found
 
 
-def _among(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Which of a block's (sorted) document numbers are in `wanted` (sorted), as indices."""
+def among(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which of `ids` (sorted document numbers) are in `wanted` (sorted), as indices."""
+    if not len(wanted):
+        return np.zeros(0, dtype=np.int64)
     at = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
     return np.flatnonzero(wanted[at] == ids)
 
 
-def _spans(counts: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Indices into a block's positions of the chosen postings' positions, in order."""
-    starts = (np.cumsum(counts) - counts)[chosen]
-    lengths = counts[chosen]
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices start, start + 1, … of each (start, length) pair, one run after another:
+    where the positions of some postings lie in an array of many postings' positions."""
     ends = np.cumsum(lengths)
     return np.repeat(starts - (ends - lengths), lengths) + np.arange(
         int(ends[-1]) if len(ends) else 0)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archive.index import bounds
+from archive.index.blocks import ranges
 
 # Candidates checked per step: bounds the memory of the position keys (a phrase of two
 # common words has dozens of positions per document) and lets a deadline stop the work.
@@ -51,8 +52,6 @@ def in_sequence(candidates: np.ndarray, words: list[TermPositions], slop: int) -
 def _keys(word: TermPositions, chunk: np.ndarray) -> np.ndarray:
     rows = np.searchsorted(word.docs, chunk)
     counts = word.counts[rows]
-    ends = np.cumsum(counts)
-    places = np.repeat(word.starts[rows] - (ends - counts), counts) + np.arange(
-        int(ends[-1]) if len(ends) else 0)
+    places = ranges(word.starts[rows], counts)
     owners = np.repeat(np.arange(len(chunk), dtype=np.int64), counts)
     return (owners << 32) | word.positions[places].astype(np.int64)

@@ -17,7 +17,7 @@ from whoosh.system import _INT_SIZE
 
 from archive.facets import DocColumns
 from archive.index import bounds
-from archive.index.blocks import Postings
+from archive.index.blocks import Postings, among
 from archive.index.cache import Generation, generation_of
 from archive.index.codec import is_packed, read_term
 from archive.index.columns import numeric_column
@@ -141,11 +141,10 @@ class _Postings:
         known = self._cache.get(self._generation, key)
         if known is not None:
             return known
-        among = self._cache.get(self._generation, ("docs among", fieldname, _bytes(text)))
-        if among is not None:
-            wanted, docs, weights = among
-            at = np.minimum(np.searchsorted(wanted, candidates), max(len(wanted) - 1, 0))
-            if len(wanted) and bool((wanted[at] == candidates).all()):
+        partial = self._cache.get(self._generation, ("docs among", fieldname, _bytes(text)))
+        if partial is not None:
+            wanted, docs, weights = partial
+            if len(among(candidates, wanted)) == len(candidates):
                 return docs, weights
         return self.get(fieldname, text)
 
@@ -309,8 +308,9 @@ def _has_positions(searcher: Searcher, fieldname: str) -> bool:
 
 def _phrase_docnums(postings: _Postings, phrase: query.Phrase) -> np.ndarray:
     """Documents with the phrase's words in order, each at most `slop` positions after the
-    one before (1: side by side). Candidates come from intersecting the words' document
-    arrays; only they have their positions looked at, as arrays."""
+    one before (1: side by side). Candidates come from the rarest word's document array,
+    narrowed by each other word's positions among them; only they have their positions
+    looked at, as arrays."""
     words, field = phrase.words, phrase.fieldname
     if len(words) == 1:
         return postings.docs(field, words[0])

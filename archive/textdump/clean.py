@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archive.textdump.features import _INDEX, is_aside, line_matrix, word_count
+from archive.textdump.features import _INDEX, line_matrix, word_count
 from archive.textdump.lexicon import (
     COMMENT_FORM,
     CREDIT,
@@ -132,7 +132,7 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     """
     model = model or shipped_model()
     stripped = [line.strip() for line in lines]
-    x, rows = line_matrix(lines)
+    x, rows, aside = line_matrix(lines)
     if not rows:
         return CleanedLines(kept=[])
     p = model.probabilities(x)
@@ -145,7 +145,6 @@ def clean_lines(lines: list[str], is_boilerplate: Callable[[str], bool] | None =
     barrier = x[:, _INDEX["list_heading"]] > 0
     lead_in = np.array([stripped[index].endswith(":") for index in rows]) & \
         (x[:, _INDEX["widget"]] == 0)
-    aside = np.array([is_aside(stripped[index], bool(prose[k])) for k, index in enumerate(rows)])
     _bridge(p, keep, prose, heading, barrier, lead_in, aside)
     for k, index in enumerate(rows):
         line = stripped[index]

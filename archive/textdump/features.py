@@ -165,12 +165,13 @@ def line_vector(line: str) -> list[float]:
     ]
 
 
-def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
-    """Feature rows for the non-empty lines of a dump, and the line index of each row."""
+def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Feature rows for the non-empty lines of a dump, the line index of each row, and
+    which rows are asides (see is_aside)."""
     stripped = [line.strip() for line in lines]
     rows = [i for i, s in enumerate(stripped) if s]
     if not rows:
-        return np.zeros((0, len(FEATURES))), rows
+        return np.zeros((0, len(FEATURES))), rows, np.zeros(0, dtype=bool)
     texts = [stripped[i] for i in rows]
     vectors: dict[str, list[float]] = {}  # menus and captions repeat: compute each text once
     for t in texts:
@@ -210,7 +211,7 @@ def line_matrix(lines: list[str]) -> tuple[np.ndarray, list[int]]:
     if aside.any() and not aside.all():
         others = ~aside
         context[others] = _context(base[others], int(others.sum()))
-    return np.hstack([base, context]), rows
+    return np.hstack([base, context]), rows, aside
 
 
 def is_aside(line: str, prose: bool) -> bool:
