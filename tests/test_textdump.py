@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -161,6 +162,22 @@ def test_a_list_whose_items_pass_in_part_is_kept_whole():
     for furniture in ("Official links:", "Newer", "Powered by"):
         assert furniture not in changelog.body
     assert changelog.title == "Harbourcraft 2.3 - The Coastal Update"
+
+
+def test_a_headline_under_a_kept_sign_in_prompt_is_found_and_the_prompt_dropped():
+    """A sign-in prompt the classifier keeps above the article (here by a lower cut, as a
+    page it misjudges would) must neither become the headline nor open the body: the
+    headline with its date and byline under it is found below it."""
+    text = dump("signin_above_headline.txt")
+    lenient = dataclasses.replace(shipped_model(), threshold=0.2)
+    prompt = "Register for a free account"
+    assert prompt in "\n".join(text.split("\n")[i] for i in
+                               clean_lines(text.split("\n"), model=lenient).kept)
+    article = extract_text_dump(text, {}, model=lenient)
+    assert article.title == "Why do sailors sleep better at sea than on land?"
+    assert article.body.startswith("Sailors often report that the first nights aboard")
+    assert prompt not in article.body
+    assert article.published is not None and article.published.value == dt.date(2022, 3, 3)
 
 
 def test_agency_dateline_gives_outlet_and_a_date_without_year_stays_unknown():

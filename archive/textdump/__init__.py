@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from archive.document import Extracted
-from archive.textdump.clean import clean_lines
+from archive.textdump.clean import clean_lines, word_total
 from archive.textdump.meta import find_metadata
 from archive.textdump.model import LineModel
+from archive.textdump.title import LEAD_IN_WORDS
 
-# Kept lines above the headline are page furniture when there are only a few of them; more
-# than this and the "headline" is more likely a heading inside the article.
+# Kept lines above the headline are page furniture when there are only a few of them, or
+# they are short (a sign-in prompt, a menu's descriptions); more, and the "headline" is
+# more likely a heading inside the article.
 _MAX_ABOVE_HEADLINE = 3
 
 
@@ -28,11 +30,14 @@ def extract_text_dump(text: str, hints: Mapping[str, str], *,
     removed = cleaned.removed_spans()
     title_line = meta.headline_line()
     above = [i for i in cleaned.kept if title_line is not None and i < title_line]
-    if len(above) <= _MAX_ABOVE_HEADLINE:
+    if len(above) <= _MAX_ABOVE_HEADLINE or \
+            sum(word_total(lines[i]) for i in above) < LEAD_IN_WORDS:
         # Breadcrumbs and section labels the classifier let through sit above the headline.
         for index in above:
             removed.append({"start": index, "end": index, "reason": "above the headline"})
         meta.consumed.update(above)
+        if above and title_line in cleaned.kept:
+            meta.consumed.add(title_line)
     for index in sorted(meta.consumed & set(cleaned.kept) - set(above)):
         removed.append({"start": index, "end": index, "reason": "metadata line"})
     body_lines = [lines[i].strip() for i in cleaned.kept if i not in meta.consumed]

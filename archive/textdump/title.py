@@ -34,6 +34,11 @@ _WINDOW = 30
 _MAX_REACH = 120
 # Lines of the article itself that may be its headline (a dump where the title was kept).
 _BELOW = 3
+# A headline with its byline or date under it may sit below a few kept lines (a sign-in
+# prompt, a menu's descriptions the classifier kept): up to this many kept lines down, with
+# fewer than this many kept words above it (more, and it is a related story's box).
+_BELOW_ANCHORED = 8
+LEAD_IN_WORDS = 100
 # The article lines whose words a headline shares.
 _LEAD_LINES = 6
 # "Ann Lee, AP Business Writer": a byline without "By".
@@ -131,10 +136,21 @@ def candidate_lines(flags: LineFlags, first: int) -> list[int]:
     out = _lines_above(flags, first, _WINDOW)
     # The article's first lines, and lines the classifier dropped among them (a headline under
     # a breadcrumb trail the classifier kept).
-    last = cleaned.kept[min(_BELOW, len(cleaned.kept)) - 1] if cleaned.kept else first
-    kept = set(cleaned.kept[:_BELOW])
-    below = [i for i in range(first, last + 1) if stripped[i] and flags.plausible(i) and
-             (i in kept or any(flags.is_meta(k) for k in _nonempty(stripped, i, 1, 2)))]
+    kept = cleaned.kept
+    if not kept:
+        return out
+    last = kept[min(_BELOW_ANCHORED, len(kept)) - 1]
+    leading = set(kept[:_BELOW])
+    kept_set = set(kept[:_BELOW_ANCHORED])
+    below = []
+    words_above = 0
+    for i in range(first, last + 1):
+        if stripped[i] and flags.plausible(i) and (i in leading or (
+                (i <= kept[min(_BELOW, len(kept)) - 1] or words_above < LEAD_IN_WORDS) and
+                any(flags.is_meta(k) for k in _nonempty(stripped, i, 1, 2)))):
+            below.append(i)
+        if i in kept_set:
+            words_above += flags.words(i)
     return out + below
 
 
@@ -178,9 +194,8 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     kept, scores = cleaned.kept, cleaned.scores
     lead_lines = kept[:_LEAD_LINES]
     kept_set = set(kept)
-    lead_words: Counter[str] = Counter()
-    for i in lead_lines:
-        lead_words.update(set(WORD.findall(stripped[i].casefold())))
+    lead_words = _words_of(lead_lines, stripped)
+    lead_end = kept[min(_BELOW, len(kept)) - 1] if kept else first
     is_meta = flags.is_meta
     lowered = {i: stripped[i].lower() for i in candidates}
     line_counts = Counter(s.lower() for s in stripped if s)
@@ -202,8 +217,14 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         words = flags.words(index)
         tokens = {t.casefold() for t in WORD.findall(line)}
         content = [t for t in tokens if t not in STOP_WORDS and not t.isdigit()]
-        own = 1 if index in lead_lines else 0  # the lead's words, this line's own left out
-        row[_F["overlap"]] = sum(1 for t in content if lead_words[t] > own) / len(content) \
+        if index > lead_end:
+            # A headline below kept lines (a sign-in prompt the classifier kept) shares the
+            # words of the lines after it.
+            words_of, own = _words_of([i for i in kept if i > index][:_LEAD_LINES], stripped), 0
+        else:
+            words_of = lead_words
+            own = 1 if index in lead_lines else 0  # the lead's words, this line's own left out
+        row[_F["overlap"]] = sum(1 for t in content if words_of[t] > own) / len(content) \
             if content else 0.0
         row[_F["log_rank"]] = math.log1p(rank)
         row[_F["log_gap"]] = math.log1p(gap) if index < first else 0.0
@@ -252,6 +273,14 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["breadcrumb"]] = float(len(_CRUMB_MARK.findall(line)) >= 2 or
                                       bool(_CRUMB_START.match(line)))
     return rows
+
+
+def _words_of(lines: list[int], stripped: list[str]) -> Counter[str]:
+    """In how many of `lines` each word occurs."""
+    counts: Counter[str] = Counter()
+    for i in lines:
+        counts.update(set(WORD.findall(stripped[i].casefold())))
+    return counts
 
 
 def _nonempty(stripped: list[str], index: int, step: int, count: int) -> list[int]:
