@@ -648,7 +648,10 @@ class PostgresIndex:
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
         rank = translation.rank_query() if parsed is not None else None
         params = translation.params
-        outlet_ok = "coalesce(o.name, '') = ANY(:outlets)" if request.outlets else "TRUE"
+        # Outlets by id (names are unique): the matches are counted without joining outlets.
+        outlet_ok = ("coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE name = ANY(:outlets))"
+                     " OR (a.outlet_id IS NULL AND '' = ANY(:outlets)), FALSE)"
+                     if request.outlets else "TRUE")
         language_ok = ("coalesce(a.language, '') = ANY(:languages)" if request.languages
                        else "TRUE")
         dates = []
@@ -665,31 +668,32 @@ class PostgresIndex:
         matches = "f" if request.one_per_story else "m"
         # Days for the chart, else months: years and months are added up from them.
         period = "day" if request.histogram else "CAST(date_trunc('month', day) AS date)"
-        pool = ""
+        titled_cte = pool = ""
+        titled_column = ""
         if sort == "relevance" and rank is not None:
             by_rank = translation.param(rank)
             titled = translation.param(_title_words(rank))
             params.update(rank_all=RANK_ALL)
-            # Ranking reads each ranked match's vector (ts_rank). Past RANK_ALL matches, those
-            # with a query word in the title are ranked, and the RANK_ALL longest of the
-            # rest: for one word or up to three alternatives the titled ones are the best, in
-            # the same order (ts_rank gives a title occurrence, weight 1, at least 0.2, and
-            # any number of body occurrences, weight 0.1, less than 0.17); among the others
-            # it counts occurrences without regard to length, which long articles have most.
-            # The titled are found in the titles' index on their own (planned with the
-            # matches, each match's title would be checked in its vector).
+            # Ranking reads each ranked match's vector (ts_rank), so past RANK_ALL matches only
+            # those with a query word in the title are ranked, and the RANK_ALL longest of the
+            # rest (up to RANK_ALL matches, the longest are all of them): for one word or up
+            # to three alternatives the titled ones are the best, in the same order (ts_rank
+            # gives a title occurrence, weight 1, at least 0.2, and any number of body
+            # occurrences, weight 0.1, less than 0.17); among the others it counts occurrences
+            # without regard to length, which long articles have most. The titled are found
+            # in the titles' index on their own (planned with the matches, each match's title
+            # would be checked in its vector) and marked among the matches through a hash of
+            # them, so that no pass over the matches hashes all of them.
+            titled_cte = f"""titled AS MATERIALIZED (
+                    SELECT a.id FROM articles a WHERE {PARTS["A"]} @@ CAST({titled} AS tsquery)),
+                """
+            titled_column = ", a.id IN (SELECT id FROM titled) AS titled"
             pool = f""", ok AS MATERIALIZED (
-                    SELECT id, words FROM {matches} WHERE o_ok AND l_ok AND d_ok),
-                bounded AS MATERIALIZED (SELECT count(*) > :rank_all AS yes FROM ok),
-                titled AS MATERIALIZED (
-                    SELECT a.id FROM articles a WHERE (SELECT yes FROM bounded)
-                        AND {PARTS["A"]} @@ CAST({titled} AS tsquery)),
+                    SELECT id, words, titled FROM {matches} WHERE o_ok AND l_ok AND d_ok),
                 pool AS (
-                    SELECT id FROM ok WHERE NOT (SELECT yes FROM bounded)
-                    UNION SELECT id FROM titled WHERE id IN (SELECT id FROM ok)
+                    SELECT id FROM ok WHERE titled
                     UNION SELECT id FROM (
-                        SELECT id FROM ok WHERE (SELECT yes FROM bounded)
-                        ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
+                        SELECT id FROM ok ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
             # The pool as an array: each of its rows is looked up by id (joined, the planner
             # expects a bigger pool and reads every article instead). An order deeper than
             # the pool (an export, a far page) goes on with the rest of the matches, ranked
@@ -714,22 +718,26 @@ class PostgresIndex:
         # would read every article's vector in a sequential scan instead of an index.
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         rows = reading.rows(f"""
-            WITH m AS MATERIALIZED (
-                SELECT a.id, coalesce(o.name, '') AS outlet, a.published_date AS day,
+            WITH {titled_cte}m AS MATERIALIZED (
+                SELECT a.id, a.outlet_id AS outlet, a.published_date AS day,
                        coalesce(a.language, '') AS language,
                        coalesce(a.story_id, a.id) AS story, a.word_count AS words,
                        {outlet_ok} AS o_ok,
-                       {language_ok} AS l_ok, {date_ok} AS d_ok
-                FROM articles a LEFT JOIN outlets o ON o.id = a.outlet_id
+                       {language_ok} AS l_ok, {date_ok} AS d_ok{titled_column}
+                FROM articles a
                 WHERE {match}){chosen}{pool}
-            SELECT GROUPING(outlet, period, language), outlet, period, language,
-                   count(*) FILTER (WHERE o_ok AND l_ok AND d_ok),
-                   count(*) FILTER (WHERE l_ok AND d_ok),
-                   count(*) FILTER (WHERE o_ok AND l_ok),
-                   count(*) FILTER (WHERE o_ok AND d_ok), NULL
-            FROM (SELECT outlet, {period} AS period, language, o_ok, l_ok, d_ok
-                  FROM {matches}) AS counted
-            GROUP BY GROUPING SETS ((), (outlet), (period), (language))
+            SELECT grouped, coalesce(o.name, ''), period, language, everything, for_outlets,
+                   for_dates, for_languages, NULL
+            FROM (SELECT GROUPING(outlet, period, language) AS grouped, outlet, period,
+                         language,
+                         count(*) FILTER (WHERE o_ok AND l_ok AND d_ok) AS everything,
+                         count(*) FILTER (WHERE l_ok AND d_ok) AS for_outlets,
+                         count(*) FILTER (WHERE o_ok AND l_ok) AS for_dates,
+                         count(*) FILTER (WHERE o_ok AND d_ok) AS for_languages
+                  FROM (SELECT outlet, {period} AS period, language, o_ok, l_ok, d_ok
+                        FROM {matches}) AS counted
+                  GROUP BY GROUPING SETS ((), (outlet), (period), (language))) AS counts
+                LEFT JOIN outlets o ON o.id = counts.outlet
             UNION ALL SELECT -1, NULL, NULL, NULL, row_number() OVER (), NULL, NULL, NULL, id
                 FROM ({page}
                 ) AS page""", params)
