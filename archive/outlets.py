@@ -99,8 +99,29 @@ def without_article(name: str) -> str:
 
 def publisher_role(name: str) -> str | None:
     """What a name is when it is never a page's own publisher: "parent" (a media group),
-    "wire", "photo" (an agency), "platform" or "vendor"; None for any other name."""
-    return _roles().get(_name_key(name))
+    "wire", "photo" (an agency), "platform" or "vendor"; None for any other name.
+
+    Companies write their names with and without spaces ("NBC Universal") and with a legal
+    form or a company word after them ("NBCUniversal Media, LLC"): both are looked past."""
+    roles = _roles()
+    key = _name_key(name)
+    while key:
+        if role := roles.get(key) or roles.get(_compact(key)):
+            return role
+        shorter = _COMPANY_TAIL.sub("", key)
+        if shorter == key:
+            return None
+        key = shorter
+    return None
+
+
+# A legal form or company word at the end of a company's name.
+_COMPANY_TAIL = re.compile(r"[\s,]+(?:inc|llc|ltd|limited|corp|corporation|plc|gmbh|ag|s\.a|"
+                           r"media|group|holdings|company|co)\.?$")
+
+
+def _compact(key: str) -> str:
+    return _NOT_ALNUM.sub("", key)
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +138,7 @@ def _roles() -> dict[str, str]:
                 key = _name_key(row[0])
                 roles[key] = row[1].strip()
                 roles.setdefault(without_article(key), row[1].strip())
+                roles.setdefault(_compact(key), row[1].strip())
     return roles
 
 

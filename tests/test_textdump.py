@@ -434,6 +434,16 @@ def test_a_byline_name_is_a_person_not_the_site():
     assert found["carlamendes"].cues["person"] == 1.0
 
 
+def test_a_media_group_is_known_with_or_without_spaces_and_its_legal_form():
+    """A copyright line writes "NBC Universal" or "NBCUniversal Media, LLC" for the table's
+    "NBCUniversal"; each is the parent company, not the page's outlet."""
+    from archive.outlets import publisher_role
+
+    for spelling in ("NBC Universal", "NBCUniversal Media, LLC", "Hearst Communications"):
+        assert publisher_role(spelling) == "parent", spelling
+    assert publisher_role("Northport Media") is None
+
+
 def test_media_groups_photo_agencies_and_platforms_are_never_candidates():
     from archive.outlets import publisher_role
 

@@ -58,7 +58,9 @@ TOKEN = re.compile(r"\w+")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "archive" / "data" / MODEL_FILE
 L2 = 3.0  # ridge penalty on standardised weights; the data weigh one unit per page
 RANKER_L2 = 1.0  # ridge penalty of the rankers; each page's choice weighs one unit
-ACCEPT_L2 = 10.0  # the acceptors learn from a few dozen wrong winners: lean on their priors
+# The acceptors learn from a few dozen wrong winners, so they lean on their priors; how much
+# is chosen per fit among these ridge penalties, by the log-loss of out-of-fold winners.
+ACCEPT_L2_CHOICES = (1.0, 3.0, 10.0, 30.0)
 
 
 @dataclass
@@ -319,13 +321,14 @@ def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list
                  features: tuple[str, ...], accept: tuple[str, ...], cost: float,
                  l2: float, ranker_prior: dict[str, float] | None = None,
                  prior: dict[str, float] | None = None,
-                 inner_folds: int = 5) -> Acceptor | None:
+                 inner_folds: int = 5,
+                 accept_l2: tuple[float, ...] = ACCEPT_L2_CHOICES) -> Acceptor | None:
     """Learn when a ranker's winner is right from winners on pages its ranker never saw
     (inner folds grouped by site); the cut is where a right answer's gain outweighs `cost`
     per wrong one."""
     subset = [features.index(n) for n in accept]
-    rows, labels = [], []
-    for fold in group_folds(cases, inner_folds):
+    rows, labels, folds = [], [], []
+    for number, fold in enumerate(group_folds(cases, inner_folds)):
         held = set(fold)
         train_groups = teaching([g for i, g in enumerate(groups) if i not in held])
         if not train_groups:
@@ -339,16 +342,32 @@ def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list
             best = int(np.argmax(scores))
             rows.append(np.concatenate([ranking_context(scores), x[best, subset]]))
             labels.append(float(y[best]))
+            folds.append(number)
     if len(set(labels)) < 2:
         return None
-    x_acc, y_acc = np.array(rows), np.array(labels)
+    x_acc, y_acc, fold_of = np.array(rows), np.array(labels), np.array(folds)
     centre = np.array([(prior or {}).get(n, 0.0) for n in (*ACCEPT_CONTEXT, *accept)])
-    layer = fit_logistic(x_acc, y_acc, np.ones(len(y_acc)), ACCEPT_L2, centre)
+    penalty = min(accept_l2, key=lambda l2: _held_out_log_loss(x_acc, y_acc, fold_of, l2, centre))
+    layer = fit_logistic(x_acc, y_acc, np.ones(len(y_acc)), penalty, centre)
     # The layer is a calibrated probability of being right, so the cut is where the expected
     # gain of answering turns positive. An empirical best cut over ~90 pages jumps by several
     # points when one page moves.
     best_cut = cost / (1.0 + cost)
     return Acceptor((*ACCEPT_CONTEXT, *accept), layer, best_cut)
+
+
+def _held_out_log_loss(x: np.ndarray, y: np.ndarray, fold_of: np.ndarray, l2: float,
+                       centre: np.ndarray) -> float:
+    """Log-loss of each fold's winners under an acceptor fitted on the other folds' ones."""
+    loss = 0.0
+    for fold in np.unique(fold_of):
+        train, test = fold_of != fold, fold_of == fold
+        if len(set(y[train])) < 2:
+            continue
+        layer = fit_logistic(x[train], y[train], np.ones(int(train.sum())), l2, centre)
+        p = np.clip(sigmoid(layer.logits(x[test])), 1e-6, 1 - 1e-6)
+        loss -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
+    return loss
 
 
 def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str, ...],
@@ -400,7 +419,8 @@ def fit_ranker(groups: list[tuple[np.ndarray, np.ndarray]], features: tuple[str,
 
 
 def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2,
-                 accept: bool = True) -> LineModel:
+                 accept: bool = True,
+                 accept_l2: tuple[float, ...] = ACCEPT_L2_CHOICES) -> LineModel:
     """The line model with a headline ranker and an outlet ranker fitted on `cases`.
 
     The outlet's cues depend on where the headline and byline are, so the headline ranker is
@@ -412,12 +432,14 @@ def with_rankers(model: LineModel, cases: list[Case], l2: float = RANKER_L2,
     groups = candidate_groups(cases, model, "title")
     title = fit_ranker(teaching(groups), TITLE_FEATURES, l2, TITLE_PRIOR)
     title_accept = fit_acceptor(groups, cases, TITLE_FEATURES, TITLE_ACCEPT,
-                                ACCEPT_COST["title"], l2, TITLE_PRIOR, TITLE_ACCEPT_PRIOR)
+                                ACCEPT_COST["title"], l2, TITLE_PRIOR, TITLE_ACCEPT_PRIOR,
+                                accept_l2=accept_l2)
     model = dataclasses.replace(model, title_ranker=title)
     groups = candidate_groups(cases, model, "outlet")
     outlet = fit_ranker(teaching(groups), OUTLET_FEATURES, l2, OUTLET_PRIOR)
     outlet_accept = fit_acceptor(groups, cases, OUTLET_FEATURES, OUTLET_ACCEPT,
-                                 ACCEPT_COST["outlet"], l2, OUTLET_PRIOR, OUTLET_ACCEPT_PRIOR)
+                                 ACCEPT_COST["outlet"], l2, OUTLET_PRIOR, OUTLET_ACCEPT_PRIOR,
+                                 accept_l2=accept_l2)
     if not accept:
         title_accept = outlet_accept = None
     return dataclasses.replace(model, outlet_ranker=outlet, title_accept=title_accept,
@@ -478,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
                          "for the evaluation scorer's --pred)")
     ap.add_argument("--ranker-l2", type=float, default=RANKER_L2,
                     help="ridge penalty of the headline and outlet rankers")
+    ap.add_argument("--accept-l2", type=float, nargs="+", default=ACCEPT_L2_CHOICES,
+                    help="ridge penalties the acceptors choose among (by held-out log-loss)")
     ap.add_argument("--no-accept", action="store_true",
                     help="store every ranker's winner, however uncertain (for comparison)")
     args = ap.parse_args(argv)
@@ -493,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         held = set(fold)
         training = [c for i, c in enumerate(cases) if i not in held]
         model = train(training, args.l2, kinds, args.threshold)
-        model = with_rankers(model, training, args.ranker_l2, not args.no_accept)
+        model = with_rankers(model, training, args.ranker_l2, not args.no_accept,
+                             tuple(args.accept_l2))
         for i in fold:
             per_case[i] = model
     cv = evaluate(cases, per_case, args.per_case)  # type: ignore[arg-type]
@@ -503,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv_pred:
         write_predictions(cases, per_case, args.cv_pred)  # type: ignore[arg-type]
     final = train(cases, args.l2, kinds, args.threshold)
-    final = with_rankers(final, cases, args.ranker_l2, not args.no_accept)
+    final = with_rankers(final, cases, args.ranker_l2, not args.no_accept,
+                         tuple(args.accept_l2))
     fit = evaluate(cases, [final] * len(cases))
     print(f"trained on all pages (not a test figure): body F1 {fit['f1']:.3f}  "
           f"precision {fit['precision']:.3f}  recall {fit['recall']:.3f}")
