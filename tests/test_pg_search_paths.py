@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from archive.config import InstancePaths
-from archive.db import alembic_config, make_engine
+from archive.db import SCHEMA_HEAD, alembic_config, make_engine
 from archive.index import IndexDoc, PostgresIndex, SearchHits, SearchRequest, pgsearch
 from archive.index.cache import ResultCache
 from archive.ingest import IngestOptions, ingest
@@ -312,9 +312,36 @@ def test_an_archive_from_before_0010_upgrades(tmp_path, postgres_cluster):
                 "ix_articles_search_vector", "ix_articles_search_text",
                 "ix_articles_search_title"}
             assert connection.execute(sa.text("SELECT version_num FROM alembic_version")
-                                      ).scalar() == "0010"
+                                      ).scalar() == SCHEMA_HEAD
     finally:
         engine.dispose()
+    with Archive(paths, readonly=True) as archive:
+        assert _answers(archive) == expected
+
+
+def _row_options(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text(
+                "SELECT reloptions FROM pg_class WHERE relname = 'articles'")).scalar() or [])
+    finally:
+        engine.dispose()
+
+
+def test_article_rows_are_kept_narrow_from_0011(tmp_path, postgres_cluster):
+    """Searches read every match's row: from 0011 its larger values are stored apart, and
+    the archive's answers do not change across the upgrade."""
+    url = postgres_cluster.url(postgres_cluster.create_database())
+    paths = _settings(tmp_path / "instance", url)
+    with Archive(paths) as archive, archive.writing():
+        ingest(archive, [_feed(tmp_path, ARTICLES + RANKED, "feed.jsonl")], IngestOptions())
+        expected = _answers(archive)
+    assert "toast_tuple_target=128" in _row_options(url)
+    _migrate(url, "0010")
+    assert _row_options(url) == []
+    _migrate(url, "0011", "upgrade")
+    assert "toast_tuple_target=128" in _row_options(url)
     with Archive(paths, readonly=True) as archive:
         assert _answers(archive) == expected
 
