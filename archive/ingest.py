@@ -71,6 +71,12 @@ INDEX_LAG_ROWS = 20_000
 HELPER_ROWS = 500
 # Below this many documents, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
+# Documents handed to the extraction workers ahead of the one the main process takes next:
+# a batch and then some, so that the workers go on with the next batch while the main
+# process stores one (with less, they sat idle through each write); and input bytes at
+# most, so that memory stays flat on huge inputs.
+LOOKAHEAD_DOCUMENTS = BATCH_SIZE + 100
+LOOKAHEAD_BYTES = 64 * 1024 * 1024
 # Raw documents looked up in the database at once, to skip those stored before.
 LOOKUP_CHUNK = 200
 
@@ -510,13 +516,16 @@ def extract_all(raws: Iterable[RawDocument], jobs: int, learned: frozenset[int],
         for raw in chain(head, raws):
             yield raw, prepare(raw)
         return
-    window = jobs * 16  # bounded look-ahead: memory stays flat on huge inputs
     with _start_pool(jobs, _init_worker, learned, outlet_table, compress, True) as pool:
         submitted: deque[tuple[RawDocument, Future[Prepared | str]]] = deque()
+        ahead = 0  # bytes of the documents submitted and not yet taken
         for raw in chain(head, raws):
             submitted.append((raw, pool.submit(prepare, raw)))
-            if len(submitted) >= window:
+            ahead += len(raw.data)
+            while len(submitted) > jobs and (len(submitted) >= LOOKAHEAD_DOCUMENTS
+                                             or ahead >= LOOKAHEAD_BYTES):
                 first, future = submitted.popleft()
+                ahead -= len(first.data)
                 yield first, future.result()
         while submitted:
             raw, future = submitted.popleft()

@@ -11,6 +11,7 @@ import random
 import string
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from archive import ingest as ingest_module
 from archive import store
 from archive.cli import main
+from archive.document import RawDocument
 from archive.ingest import ReadProgress, ingest
 from archive.instance import Archive
 from archive.models import Article
@@ -246,3 +248,31 @@ def test_the_wait_for_the_last_articles_to_be_indexed_is_reported(archive, tmp_p
     waiting = [report for report in reports if report.indexing_left]
     assert waiting[0].indexing_left == 30 and waiting[0].documents == 30
     assert reports.index(waiting[0]) > max(i for i, r in enumerate(reports) if not r.indexing_left)
+
+
+def _documents(count: int, pulled: list[int], size: int = 400) -> Iterator[RawDocument]:
+    words = " ".join(["harbour"] * (size // 8))
+    for number in range(count):
+        pulled[0] += 1
+        yield RawDocument(f"mem://{number}", f"Lantern {number}\n\n{words}.\n".encode(), "txt")
+
+
+def test_extraction_works_a_batch_ahead_of_the_storing():
+    """While the main process stores a batch, the workers must already have the next one:
+    with less handed out ahead, they sat idle through every write."""
+    pulled = [0]
+    results = ingest_module.extract_all(_documents(3 * ingest_module.BATCH_SIZE, pulled), 2,
+                                        frozenset())
+    next(results)
+    assert pulled[0] >= ingest_module.BATCH_SIZE
+    results.close()
+
+
+def test_the_look_ahead_stops_at_its_bytes_on_big_documents(monkeypatch):
+    monkeypatch.setattr(ingest_module, "LOOKAHEAD_BYTES", 20_000)
+    pulled = [0]
+    results = ingest_module.extract_all(_documents(200, pulled, size=5_000), 2, frozenset())
+    for _ in range(50):
+        next(results)
+    assert pulled[0] <= 50 + 5  # four documents' bytes ahead and the next, not a batch
+    results.close()
