@@ -593,6 +593,11 @@ def _now() -> str:
     return time.strftime("%H:%M:%S", time.gmtime())
 
 
+# What --embedded-from takes from an earlier run.
+EMBEDDED_SEARCH_FIGURES = ("api", "fts5", "cli", "p95_ratio_to_fts5", "api_totals",
+                           "hit_counts_agree", "hit_count_differences", "throughput")
+
+
 def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedded: dict,
                    args: argparse.Namespace, sampler: LoadSampler, save: Callable[[], None]
                    ) -> dict:
@@ -630,10 +635,11 @@ def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedd
             figures["throughput"] = time_throughput(instance, mix, next_steps, args.clients,
                                                     args.workers, workdir / "gunicorn-pg.log")
             save()
-    sampler.mark("PostgreSQL ingest, 2 processes")
-    figures["ingest_2_processes"] = ingest_postgres(instance, url, split_corpus(files, 2),
-                                                    args.jobs)
-    save()
+    if args.pg_ingests == 2:
+        sampler.mark("PostgreSQL ingest, 2 processes")
+        figures["ingest_2_processes"] = ingest_postgres(instance, url, split_corpus(files, 2),
+                                                        args.jobs)
+        save()
     return figures
 
 
@@ -668,6 +674,12 @@ def main() -> None:
                         help="concurrent clients of the throughput step (default 8)")
     parser.add_argument("--workers", type=int, default=2,
                         help="gunicorn workers of the throughput step (default 2)")
+    parser.add_argument("--embedded-from", type=Path, metavar="RESULTS",
+                        help="take the embedded archive's and FTS5's search figures from an "
+                             "earlier run's results file on the same archive (with --reuse) "
+                             "instead of measuring them again")
+    parser.add_argument("--pg-ingests", type=int, choices=(1, 2), default=2,
+                        help="1: only the one-process PostgreSQL ingest")
     parser.add_argument("--skip-throughput", action="store_true",
                         help="no throughput step (it needs gunicorn installed)")
     args = parser.parse_args()
@@ -698,7 +710,13 @@ def main() -> None:
         save()
         instance = Path(figures["build"]["instance"])
         mix = query_mix(instance)
-        if not args.skip_search:
+        if args.embedded_from:
+            earlier = json.loads(args.embedded_from.read_text())
+            figures["embedded_from"] = {"file": str(args.embedded_from),
+                                        "commit": earlier.get("commit")}
+            figures.update({key: earlier[key] for key in EMBEDDED_SEARCH_FIGURES
+                            if key in earlier})
+        elif not args.skip_search:
             sampler.mark("embedded searches")
             figures["api"] = time_api(instance, mix, args.rounds)
             next_steps = figures["api"].pop("next_steps")
