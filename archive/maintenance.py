@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive import rawcontent, store, writers
 from archive.document import word_count
-from archive.index import SCHEMA_VERSION, SearchIndex
+from archive.index import SCHEMA_VERSION, IndexDoc, SearchIndex
 from archive.instance import Archive
 from archive.models import Article, IngestError, IngestRun, Source, StoryKey
 from archive.stories import key_rows, match_batch, resolve, stories_of, story_keys
@@ -287,7 +287,8 @@ def index_rows(archive: Archive, ids: list[int], *, replace: bool,
             with archive.sessions() as session:
                 if not replace and archive.concurrent_writers:
                     chunk = store.still_unindexed(session, chunk)
-                docs = store.index_docs(session, chunk)
+                docs = store.index_docs(session, chunk) if archive.index.reads_documents \
+                    else [IndexDoc(article_id, "", "", None, None, None) for article_id in chunk]
             if chunk:  # (another writer may have indexed them all)
                 archive.index.add(docs, replace=replace)
                 with archive.sessions() as session, session.begin():

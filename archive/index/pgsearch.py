@@ -481,6 +481,9 @@ class _Parsed:
 class PostgresIndex:
     """The search engine inside an archive's PostgreSQL database."""
 
+    # add() needs only the articles' ids: the vectors are the database's own.
+    reads_documents = False
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # Seconds one search may take; the owner of the archive sets it from its settings.

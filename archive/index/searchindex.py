@@ -86,6 +86,9 @@ class _Reader:
 class SearchIndex:
     """A Whoosh index in one folder: one writer at a time, any number of readers."""
 
+    # add() indexes the articles' text, read from the database for it.
+    reads_documents = True
+
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         # Seconds one search may take; the owner of the archive sets it from its settings.
