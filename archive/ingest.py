@@ -3,6 +3,8 @@
 Order of writes, which keeps the database and the index consistent through any crash:
 a batch of rows is committed with `indexed_at` empty, then indexed, then marked indexed.
 Rows left unmarked by a crash are indexed again (replacing any copy) at the next start.
+(With the PostgreSQL engine, whose index is the database, rows are committed marked, their
+words recorded in the same transaction.)
 
 Work is spread over the machine: worker processes extract articles; the main thread
 deduplicates and writes batches to the database; committed batches are indexed by a helper
@@ -35,6 +37,7 @@ from archive import boilerplate, outlets, rawcontent, store, writers
 from archive.config import InstancePaths
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
+from archive.index import PostgresIndex
 from archive.instance import Archive
 from archive.maintenance import index_rows, tidy_index, unfinished_runs
 from archive.maintenance import prepare as prepare_archive
@@ -302,11 +305,17 @@ class _Run:
                 yield raw
 
     def flush(self) -> list[int]:
-        """Write the pending batch in one transaction; returns the new article ids."""
+        """Write the pending batch in one transaction; returns the new article ids that are
+        left to index."""
         pending, self.pending = self.pending, []
         errors, self.errors = self.errors, []
         if not pending and not errors:
             return []
+        # The PostgreSQL engine's words go into the vocabulary in the batch's own transaction
+        # and its rows are stored marked indexed: marking them after their commit rewrote
+        # every row, and every index (three of them GIN) took the row's entries again.
+        index = self.archive.index
+        indexed_here = isinstance(index, PostgresIndex)
         with self.archive.sessions() as session:
             try:
                 with session.begin():
@@ -323,7 +332,10 @@ class _Run:
                     store.write_batch(session, new, ids=ids, source_ids=source_ids,
                                       stories=resolve(matches, ids, stored),
                                       outlet_ids=outlet_ids, run_id=self.summary.run_id,
-                                      cleaner_version=CLEANER_VERSION, errors=errors)
+                                      cleaner_version=CLEANER_VERSION, errors=errors,
+                                      indexed=indexed_here)
+                    if isinstance(index, PostgresIndex):
+                        index.record_words(session.connection(), ids)
                     self._learn_boilerplate(session, pairs, outlet_ids)
                     # In the batch's own transaction, so a killed run's counts stay true.
                     session.execute(update(IngestRun).where(IngestRun.id == self.summary.run_id)
@@ -336,7 +348,7 @@ class _Run:
         self.summary.added += len(ids)
         self.summary.site_outlets += filed
         self.summary.failures.extend(errors)
-        return ids
+        return [] if indexed_here else ids
 
     def _new_articles(self, session: Session, pending: list[tuple[RawDocument, Prepared]]
                       ) -> tuple[list[tuple[store.NewArticle, Prepared]], int]:

@@ -161,8 +161,9 @@ def _sequence_ids(session: Session, table: str, count: int) -> list[int]:
 def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[int],
                 source_ids: Sequence[int], stories: Sequence[int], outlet_ids: Sequence[int | None],
                 run_id: int | None, cleaner_version: str,
-                errors: Sequence[tuple[str, str]] = ()) -> None:
-    """Insert sources, articles, story keys and errors of one batch (inside a transaction)."""
+                errors: Sequence[tuple[str, str]] = (), indexed: bool = False) -> None:
+    """Insert sources, articles, story keys and errors of one batch (inside a transaction);
+    `indexed`: the articles are searchable once committed (nothing to index after)."""
     now = utcnow()
     if new:
         compress = compresses(session.get_bind())
@@ -174,7 +175,7 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
             for source_id, item in zip(source_ids, new, strict=True)])
         session.execute(insert(Article), [
             _article_row(item.article, article_id, source_id, outlet_id, story, item.body_hash,
-                         cleaner_version, now)
+                         cleaner_version, now, now if indexed else None)
             for item, article_id, source_id, outlet_id, story
             in zip(new, ids, source_ids, outlet_ids, stories, strict=True)])
         keys = [{"key": key, "article_id": article_id}
@@ -203,8 +204,8 @@ def _stored(item: NewArticle, compress: bool) -> dict[str, object]:
 
 
 def _article_row(article: Extracted, article_id: int, source_id: int, outlet_id: int | None,
-                 story: int, hash_of_body: str, cleaner_version: str, now: object
-                 ) -> dict[str, object]:
+                 story: int, hash_of_body: str, cleaner_version: str, now: object,
+                 indexed_at: object = None) -> dict[str, object]:
     published = article.published
     return {
         "id": article_id, "source_id": source_id, "url": article.url, "title": article.title,
@@ -214,7 +215,7 @@ def _article_row(article: Extracted, article_id: int, source_id: int, outlet_id:
         "language": article.language, "body": article.body,
         "word_count": word_count(article.body), "body_hash": hash_of_body,
         "cleaner_version": cleaner_version, "story_id": story,
-        "provenance": article.provenance, "created_at": now, "indexed_at": None,
+        "provenance": article.provenance, "created_at": now, "indexed_at": indexed_at,
     }
 
 

@@ -338,6 +338,37 @@ def test_the_postgresql_engine_indexes_rows_without_reading_their_text_back(
         assert _fresh(archive, SearchRequest("lavrov")).total == 3
 
 
+def test_an_ingest_stores_rows_searchable_with_their_words_and_never_rewrites_them(
+        tmp_path, postgres_cluster):
+    """Marking rows indexed after their commit rewrote every row (and every index took its
+    entries again): they are written marked, their words recorded in the same transaction."""
+    url = postgres_cluster.url(postgres_cluster.create_database())
+    paths = _settings(tmp_path / "instance", url)
+    with Archive(paths) as archive:
+        pass
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "CREATE FUNCTION refuse_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'an article row was rewritten to mark it indexed'; END $$"))
+            connection.execute(sa.text(
+                "CREATE TRIGGER refuse_mark BEFORE UPDATE OF indexed_at ON articles "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_mark()"))
+    finally:
+        engine.dispose()
+    with Archive(paths) as archive, archive.writing():
+        summary = ingest(archive, [_feed(tmp_path, ARTICLES, "feed.jsonl")], IngestOptions())
+        assert summary.added == len(ARTICLES) and not summary.failures
+        with archive.sessions() as session:
+            from archive import store
+
+            assert store.unindexed_ids(session) == []
+            assert session.execute(sa.text(
+                "SELECT articles FROM search_words WHERE word = 'lavrov'")).scalar() == 3
+        assert _fresh(archive, SearchRequest("lavrov")).total == 3
+
+
 def _row_options(url: str) -> list[str]:
     engine = make_engine(url)
     try:

@@ -517,15 +517,22 @@ class PostgresIndex:
             if self._refresh:
                 connection.execute(text("UPDATE articles SET title = title WHERE id = ANY(:ids)"),
                                    {"ids": ids})
-            # ts_stat takes the text of a query; these are integers.
-            listed = ",".join(str(int(i)) for i in ids)
-            connection.execute(text(
-                "INSERT INTO search_words (word, articles) SELECT word, ndoc FROM ts_stat("
-                ":vectors) ON CONFLICT (word) DO UPDATE SET articles = search_words.articles "
-                "+ excluded.articles"),
-                {"vectors": f"SELECT search_vector FROM articles WHERE id IN ({listed})"})
-            _bump(connection)
+            self.record_words(connection, ids)
         return len(docs)
+
+    @staticmethod
+    def record_words(connection: Connection, ids: Sequence[int]) -> None:
+        """Add these stored articles' words to the vocabulary, in the caller's transaction."""
+        if not ids:
+            return
+        # ts_stat takes the text of a query; these are integers.
+        listed = ",".join(str(int(i)) for i in ids)
+        connection.execute(text(
+            "INSERT INTO search_words (word, articles) SELECT word, ndoc FROM ts_stat("
+            ":vectors) ON CONFLICT (word) DO UPDATE SET articles = search_words.articles "
+            "+ excluded.articles"),
+            {"vectors": f"SELECT search_vector FROM articles WHERE id IN ({listed})"})
+        _bump(connection)
 
     def delete(self, ids: Iterable[int]) -> None:
         """Nothing to do: an article deleted from the database is gone from its searches."""
