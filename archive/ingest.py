@@ -314,8 +314,7 @@ class _Run:
         # The PostgreSQL engine's words go into the vocabulary in the batch's own transaction
         # and its rows are stored marked indexed: marking them after their commit rewrote
         # every row, and every index (three of them GIN) took the row's entries again.
-        index = self.archive.index
-        indexed_here = isinstance(index, PostgresIndex)
+        indexed_here = self.archive.search_engine == "postgresql"
         with self.archive.sessions() as session:
             try:
                 with session.begin():
@@ -334,8 +333,8 @@ class _Run:
                                       outlet_ids=outlet_ids, run_id=self.summary.run_id,
                                       cleaner_version=CLEANER_VERSION, errors=errors,
                                       indexed=indexed_here)
-                    if isinstance(index, PostgresIndex):
-                        index.record_words(session.connection(), ids)
+                    if indexed_here:
+                        PostgresIndex.record_words(session.connection(), ids)
                     self._learn_boilerplate(session, pairs, outlet_ids)
                     # In the batch's own transaction, so a killed run's counts stay true.
                     session.execute(update(IngestRun).where(IngestRun.id == self.summary.run_id)

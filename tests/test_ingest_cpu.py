@@ -10,7 +10,6 @@ import json
 import random
 import string
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,16 +146,23 @@ def test_storing_goes_on_while_a_batch_is_being_indexed(archive, tmp_path, monke
     # In this process, where the stand-in below is the one called.
     monkeypatch.setattr(ingest_module, "HELPER_ROWS", rows + 1, raising=False)
     index_rows = ingest_module.index_rows
+    flush = ingest_module._Run.flush
+    all_stored = threading.Event()
     stored_while_indexing: list[int] = []
+
+    def flush_and_tell(run: ingest_module._Run) -> list[int]:
+        ids = flush(run)
+        if run.summary.added >= rows:
+            all_stored.set()
+        return ids
 
     def held_index(archive_: Archive, ids: list[int], **options: bool) -> None:
         if not stored_while_indexing:
-            deadline = time.monotonic() + PATIENCE  # only turns a hang into a failure
-            while _stored(archive_) < rows and time.monotonic() < deadline:
-                time.sleep(0.01)
+            all_stored.wait(PATIENCE)  # the patience only turns a hang into a failure
             stored_while_indexing.append(_stored(archive_))
         index_rows(archive_, ids, **options)
 
+    monkeypatch.setattr(ingest_module._Run, "flush", flush_and_tell)
     monkeypatch.setattr(ingest_module, "index_rows", held_index)
     with archive.writing():
         summary = ingest(archive, [str(path)])

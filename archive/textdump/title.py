@@ -141,12 +141,13 @@ def candidate_lines(flags: LineFlags, first: int) -> list[int]:
         return out
     last = kept[min(_BELOW_ANCHORED, len(kept)) - 1]
     leading = set(kept[:_BELOW])
+    lead_end = _lead_end(kept)
     kept_set = set(kept[:_BELOW_ANCHORED])
     below = []
     words_above = 0
     for i in range(first, last + 1):
         if stripped[i] and flags.plausible(i) and (i in leading or (
-                (i <= kept[min(_BELOW, len(kept)) - 1] or words_above < LEAD_IN_WORDS) and
+                (i <= lead_end or words_above < LEAD_IN_WORDS) and
                 any(flags.is_meta(k) for k in _nonempty(stripped, i, 1, 2)))):
             below.append(i)
         if i in kept_set:
@@ -195,7 +196,7 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
     lead_lines = kept[:_LEAD_LINES]
     kept_set = set(kept)
     lead_words = _words_of(lead_lines, stripped)
-    lead_end = kept[min(_BELOW, len(kept)) - 1] if kept else first
+    lead_end = _lead_end(kept) if kept else first
     is_meta = flags.is_meta
     lowered = {i: stripped[i].lower() for i in candidates}
     line_counts = Counter(s.lower() for s in stripped if s)
@@ -273,6 +274,11 @@ def title_features(flags: LineFlags, candidates: list[int], first: int,
         row[_F["breadcrumb"]] = float(len(_CRUMB_MARK.findall(line)) >= 2 or
                                       bool(_CRUMB_START.match(line)))
     return rows
+
+
+def _lead_end(kept: list[int]) -> int:
+    """The last of the kept lines that may be the headline however far down it stands."""
+    return kept[min(_BELOW, len(kept)) - 1]
 
 
 def _words_of(lines: list[int], stripped: list[str]) -> Counter[str]:
