@@ -683,6 +683,8 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true",
                         help="no throughput step (it needs gunicorn installed)")
     args = parser.parse_args()
+    if args.embedded_from and not args.embedded_from.is_file():
+        parser.error(f"--embedded-from: {args.embedded_from} is not a file")
     settings = dict(pgserver.SETTINGS)
     for pair in args.pg_setting:
         name, _, value = pair.partition("=")

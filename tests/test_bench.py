@@ -43,3 +43,12 @@ def test_each_throughput_session_searches_a_new_query(run):
     words = [run._absent_word(number) for number in range(8 * 50)]
     assert len(set(words)) == len(words)
     assert all(word.isalpha() and word.startswith(run.WARM_WORD) for word in words)
+
+
+def test_a_missing_file_of_earlier_figures_is_named(tmp_path, run, monkeypatch, capsys):
+    missing = tmp_path / "results-run3.json"
+    monkeypatch.setattr("sys.argv", ["run.py", "10", "--embedded-from", str(missing)])
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+    assert stopped.value.code == 2
+    assert f"--embedded-from: {missing} is not a file" in capsys.readouterr().err
