@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from archive.document import RawDocument
@@ -15,8 +16,8 @@ from archive.outlets import load_user_table, reset_tables
 from archive.textdump import extract_text_dump
 from archive.textdump.clean import clean_lines
 from archive.textdump.lexicon import is_timestamp, poster_and_time
-from archive.textdump.meta import find_metadata
-from archive.textdump.model import MODEL_FILE, LineModel, shipped_model
+from archive.textdump.meta import _weigh, find_metadata
+from archive.textdump.model import ACCEPT_CONTEXT, MODEL_FILE, LineModel, rivals, shipped_model
 from archive.textdump.outlet import (
     OUTLET_FEATURES,
     OutletContext,
@@ -487,6 +488,21 @@ def test_acceptors_survive_the_model_file(tmp_path):
     again = LineModel.from_json(json.loads(json.dumps(model.to_json())))
     assert again.outlet_accept.features == model.outlet_accept.features
     assert again.outlet_accept.threshold == pytest.approx(model.outlet_accept.threshold)
+
+
+def test_a_name_that_extends_the_winner_backs_it_up_rather_than_competes():
+    # "Citybeat Daily", the site's newsletter, beside "Citybeat": the acceptor's certainty
+    # is the same as if the newsletter were not named at all.
+    acceptor = shipped_model().outlet_accept
+    row = np.zeros(len(OUTLET_FEATURES))
+    names = ["Citybeat", "Citybeat Daily", "Design"]
+    scores = np.array([2.9, 1.5, -1.1])
+    confidence, considered = _weigh(scores, row, names, OUTLET_FEATURES, acceptor)
+    subset = [OUTLET_FEATURES.index(n) for n in acceptor.features[len(ACCEPT_CONTEXT):]]
+    assert confidence == pytest.approx(acceptor.confidence(scores[[0, 2]], row[subset]))
+    assert confidence > acceptor.confidence(scores, row[subset])
+    assert [name for name, _ in considered] == names
+    assert list(rivals(["Mozilla Hacks", "Mozilla"], 0)) == [True, True]
 
 
 # --- dates in other languages -----------------------------------------------------------

@@ -48,6 +48,7 @@ from archive.textdump.model import (  # noqa: E402
     Ranker,
     TreeLayer,
     ranking_context,
+    rivals,
     sigmoid,
     stage2_context,
 )
@@ -270,11 +271,13 @@ def field_ok(name: str, expected: dict, value: str | None) -> bool:
     return value[:10] in {g[:10] for g in gold}
 
 
-def candidate_groups(cases: list[Case], model: LineModel, name: str
-                     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-    """Each page's candidates for one field (features, 1.0 where the candidate is right);
-    None for a page with no candidate or no expected value."""
-    groups: list[tuple[np.ndarray, np.ndarray] | None] = []
+Group = tuple[np.ndarray, np.ndarray, list[str]]
+
+
+def candidate_groups(cases: list[Case], model: LineModel, name: str) -> list[Group | None]:
+    """Each page's candidates for one field (features, 1.0 where the candidate is right, the
+    values); None for a page with no candidate or no expected value."""
+    groups: list[Group | None] = []
     for case in cases:
         lines = case.text.split("\n")
         trace: dict = {}
@@ -284,14 +287,13 @@ def candidate_groups(cases: list[Case], model: LineModel, name: str
             continue
         values, x = trace[name]
         y = np.array([float(field_ok(name, case.expected, v)) for v in values])
-        groups.append((x, y))
+        groups.append((x, y, values))
     return groups
 
 
-def teaching(groups: list[tuple[np.ndarray, np.ndarray] | None]
-             ) -> list[tuple[np.ndarray, np.ndarray]]:
+def teaching(groups: list[Group | None]) -> list[tuple[np.ndarray, np.ndarray]]:
     """The pages that can teach a ranker: those whose right answer is among the candidates."""
-    return [g for g in groups if g is not None and g[1].any()]
+    return [(g[0], g[1]) for g in groups if g is not None and g[1].any()]
 
 
 # What is known about outlet names before any page is read, in raw feature units (log counts
@@ -317,7 +319,7 @@ TITLE_ACCEPT_PRIOR = {"breadcrumb": -2.0, "caption": -1.0}
 ACCEPT_COST = {"title": 0.25, "outlet": 3.0}
 
 
-def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list[Case],
+def fit_acceptor(groups: list[Group | None], cases: list[Case],
                  features: tuple[str, ...], accept: tuple[str, ...], cost: float,
                  l2: float, ranker_prior: dict[str, float] | None = None,
                  prior: dict[str, float] | None = None,
@@ -337,10 +339,11 @@ def fit_acceptor(groups: list[tuple[np.ndarray, np.ndarray] | None], cases: list
         for i in fold:
             if groups[i] is None:
                 continue
-            x, y = groups[i]
+            x, y, values = groups[i]
             scores = ranker.scores(x)
             best = int(np.argmax(scores))
-            rows.append(np.concatenate([ranking_context(scores), x[best, subset]]))
+            context = ranking_context(scores[rivals(values, best)])
+            rows.append(np.concatenate([context, x[best, subset]]))
             labels.append(float(y[best]))
             folds.append(number)
     if len(set(labels)) < 2:

@@ -24,7 +24,14 @@ from archive.textdump.lexicon import (
     UPDATED,
     find_date,
 )
-from archive.textdump.model import ACCEPT_CONTEXT, Acceptor, LineModel, Ranker, shipped_model
+from archive.textdump.model import (
+    ACCEPT_CONTEXT,
+    Acceptor,
+    LineModel,
+    Ranker,
+    rivals,
+    shipped_model,
+)
 from archive.textdump.outlet import (
     CUE_NAMES,
     OUTLET_FEATURES,
@@ -187,7 +194,7 @@ def _weigh(scores: np.ndarray, row: np.ndarray, values: list[str], features: tup
     if acceptor is None:
         return float(shares[order[0]]), considered
     subset = [features.index(name) for name in acceptor.features[len(ACCEPT_CONTEXT):]]
-    return acceptor.confidence(scores, row[subset]), considered
+    return acceptor.confidence(scores[rivals(values, int(order[0]))], row[subset]), considered
 
 
 def _find_title(stripped: list[str], first: int, cleaned: CleanedLines, meta: DumpMetadata,

@@ -130,12 +130,22 @@ ACCEPT_CONTEXT = ("share", "lead", "log_candidates")
 
 
 def ranking_context(scores: np.ndarray) -> np.ndarray:
-    """The ranker's certainty about its best candidate, as the acceptor's first features."""
+    """The ranker's certainty about its best candidate, as the acceptor's first features.
+
+    `scores` holds the winner's and its rivals' only (see `rivals`)."""
     order = np.argsort(-scores)
     top = float(scores[order[0]])
     shares = np.exp(scores - top)
     lead = top - float(scores[order[1]]) if len(scores) > 1 else 10.0
     return np.array([1.0 / float(shares.sum()), min(lead, 10.0), np.log(len(scores))])
+
+
+def rivals(values: list[str], best: int) -> np.ndarray:
+    """Which candidates compete with the winner: a name that extends the winner's ("CityLab
+    Daily" beside "CityLab", a newsletter or section of the same site) backs it up."""
+    stem = values[best].casefold() + " "
+    return np.array([k == best or not value.casefold().startswith(stem)
+                     for k, value in enumerate(values)])
 
 
 @dataclass(frozen=True, slots=True)
