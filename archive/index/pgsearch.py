@@ -142,6 +142,9 @@ class _Translation:
         self.notes: dict[str, None] = {}
         self.expansions: dict[tuple[str, str, int], tuple[str, ...]] = {}
         self.lexemes: dict[str, list[str]] = {}
+        # Whether a condition reads each candidate's vector (a phrase, weights over parts
+        # that have no index of their own): then the matches are best gathered only once.
+        self.reads_vectors = False
 
     def param(self, value: object) -> str:
         name = f"q{len(self.params)}"
@@ -158,6 +161,7 @@ class _Translation:
             return part.text
         if part.target == "article":
             vector, tsquery = _narrowed(part.text)
+            self.reads_vectors |= vector not in PARTS.values()
             return f"{vector} @@ CAST({self.param(tsquery)} AS tsquery)"
         return (f"coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE to_tsvector('simple', "
                 f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
@@ -646,111 +650,74 @@ class PostgresIndex:
     def _answer(self, reading: _Reading, parsed: _Parsed | None, request: SearchRequest,
                 sort: str, ranks: int) -> _Answer:
         """The total, the facet counts (and the counts per day for the chart) and the first
-        `ranks` ids of the order, in one statement over the matches.
+        `ranks` ids of the order.
 
         The matches of words (not phrases) are read without their vectors, from the index
         of the part of the vector they search (PARTS), so each match costs a look at its
-        row's narrow columns, and the counts are one pass over them (grouping sets, each
-        facet ignoring its own filter). The order by relevance is ts_rank's, ties by id,
+        row's narrow columns. The counts are one pass over the matches (grouping sets, each
+        facet ignoring its own filter); the order is found apart, with the filters applied
+        where the indexes can use them. The order by relevance is ts_rank's, ties by id,
         over the matches or, past RANK_ALL, the titled and longest; by date, from the
-        matches' dates."""
+        matches' dates. In story mode (each story's first copy among the matches) the
+        matches are gathered once and both are worked out from them."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
-        rank = translation.rank_query() if parsed is not None else None
+        # The order by relevance ranks by the query's words; without any, it is by id.
+        rank = translation.rank_query() if parsed is not None and sort == "relevance" else None
         params = translation.params
-        # Outlets by id (names are unique): the matches are counted without joining outlets.
-        outlet_ok = ("coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE name = ANY(:outlets))"
-                     " OR (a.outlet_id IS NULL AND '' = ANY(:outlets)), FALSE)"
-                     if request.outlets else "TRUE")
-        language_ok = ("coalesce(a.language, '') = ANY(:languages)" if request.languages
-                       else "TRUE")
-        dates = []
-        if request.date_from:
-            dates.append("a.published_date >= :date_from")
-        if request.date_to:
-            dates.append("a.published_date <= :date_to")
-        date_ok = f"coalesce({' AND '.join(dates)}, FALSE)" if dates else "TRUE"
         params.update(outlets=list(request.outlets), languages=list(request.languages),
-                      date_from=request.date_from, date_to=request.date_to, ranks=ranks)
-        # Story mode keeps each story's earliest copy among the matches (undated last).
-        chosen = (", f AS MATERIALIZED (SELECT DISTINCT ON (story) * FROM m "
-                  "ORDER BY story, day ASC NULLS LAST, id)" if request.one_per_story else "")
-        matches = "f" if request.one_per_story else "m"
-        # Days for the chart, else months: years and months are added up from them.
-        period = "day" if request.histogram else "CAST(date_trunc('month', day) AS date)"
-        titled_cte = pool = ""
-        titled_column = ""
-        if sort == "relevance" and rank is not None:
-            by_rank = translation.param(rank)
-            titled = translation.param(_title_words(rank))
-            params.update(rank_all=RANK_ALL)
-            # Ranking reads each ranked match's vector (ts_rank), so past RANK_ALL matches only
-            # those with a query word in the title are ranked, and the RANK_ALL longest of the
-            # rest (up to RANK_ALL matches, the longest are all of them): for one word or up
-            # to three alternatives the titled ones are the best, in the same order (ts_rank
-            # gives a title occurrence, weight 1, at least 0.2, and any number of body
-            # occurrences, weight 0.1, less than 0.17); among the others it counts occurrences
-            # without regard to length, which long articles have most. The titled are found
-            # in the titles' index on their own (planned with the matches, each match's title
-            # would be checked in its vector) and marked among the matches through a hash of
-            # them, so that no pass over the matches hashes all of them.
-            titled_cte = f"""titled AS MATERIALIZED (
-                    SELECT a.id FROM articles a WHERE {PARTS["A"]} @@ CAST({titled} AS tsquery)),
-                """
-            titled_column = ", a.id IN (SELECT id FROM titled) AS titled"
-            pool = f""", ok AS MATERIALIZED (
-                    SELECT id, words, titled FROM {matches} WHERE o_ok AND l_ok AND d_ok),
-                pool AS (
-                    SELECT id FROM ok WHERE titled
-                    UNION SELECT id FROM (
-                        SELECT id FROM ok ORDER BY words DESC, id LIMIT :rank_all) AS longest)"""
-            # The pool as an array: each of its rows is looked up by id (joined, the planner
-            # expects a bigger pool and reads every article instead). An order deeper than
-            # the pool (an export, a far page) goes on with the rest of the matches, ranked
-            # after it, so that it holds every match and continues the first pages.
-            rank_of = f"ts_rank(a.search_vector, CAST({by_rank} AS tsquery))"
-            page = f"""
-                SELECT id FROM (
-                    SELECT a.id, TRUE AS pooled, {rank_of} AS score FROM articles a
-                    WHERE a.id = ANY(ARRAY(SELECT id FROM pool))
-                    UNION ALL
-                    SELECT a.id, FALSE, {rank_of} FROM articles a
-                    WHERE (SELECT count(*) FROM pool) < :ranks
-                        AND a.id = ANY(ARRAY(SELECT id FROM ok EXCEPT SELECT id FROM pool))
-                    ) AS ranked
-                ORDER BY pooled DESC, score DESC, id LIMIT :ranks"""
-        else:
-            order = {"relevance": "id", "newest": "day DESC NULLS LAST, id",
-                     "oldest": "day ASC NULLS LAST, id"}[sort]
-            page = (f"SELECT id FROM {matches} WHERE o_ok AND l_ok AND d_ok "
-                    f"ORDER BY {order} LIMIT :ranks")
+                      date_from=request.date_from, date_to=request.date_to, ranks=ranks,
+                      rank_all=RANK_ALL)
+        # Outlets by id (names are unique): the matches are counted without joining outlets.
+        outlet_in = ("(a.outlet_id IN (SELECT id FROM outlets WHERE name = ANY(:outlets))"
+                     " OR (a.outlet_id IS NULL AND '' = ANY(:outlets)))")
+        language_in = "coalesce(a.language, '') = ANY(:languages)"
+        dates = (["a.published_date >= :date_from"] if request.date_from else []) + \
+            (["a.published_date <= :date_to"] if request.date_to else [])
+        filters = [outlet_in] * bool(request.outlets) + [language_in] * bool(request.languages) \
+            + [" AND ".join(dates)] * bool(dates)
+        # As columns, for the counts: NULL (an undated article, a date range) is "no".
+        flags = {"o_ok": f"coalesce({outlet_in}, FALSE)" if request.outlets else "TRUE",
+                 "l_ok": language_in if request.languages else "TRUE",
+                 "d_ok": f"coalesce({' AND '.join(dates)}, FALSE)" if dates else "TRUE"}
+        # Days for the chart, else months (years and months are added up from them); a
+        # date's month without a time zone, which would make each date a timestamp in one.
+        period = ("a.published_date" if request.histogram else
+                  "CAST(date_trunc('month', CAST(a.published_date AS timestamp)) AS date)")
+        if rank is not None:
+            params.update(by_rank=rank, titled=_title_words(rank))
         # The planner misjudges how many articles a weighted or phrase tsquery matches and
-        # would read every article's vector in a sequential scan instead of an index.
-        reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        rows = reading.rows(f"""
-            WITH {titled_cte}m AS MATERIALIZED (
-                SELECT a.id, a.outlet_id AS outlet, a.published_date AS day,
-                       coalesce(a.language, '') AS language,
-                       coalesce(a.story_id, a.id) AS story, a.word_count AS words,
-                       {outlet_ok} AS o_ok,
-                       {language_ok} AS l_ok, {date_ok} AS d_ok{titled_column}
-                FROM articles a
-                WHERE {match}){chosen}{pool}
-            SELECT grouped, coalesce(o.name, ''), period, language, everything, for_outlets,
-                   for_dates, for_languages, NULL
-            FROM (SELECT GROUPING(outlet, period, language) AS grouped, outlet, period,
-                         language,
-                         count(*) FILTER (WHERE o_ok AND l_ok AND d_ok) AS everything,
-                         count(*) FILTER (WHERE l_ok AND d_ok) AS for_outlets,
-                         count(*) FILTER (WHERE o_ok AND l_ok) AS for_dates,
-                         count(*) FILTER (WHERE o_ok AND d_ok) AS for_languages
-                  FROM (SELECT outlet, {period} AS period, language, o_ok, l_ok, d_ok
-                        FROM {matches}) AS counted
-                  GROUP BY GROUPING SETS ((), (outlet), (period), (language))) AS counts
-                LEFT JOIN outlets o ON o.id = counts.outlet
-            UNION ALL SELECT -1, NULL, NULL, NULL, row_number() OVER (), NULL, NULL, NULL, id
-                FROM ({page}
-                ) AS page""", params)
+        # would read every article's vector in a sequential scan instead of an index. The
+        # same statement's best plan depends on how common its words are, so no plan is
+        # reused for other words (the driver prepares a statement run a few times, and
+        # PostgreSQL would then settle on one plan for all). And it would compile these
+        # short statements to machine code anew each time (~20 ms).
+        for setting in ("enable_seqscan = off", "plan_cache_mode = force_custom_plan",
+                        "jit = off"):
+            reading.connection.exec_driver_sql(f"SET LOCAL {setting}")
+        if request.one_per_story or translation.reads_vectors:
+            rows = _gathered_rows(reading, params, match, flags, period, sort, rank,
+                                  stories=request.one_per_story)
+        else:
+            columns = ", ".join(f"{value} AS {name}" for name, value in flags.items())
+            rows = reading.rows(_counts(
+                f"(SELECT a.outlet_id AS outlet, {period} AS period, coalesce(a.language, '') "
+                f"AS language, {columns} FROM articles a WHERE {match})"), params)
+            where = " AND ".join([match, *filters])
+            every = f"SELECT a.id FROM articles a WHERE {where}"
+            if rank is None:
+                order = _ORDERS[sort].format(day="a.published_date", id="a.id")
+                page = f"{every} ORDER BY {order} LIMIT :ranks"
+            else:
+                # A word in the title is in the title and body: no need to read the vector
+                # of each titled article (the planner would) to see whether it matches.
+                titled = every if not _title_implies(match, params) else \
+                    f"SELECT a.id FROM articles a WHERE {' AND '.join(filters) or 'TRUE'}"
+                page = _ranked_page(f"{titled} AND {PARTS['A']} @@ CAST(:titled AS tsquery)",
+                                    f"{every} ORDER BY a.word_count DESC, a.id LIMIT :rank_all",
+                                    every, titled_first=_titled_first(rank))
+            rows += [(-1, None, None, None, n, None, None, None, hit)
+                     for n, (hit,) in enumerate(reading.rows(page, params), 1)]
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
         return _answer_of(rows, request.histogram, tuple(translation.notes))
 
@@ -944,8 +911,110 @@ class PostgresIndex:
         """Nothing is held between requests (connections belong to the archive's engine)."""
 
 
-# GROUPING() of each grouping set of the search statement: which facet a row counts.
+# GROUPING() of each grouping set of the counts: which facet a row counts.
 _TOTAL, _OUTLETS, _PERIODS, _LANGUAGES = 0b111, 0b011, 0b101, 0b110
+# A search whose condition is one tsquery over the title and body, and what a tsquery holds
+# besides words and alternatives.
+_LONE_MATCH = re.compile(re.escape(PARTS["AD"]) + r" @@ CAST\(:(\w+) AS tsquery\)")
+_BEYOND_ALTERNATIVES = re.compile(r"[&!<]")
+# The orders by date or id; relevance without words to rank by is the order of ids.
+_ORDERS = {"relevance": "{id}", "newest": "{day} DESC NULLS LAST, {id}",
+           "oldest": "{day} ASC NULLS LAST, {id}"}
+
+
+def _counts(matches: str) -> str:
+    """The counts over `matches` (a subquery of outlet, period, language and whether each
+    filter lets the match through), one grouping set per facet, each ignoring its own
+    filter; outlets named after counting."""
+    return f"""
+        SELECT grouped, coalesce(o.name, ''), period, language, everything, for_outlets,
+               for_dates, for_languages, NULL
+        FROM (SELECT GROUPING(outlet, period, language) AS grouped, outlet, period, language,
+                     count(*) FILTER (WHERE o_ok AND l_ok AND d_ok) AS everything,
+                     count(*) FILTER (WHERE l_ok AND d_ok) AS for_outlets,
+                     count(*) FILTER (WHERE o_ok AND l_ok) AS for_dates,
+                     count(*) FILTER (WHERE o_ok AND d_ok) AS for_languages
+              FROM {matches} AS counted
+              GROUP BY GROUPING SETS ((), (outlet), (period), (language))) AS counts
+            LEFT JOIN outlets o ON o.id = counts.outlet"""
+
+
+def _titled_first(rank: str) -> bool:
+    """Whether every match with a query word in its title outranks every other: so for one
+    word or up to three alternatives (ts_rank gives a title occurrence, weight 1, at least
+    0.2, and any number of body occurrences, weight 0.1, less than 0.17)."""
+    items = [m for m in _ITEM.finditer(rank)]
+    if any(m.group(4) for m in items) or not 1 <= len(items) <= 3:
+        return False
+    rest = _ITEM.sub("", rank)
+    return not any(c in rest for c in "&!")
+
+
+def _title_implies(match: str, params: dict[str, Any]) -> bool:
+    """Whether a query word in an article's title means the article matches: the query is
+    one word, or alternatives, searched in the title and body."""
+    found = _LONE_MATCH.fullmatch(match)
+    return found is not None and not _BEYOND_ALTERNATIVES.search(
+        _ITEM.sub("", params[found[1]]))
+
+
+def _ranked_page(titled: str, longest: str, every: str, *, titled_first: bool) -> str:
+    """The first :ranks ids by relevance among the matches.
+
+    Ranking reads each ranked match's vector (ts_rank), so past RANK_ALL matches only those
+    with a query word in the title (`titled`, found in the titles' index) are ranked, and
+    the RANK_ALL `longest` of the rest (all of them when there are fewer): among those
+    ts_rank counts occurrences without regard to length, which long articles have most.
+    When the titled outrank all others and are enough, the longest are not looked for.
+    The pool is looked up by id as an array (joined, the planner expects a bigger pool and
+    reads every article instead). An order deeper than the pool (an export, a far page)
+    goes on with the rest of the matches (`every`), ranked after it."""
+    enough = "(SELECT count(*) FROM titled) < :ranks" if titled_first else "TRUE"
+    rank_of = "ts_rank(a.search_vector, CAST(:by_rank AS tsquery))"
+    return f"""
+        WITH titled AS MATERIALIZED ({titled}),
+        pool AS MATERIALIZED (
+            SELECT id FROM titled
+            UNION SELECT id FROM ({longest}) AS longest WHERE {enough})
+        SELECT id FROM (
+            SELECT a.id, TRUE AS pooled, {rank_of} AS score FROM articles a
+            WHERE a.id = ANY(ARRAY(SELECT id FROM pool))
+            UNION ALL
+            SELECT a.id, FALSE, {rank_of} FROM articles a
+            WHERE (SELECT count(*) FROM pool) < :ranks
+                AND a.id = ANY(ARRAY(SELECT id FROM ({every}) AS every
+                                     EXCEPT SELECT id FROM pool))
+            ) AS ranked
+        ORDER BY pooled DESC, score DESC, id LIMIT :ranks"""
+
+
+def _gathered_rows(reading: _Reading, params: dict[str, Any], match: str,
+                   flags: dict[str, str], period: str, sort: str, rank: str | None, *,
+                   stories: bool) -> list[Any]:
+    """The counts and the order from the matches gathered once: matches found by reading
+    their vectors, or in story mode each story's earliest copy among the matches (undated
+    last)."""
+    columns = ", ".join(f"{value} AS {name}" for name, value in flags.items())
+    first_copies = ("DISTINCT ON (coalesce(a.story_id, a.id))" if stories else "")
+    in_order = ("ORDER BY coalesce(a.story_id, a.id), a.published_date ASC NULLS LAST, a.id"
+                if stories else "")
+    every = "SELECT id FROM f WHERE o_ok AND l_ok AND d_ok"
+    if rank is None:
+        page = f"{every} ORDER BY {_ORDERS[sort].format(day='day', id='id')} LIMIT :ranks"
+    else:
+        page = _ranked_page(f"{every} AND id IN (SELECT a.id FROM articles a "
+                            f"WHERE {PARTS['A']} @@ CAST(:titled AS tsquery))",
+                            f"{every} ORDER BY words DESC, id LIMIT :rank_all", every,
+                            titled_first=_titled_first(rank))
+    return reading.rows(f"""
+        WITH f AS MATERIALIZED (
+            SELECT {first_copies} a.id, a.outlet_id AS outlet, a.published_date AS day,
+                   {period} AS period, a.word_count AS words,
+                   coalesce(a.language, '') AS language, {columns}
+            FROM articles a WHERE {match} {in_order})
+        {_counts("(SELECT outlet, period, language, o_ok, l_ok, d_ok FROM f)")}
+        UNION ALL SELECT -1, NULL, NULL, NULL, row_number() OVER (), NULL, NULL, NULL, id
+            FROM ({page}) AS page""", params)
 
 
 def _answer_of(rows: Iterable[Any], histogram: bool, notes: tuple[str, ...]) -> _Answer:
