@@ -606,12 +606,15 @@ def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedd
     figures: dict = {"database": shown(url), "settings": pgserver.settings_in_effect(url)}
     embedded["postgresql"] = figures
     instance = postgres_instance(workdir, f"instance-pg-{args.format}-{args.n}", url)
-    sampler.mark("PostgreSQL ingest, 1 process")
-    figures["ingest_1_process"] = ingest_postgres(instance, url, [files], args.jobs)
-    started = time.perf_counter()
-    subprocess.run([*ARCHIVE, "--instance", str(instance), "optimize"], check=True,
-                   capture_output=True)
-    figures["optimize_seconds"] = round(time.perf_counter() - started, 1)
+    if args.pg_reuse:
+        figures["reused"] = pgserver.sizes(url)
+    else:
+        sampler.mark("PostgreSQL ingest, 1 process")
+        figures["ingest_1_process"] = ingest_postgres(instance, url, [files], args.jobs)
+        started = time.perf_counter()
+        subprocess.run([*ARCHIVE, "--instance", str(instance), "optimize"], check=True,
+                       capture_output=True)
+        figures["optimize_seconds"] = round(time.perf_counter() - started, 1)
     save()
     if not args.skip_search:
         sampler.mark("PostgreSQL searches")
@@ -635,7 +638,7 @@ def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedd
             figures["throughput"] = time_throughput(instance, mix, next_steps, args.clients,
                                                     args.workers, workdir / "gunicorn-pg.log")
             save()
-    if args.pg_ingests == 2:
+    if args.pg_ingests == 2 and not args.pg_reuse:
         sampler.mark("PostgreSQL ingest, 2 processes")
         figures["ingest_2_processes"] = ingest_postgres(instance, url, split_corpus(files, 2),
                                                         args.jobs)
@@ -682,7 +685,12 @@ def main() -> None:
                         help="1: only the one-process PostgreSQL ingest")
     parser.add_argument("--skip-throughput", action="store_true",
                         help="no throughput step (it needs gunicorn installed)")
+    parser.add_argument("--pg-reuse", action="store_true",
+                        help="with --database: search the PostgreSQL archive a previous run "
+                             "built there, without ingesting it again")
     args = parser.parse_args()
+    if args.pg_reuse and not args.database:
+        parser.error("--pg-reuse needs --database (the server of an earlier run)")
     if args.embedded_from and not args.embedded_from.is_file():
         parser.error(f"--embedded-from: {args.embedded_from} is not a file")
     settings = dict(pgserver.SETTINGS)

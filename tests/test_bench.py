@@ -52,3 +52,11 @@ def test_a_missing_file_of_earlier_figures_is_named(tmp_path, run, monkeypatch, 
         run.main()
     assert stopped.value.code == 2
     assert f"--embedded-from: {missing} is not a file" in capsys.readouterr().err
+
+
+def test_reusing_a_postgresql_archive_needs_its_database(run, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["run.py", "10", "--pg-reuse"])
+    with pytest.raises(SystemExit) as stopped:
+        run.main()
+    assert stopped.value.code == 2
+    assert "--pg-reuse needs --database" in capsys.readouterr().err
