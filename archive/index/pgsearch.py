@@ -592,8 +592,8 @@ class PostgresIndex:
     def search(self, request: SearchRequest, *, remember: bool = True) -> SearchHits:
         """Matching ids for one page, the total, facet counts and (if asked) a histogram.
 
-        The total, the counts and the first RANK_DEPTHS of the order come from one statement
-        and are kept in the process for the archive's generation (search_state), so paging
+        The total, the counts and the first RANK_DEPTHS of the order come from one read-only
+        transaction and are kept in the process for the archive's generation (search_state), so paging
         and asking again cost one small read; with remember=False (an export, which reads
         every match once) what is kept is used but nothing new is kept."""
         parsed = self._parsed(request.text)
