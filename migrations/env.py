@@ -15,15 +15,16 @@ target_metadata = Base.metadata
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """Leave the full text out of model comparisons (SQLite's FTS5 table and its shadow
     tables, PostgreSQL's tsvector column and its indexes, its vocabulary `search_words` and
-    the search generation `search_state`): migrations 0002, 0007 and 0010 make them by hand,
-    not from the models."""
+    the search generation `search_state`, the index of phrase pairs): migrations 0002, 0007,
+    0010 and 0012 make them by hand, not from the models."""
     if name is None:
         return True
     return not ((type_ == "table" and name.startswith("articles_fts"))
                 or (type_ == "column" and name == "search_vector")
                 or (type_ == "index" and name in ("ix_articles_search_vector",
                                                   "ix_articles_search_text",
-                                                  "ix_articles_search_title"))
+                                                  "ix_articles_search_title",
+                                                  "ix_articles_phrase_pairs"))
                 or (type_ == "table" and name in ("search_words", "search_state")))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from archive.cli import main as archive_cli
 from archive.config import InstancePaths
@@ -68,6 +69,8 @@ PARITY = [
     "date:[2023-01-01 TO 2024-03-31]", "lavrov -date:2022", "date:[2020 TO]", "wa?g", "str?ke*",
     '"lavrov guest"~8', '"lavrov welcomed"~2', '"container terminal"', "terminal spring",
     "hafen", "Sanct*", 'title:"harbour strike"', 'byline:"anna smith"', 'outlet:"the courier"~2',
+    '"the harbour"', '"would open in the spring"', 'harbour -"the west"',
+    '"the harbour" OR "the west"', '"closed the harbour" OR lavrov',
     "*", "",
 ]
 
@@ -204,6 +207,48 @@ def test_each_search_is_planned_for_its_own_words(both, monkeypatch):
         postgres.index.results = ResultCache()
         search(postgres, SearchRequest("harbour", one_per_story=story_mode), suggest=False)
     assert modes == ["force_custom_plan"] * 2
+
+
+@pytest.mark.parametrize("phrase", ['"the harbour"', '"no limits"', '"would open in the spring"'])
+def test_phrases_with_a_function_word_are_found_in_the_index_of_pairs(both, monkeypatch,
+                                                                      phrase):
+    # Each candidate's vector is read to check a phrase's positions; a phrase whose every
+    # two neighbours include a function word is found in the index of such pairs instead
+    # (the one pair of a two-word phrase, from that index alone).
+    _, postgres = both
+    statements: list[str] = []
+    rows = pgsearch._Reading.rows
+
+    def watched(reading: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        statements.append(sql)
+        return rows(reading, sql, params)
+
+    monkeypatch.setattr(pgsearch._Reading, "rows", watched)
+    assert isinstance(postgres.index, PostgresIndex)
+    postgres.index.results = ResultCache()
+    found = search(postgres, SearchRequest(phrase), suggest=False).total
+    counts = [sql for sql in statements if "GROUPING SETS" in sql]
+    assert counts and "archive_phrase_pairs(a.search_vector) @>" in counts[0]
+    assert ("search_vector @@" in counts[0]) == (phrase.count(" ") > 1)
+    with postgres.engine.connect() as connection:
+        by_vectors = connection.execute(text(
+            "SELECT count(*) FROM articles WHERE search_vector @@ "
+            "phraseto_tsquery('archive_english', :words)"), {"words": phrase.strip('"')}).scalar()
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(connection.execute(text(
+            "EXPLAIN SELECT count(*) FROM articles a WHERE "
+            "archive_phrase_pairs(a.search_vector) @> ARRAY['the harbour']")).scalars())
+    assert found == by_vectors > 0
+    assert "ix_articles_phrase_pairs" in plan
+
+
+def test_a_phrase_does_not_straddle_the_title_and_the_body(both):
+    # "Terminal opens in spring" over "The port authority said...": "spring the" is no
+    # phrase of either (nor for the Whoosh engine), though the positions run on.
+    whoosh, postgres = both
+    for archive in (whoosh, postgres):
+        assert search(archive, SearchRequest('"spring the"'), suggest=False).total == 0
+    assert search(postgres, SearchRequest('"the port"'), suggest=False).total == 2
 
 
 def test_histogram_agrees(both):

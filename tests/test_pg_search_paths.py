@@ -390,7 +390,7 @@ def test_article_rows_are_kept_narrow_from_0011(tmp_path, postgres_cluster):
     assert "toast_tuple_target=128" in _row_options(url)
     _migrate(url, "0010")
     assert _row_options(url) == []
-    _migrate(url, "0011", "upgrade")
+    _migrate(url, "head", "upgrade")
     assert "toast_tuple_target=128" in _row_options(url)
     with Archive(paths, readonly=True) as archive:
         assert _answers(archive) == expected

@@ -84,6 +84,9 @@ RANK_ALL = 1000
 # is answered by the index alone; on the whole vector PostgreSQL must read each candidate's
 # vector to check the weights. The expressions are the indexes' own, to the letter.
 PARTS = {"AD": "ts_filter(a.search_vector, '{a,d}')", "A": "ts_filter(a.search_vector, '{a}')"}
+# A phrase of words in one part, one right after another: ('would':D <1> 'be':D).
+_PHRASE_CHAIN = re.compile(r"\(?'(?:[^'\\]|''|\\.)+':(?P<weight>[AD])"
+                           r"(?: <(?:-|1)> '(?:[^'\\]|''|\\.)+':(?P=weight))+\)?")
 # A lexeme of a tsquery's text with what follows it: a prefix mark and the weights, or a
 # phrase operator (<-> or <N>); quoted lexemes are read whole, quotes doubled inside.
 _ITEM = re.compile(r"('(?:[^']|'')*')(?::(\*?)([A-D]*))?|(<(?:-|\d+)>)")
@@ -131,6 +134,11 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _unquote(literal: str) -> str:
+    """The lexeme of a tsquery literal."""
+    return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", literal[1:-1])
+
+
 class _Translation:
     """One query's SQL: the condition, its bind parameters, the tsquery to rank by, the
     notes on what patterns left out, and the words each pattern searched."""
@@ -161,10 +169,37 @@ class _Translation:
             return part.text
         if part.target == "article":
             vector, tsquery = _narrowed(part.text)
+            if vector not in PARTS.values() and (paired := self._by_pairs(tsquery)):
+                return paired
             self.reads_vectors |= vector not in PARTS.values()
             return f"{vector} @@ CAST({self.param(tsquery)} AS tsquery)"
         return (f"coalesce(a.outlet_id IN (SELECT id FROM outlets WHERE to_tsvector('simple', "
                 f"name) @@ CAST({self.param(part.text)} AS tsquery)), FALSE)")
+
+    def _by_pairs(self, tsquery: str) -> str | None:
+        """A phrase in the title or the body whose every two neighbours include a function
+        word, found in the index of such pairs (migration 0012): two words from the index
+        alone, more narrowed by it before their vectors are read."""
+        chains: dict[str, list[str]] = {}
+        forms = tsquery.split(" | ")
+        for form in forms if len(forms) == 2 else ():
+            chain = _PHRASE_CHAIN.fullmatch(form)
+            if chain is None:
+                return None
+            chains[chain["weight"]] = [_unquote(m.group(1)) for m in _ITEM.finditer(form)
+                                       if m.group(1)]
+        if set(chains) != {"A", "D"} or chains["A"] != chains["D"]:
+            return None
+        lexemes = chains["D"]
+        pairs = [f"{first} {second}" for first, second in zip(lexemes, lexemes[1:],
+                                                              strict=False)]
+        if not set(pairs) <= self._reading.phrase_pairs(lexemes):
+            return None
+        found = f"archive_phrase_pairs(a.search_vector) @> CAST({self.param(pairs)} AS text[])"
+        if len(pairs) == 1:
+            return found
+        self.reads_vectors = True
+        return f"({found} AND a.search_vector @@ CAST({self.param(tsquery)} AS tsquery))"
 
     def rank_query(self) -> str | None:
         """The tsquery the matches are ranked by (ts_rank): the positive parts."""
@@ -430,6 +465,12 @@ class _Reading:
             "FROM unnest(CAST(:words AS text[])) AS t(w)", {"words": wanted})
         return {word: list(found) for word, found in rows}
 
+    def phrase_pairs(self, lexemes: list[str]) -> set[str]:
+        """Which neighbours of these lexemes, one after another, the index of pairs holds."""
+        vector = " ".join(f"{_quote(lexeme)}:{at}" for at, lexeme in enumerate(lexemes, 1))
+        return set(self.scalar("SELECT archive_phrase_pairs(CAST(:vector AS tsvector))",
+                               {"vector": vector}) or ())
+
     def matching(self, pattern: str) -> list[str]:
         """The vocabulary's words matching a wildcard pattern, most common first."""
         like = "".join("%" if c == "*" else "_" if c == "?" else
@@ -593,8 +634,8 @@ class PostgresIndex:
         """Matching ids for one page, the total, facet counts and (if asked) a histogram.
 
         The total, the counts and the first RANK_DEPTHS of the order come from one read-only
-        transaction and are kept in the process for the archive's generation (search_state), so paging
-        and asking again cost one small read; with remember=False (an export, which reads
+        transaction and are kept in the process for the archive's generation (search_state),
+        so paging and asking again cost one small read; with remember=False (an export, which reads
         every match once) what is kept is used but nothing new is kept."""
         parsed = self._parsed(request.text)
         # Keyed by the words as typed (PostgreSQL stems them): two words that share a
