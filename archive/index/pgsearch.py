@@ -466,10 +466,13 @@ class _Reading:
         return {word: list(found) for word, found in rows}
 
     def phrase_pairs(self, lexemes: list[str]) -> set[str]:
-        """Which neighbours of these lexemes, one after another, the index of pairs holds."""
+        """Which neighbours of these lexemes, one after another, the index of pairs holds;
+        none when the archive's owner dropped the index (for a faster ingest)."""
         vector = " ".join(f"{_quote(lexeme)}:{at}" for at, lexeme in enumerate(lexemes, 1))
-        return set(self.scalar("SELECT archive_phrase_pairs(CAST(:vector AS tsvector))",
-                               {"vector": vector}) or ())
+        return set(self.scalar(
+            "SELECT archive_phrase_pairs(CAST(:vector AS tsvector)) WHERE EXISTS (SELECT 1 "
+            "FROM pg_indexes WHERE schemaname = current_schema() AND indexname = "
+            "'ix_articles_phrase_pairs')", {"vector": vector}) or ())
 
     def matching(self, pattern: str) -> list[str]:
         """The vocabulary's words matching a wildcard pattern, most common first."""
@@ -635,8 +638,8 @@ class PostgresIndex:
 
         The total, the counts and the first RANK_DEPTHS of the order come from one read-only
         transaction and are kept in the process for the archive's generation (search_state),
-        so paging and asking again cost one small read; with remember=False (an export, which reads
-        every match once) what is kept is used but nothing new is kept."""
+        so paging and asking again cost one small read; with remember=False (an export,
+        which reads every match once) what is kept is used but nothing new is kept."""
         parsed = self._parsed(request.text)
         # Keyed by the words as typed (PostgreSQL stems them): two words that share a
         # Whoosh stem may not share PostgreSQL's.
@@ -699,7 +702,8 @@ class PostgresIndex:
         facet ignoring its own filter); the order is found apart, with the filters applied
         where the indexes can use them. The order by relevance is ts_rank's, ties by id,
         over the matches or, past RANK_ALL, the titled and longest; by date, from the
-        matches' dates. In story mode (each story's first copy among the matches) the
+        matches' dates. When the matches' vectors must be read anyway (phrases outside the
+        index of pairs) and in story mode (each story's first copy among the matches), the
         matches are gathered once and both are worked out from them."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)

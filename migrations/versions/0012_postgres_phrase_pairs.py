@@ -15,8 +15,8 @@ the title, or of the body (`'{a,d}'`, positions as in the vector; none across th
 of which one is a function word
 ("the growth", "would be", "system with"); a GIN index over it finds a two-word phrase of
 that kind exactly, from the index alone (archive.index.pgsearch), and narrows a longer one.
-About 320 pairs an article, 0.5 ms to list them: at a million articles the index took 880 s
-to build and 1.1 GB.
+About 320 pairs an article, about 0.5 ms to list them: at a million articles the upgrade
+took 1,221 s (with other work running) and the index 1.1 GB; writes wait meanwhile.
 
 The function words are fixed here (the index must not change meaning): English articles,
 pronouns, prepositions, conjunctions and auxiliaries, as stemmed by `archive_english`.
