@@ -180,9 +180,11 @@ class _Translation:
         """A phrase in the title or the body whose every two neighbours include a function
         word, found in the index of such pairs (migration 0012): two words from the index
         alone, more narrowed by it before their vectors are read."""
-        chains: dict[str, list[str]] = {}
         forms = tsquery.split(" | ")
-        for form in forms if len(forms) == 2 else ():
+        if len(forms) != 2:  # the phrase in the title | in the body, nothing else
+            return None
+        chains: dict[str, list[str]] = {}
+        for form in forms:
             chain = _PHRASE_CHAIN.fullmatch(form)
             if chain is None:
                 return None
@@ -958,10 +960,8 @@ class PostgresIndex:
 
 # GROUPING() of each grouping set of the counts: which facet a row counts.
 _TOTAL, _OUTLETS, _PERIODS, _LANGUAGES = 0b111, 0b011, 0b101, 0b110
-# A search whose condition is one tsquery over the title and body, and what a tsquery holds
-# besides words and alternatives.
+# A search whose condition is one tsquery over the title and body.
 _LONE_MATCH = re.compile(re.escape(PARTS["AD"]) + r" @@ CAST\(:(\w+) AS tsquery\)")
-_BEYOND_ALTERNATIVES = re.compile(r"[&!<]")
 # The orders by date or id; relevance without words to rank by is the order of ids.
 _ORDERS = {"relevance": "{id}", "newest": "{day} DESC NULLS LAST, {id}",
            "oldest": "{day} ASC NULLS LAST, {id}"}
@@ -984,23 +984,24 @@ def _counts(matches: str) -> str:
             LEFT JOIN outlets o ON o.id = counts.outlet"""
 
 
+def _alternatives(tsquery: str) -> bool:
+    """Whether a tsquery is words joined by OR only (no AND, NOT or phrase)."""
+    return not any(m.group(4) for m in _ITEM.finditer(tsquery)) and \
+        not any(c in _ITEM.sub("", tsquery) for c in "&!")
+
+
 def _titled_first(rank: str) -> bool:
     """Whether every match with a query word in its title outranks every other: so for one
     word or up to three alternatives (ts_rank gives a title occurrence, weight 1, at least
     0.2, and any number of body occurrences, weight 0.1, less than 0.17)."""
-    items = [m for m in _ITEM.finditer(rank)]
-    if any(m.group(4) for m in items) or not 1 <= len(items) <= 3:
-        return False
-    rest = _ITEM.sub("", rank)
-    return not any(c in rest for c in "&!")
+    return 1 <= sum(1 for _ in _ITEM.finditer(rank)) <= 3 and _alternatives(rank)
 
 
 def _title_implies(match: str, params: dict[str, Any]) -> bool:
     """Whether a query word in an article's title means the article matches: the query is
     one word, or alternatives, searched in the title and body."""
     found = _LONE_MATCH.fullmatch(match)
-    return found is not None and not _BEYOND_ALTERNATIVES.search(
-        _ITEM.sub("", params[found[1]]))
+    return found is not None and _alternatives(params[found[1]])
 
 
 def _ranked_page(titled: str, longest: str, every: str, *, titled_first: bool) -> str:
