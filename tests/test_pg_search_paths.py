@@ -203,6 +203,31 @@ def test_kept_answers_are_the_answers(archive, request_):
     assert again == first == _fresh(archive, request_)
 
 
+CLICKS = [
+    (SearchRequest("harbour"), ("Outlet 1",)),
+    (SearchRequest("harbour", outlets=("Outlet 1",)), ("Outlet 1", "Outlet 2")),
+    (SearchRequest("dock", languages=("en",), date_from=dt.date(2012, 1, 1),
+                   date_to=dt.date(2016, 12, 31), histogram=True), ("Outlet 3",)),
+    (SearchRequest("harb*", sort="newest"), ("", "Outlet 0")),
+    (SearchRequest('"dock workers"'), ("Outlet 1",)),
+    (SearchRequest("harbour", one_per_story=True), ("Outlet 2",)),
+]
+
+
+@pytest.mark.parametrize(("searched", "chosen"), CLICKS, ids=repr)
+def test_a_click_on_an_outlet_counts_from_the_search_it_narrows(archive, searched, chosen):
+    # The outlets of the search just answered are the click's (each facet is counted
+    # ignoring its own filter); only the rest is counted again.
+    index = _index(archive)
+    index.results = ResultCache()
+    index.search(searched)
+    clicked = dataclasses.replace(searched, outlets=chosen)
+    hits = index.search(clicked)
+    assert index.results.counts["pg outlets hit"] == 1
+    assert hits == _fresh(archive, clicked)
+    assert hits.total == sum(n for name, n in hits.outlet_counts if name in chosen)
+
+
 def test_pages_of_a_deep_order_follow_one_another(archive, monkeypatch):
     # Past the kept ranks a page is ranked again: it continues where the kept ones end.
     monkeypatch.setattr(pgsearch, "RANK_DEPTHS", (7, 12))

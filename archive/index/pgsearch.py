@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import process
@@ -657,8 +657,16 @@ class PostgresIndex:
         with self._reading() as reading:
             generation = reading.generation()
 
+            # Outlets are counted ignoring the outlet filter: the same for this search
+            # with any outlets chosen. A click on an outlet then counts the rest over the
+            # chosen outlets' matches only.
+            outlets_piece = ("pg outlets", *piece[1:3], *piece[4:7])
+            outlets_counted = self.results.peek(generation, outlets_piece) \
+                if request.outlets and piece[1] is not None else None
+
             def compute(ranks: int) -> Callable[[], _Answer]:
-                return lambda: self._answer(reading, parsed, request, sort, ranks)
+                return lambda: self._answer(reading, parsed, request, sort, ranks,
+                                            outlets_counted)
 
             depth = next((depth for depth in RANK_DEPTHS if end <= depth), None)
             kept = None
@@ -675,6 +683,9 @@ class PostgresIndex:
             else:
                 answer = self.results.get(generation, (*piece, depth), compute(depth),
                                           remember=remember)
+            if piece[1] is not None and outlets_counted is None:
+                self.results.get(generation, outlets_piece, lambda: answer.outlets,
+                                 remember=remember)
             hits = SearchHits(
                 total=answer.total,
                 ids=list(answer.ranked[request.offset:end]),
@@ -694,7 +705,8 @@ class PostgresIndex:
         return hits
 
     def _answer(self, reading: _Reading, parsed: _Parsed | None, request: SearchRequest,
-                sort: str, ranks: int) -> _Answer:
+                sort: str, ranks: int,
+                outlets_counted: tuple[tuple[str, int], ...] | None = None) -> _Answer:
         """The total, the facet counts (and the counts per day for the chart) and the first
         `ranks` ids of the order.
 
@@ -706,7 +718,9 @@ class PostgresIndex:
         over the matches or, past RANK_ALL, the titled and longest; by date, from the
         matches' dates. When the matches' vectors must be read anyway (phrases outside the
         index of pairs) and in story mode (each story's first copy among the matches), the
-        matches are gathered once and both are worked out from them."""
+        matches are gathered once and both are worked out from them. `outlets_counted`, the
+        outlet counts of this search without its outlet filter, spares counting outlets:
+        only the chosen outlets' matches are then read for the other counts."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
         # The order by relevance ranks by the query's words; without any, it is by id.
@@ -743,13 +757,17 @@ class PostgresIndex:
                         "jit = off"):
             reading.connection.exec_driver_sql(f"SET LOCAL {setting}")
         if request.one_per_story or translation.reads_vectors:
+            outlets_counted = None  # gathered for every count anyway
             rows = _gathered_rows(reading, params, match, flags, period, sort, rank,
                                   stories=request.one_per_story)
         else:
+            counted = match
+            if outlets_counted is not None:
+                counted, flags["o_ok"] = f"{match} AND {outlet_in}", "TRUE"
             columns = ", ".join(f"{value} AS {name}" for name, value in flags.items())
             rows = reading.rows(_counts(
                 f"(SELECT a.outlet_id AS outlet, {period} AS period, coalesce(a.language, '') "
-                f"AS language, {columns} FROM articles a WHERE {match})"), params)
+                f"AS language, {columns} FROM articles a WHERE {counted})"), params)
             where = " AND ".join([match, *filters])
             every = f"SELECT a.id FROM articles a WHERE {where}"
             if rank is None:
@@ -766,7 +784,8 @@ class PostgresIndex:
             rows += [(-1, None, None, None, n, None, None, None, hit)
                      for n, (hit,) in enumerate(reading.rows(page, params), 1)]
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
-        return _answer_of(rows, request.histogram, tuple(translation.notes))
+        answer = _answer_of(rows, request.histogram, tuple(translation.notes))
+        return answer if outlets_counted is None else replace(answer, outlets=outlets_counted)
 
     def _days(self, reading: _Reading, generation: int, first: dt.date, last: dt.date,
               stories: bool) -> dict[dt.date, int]:
