@@ -116,8 +116,8 @@ def publisher_role(name: str) -> str | None:
 
 
 # A legal form or company word at the end of a company's name.
-_COMPANY_TAIL = re.compile(r"[\s,]+(?:inc|llc|ltd|limited|corp|corporation|plc|gmbh|ag|s\.a|"
-                           r"media|group|holdings|company|co)\.?$")
+_COMPANY_TAIL = re.compile(r"[\s,]+(?:inc|llc|ltd|limited|pty|corp|corporation|plc|gmbh|ag|s\.a|"
+                           r"s\.p\.a|s\.r\.l|b\.?v|n\.?v|media|group|holdings|company|co)\.?$")
 
 
 def _compact(key: str) -> str:

@@ -440,9 +440,13 @@ def test_a_media_group_is_known_with_or_without_spaces_and_its_legal_form():
     "NBCUniversal"; each is the parent company, not the page's outlet."""
     from archive.outlets import publisher_role
 
-    for spelling in ("NBC Universal", "NBCUniversal Media, LLC", "Hearst Communications"):
+    for spelling in ("NBC Universal", "NBCUniversal Media, LLC", "Hearst Communications",
+                     # legal forms of Australia, Italy, the Netherlands and Belgium
+                     "The Herald and Weekly Times Pty Ltd", "RCS MediaGroup S.p.A.",
+                     "DPG Media B.V.", "Mediahuis NV"):
         assert publisher_role(spelling) == "parent", spelling
     assert publisher_role("Northport Media") is None
+    assert publisher_role("Herald Sun") is None
 
 
 def test_media_groups_photo_agencies_and_platforms_are_never_candidates():
