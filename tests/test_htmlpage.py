@@ -65,6 +65,18 @@ def test_h1_is_preferred_to_a_shorter_social_title():
     assert rule(article, "title") == "<h1> matching the og:title meta tag"
 
 
+def test_a_sections_name_in_the_h1_gives_way_to_the_declared_headline():
+    html = simple_page(f"<h1>Ferries Travel Center</h1>{PARAGRAPH * 3}",
+                       head="<title>Ferry board adds two evening sailings for summer</title>")
+    article = extract_html(html, {})
+    assert article.title == "Ferry board adds two evening sailings for summer"
+    assert rule(article, "title") == "<title>"
+    # a headline in the <h1> with a short social title beside it stays the headline
+    html = simple_page(f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+                       head="<title>Evening ferries</title>")
+    assert extract_html(html, {}).title == "Ferry board adds two evening sailings"
+
+
 def test_site_name_before_the_headline_is_removed_too():
     html = simple_page(PARAGRAPH * 3, head="<title>Isle Gazette | Ferry board adds sailings</title>"
                                            '<meta property="og:site_name" content="Isle Gazette">')
@@ -84,6 +96,23 @@ def test_date_comes_from_the_declared_publication_time_with_day_precision():
     article = page("harbour_strike.html")
     assert article.published.iso() == "2023-04-12"  # not the modified date, 2023-04-14
     assert article.published.precision == "day"
+    assert rule(article, "date") == "JSON-LD datePublished"
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("<![CDATA[", "]]>"), ("//<![CDATA[", "//]]>"), ("/*<![CDATA[*/", "/*]]>*/"),
+    ("<!--", "-->"), ("", ""),
+])
+def test_json_ld_is_read_inside_cdata_and_comment_markers(before, after):
+    ld = ('[{"@type": "NewsArticle", "headline": "Ferry board adds two evening sailings", '
+          '"datePublished": "2020-07-10T14:15:42+00:00", '
+          '"dateModified": "2025-01-07T09:08:22+00:00"}]')
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head='<meta property="article:modified_time" content="2025-01-07T09:08:22+00:00">'
+             f'<script type="application/ld+json">\n  {before}\n  {ld}\n  {after}\n</script>')
+    article = extract_html(html, {})
+    assert article.published.iso() == "2020-07-10"
     assert rule(article, "date") == "JSON-LD datePublished"
 
 
@@ -175,6 +204,22 @@ def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
                        head="<title>海港新增两班夜间渡轮_航运频道_海港网</title>")
     article = extract_html(html, {})
     assert (article.title, article.outlet) == ("海港新增两班夜间渡轮", "海港网")
+
+
+@pytest.mark.parametrize(("title_tag", "headline"), [
+    # with no <h1> to match, the declared title minus the site and the section before it
+    ("Ferry board adds two evening sailings | Travel | Isle Gazette",
+     "Ferry board adds two evening sailings"),
+    ("海港新增两班夜间渡轮今日起航_航运频道_海港网", "海港新增两班夜间渡轮今日起航"),
+    # a number goes with the headline
+    ("Ferry board adds two evening sailings | Part 2 | Isle Gazette",
+     "Ferry board adds two evening sailings | Part 2"),
+])
+def test_a_section_between_the_headline_and_the_site_goes_with_the_site(title_tag, headline):
+    html = simple_page(PARAGRAPH * 3, head=f'<title>{title_tag}</title>'
+                       '<meta property="og:site_name" content="Isle Gazette">'
+                       '<meta property="og:site_name" content="海港网">')
+    assert extract_html(html, {}).title == headline
 
 
 def test_a_site_name_without_its_companys_legal_form():

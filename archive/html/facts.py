@@ -130,6 +130,11 @@ def _find_url(facts: PageFacts, hints: Mapping[str, str], canonical: str | None)
                 facts.url, facts.url_rule, facts.host = value, rule, host.lower()
 
 
+# CDATA markers around a script's text, bare or hidden from JavaScript in a comment.
+_CDATA_STARTS = ("//<![CDATA[", "/*<![CDATA[*/", "<![CDATA[")
+_CDATA_ENDS = ("//]]>", "/*]]>*/", "]]>")
+
+
 def _add_json_ld(facts: PageFacts, text: str) -> None:
     text = text.strip()
     if not text or len(text) > _MAX_LD_CHARS:
@@ -137,7 +142,9 @@ def _add_json_ld(facts: PageFacts, text: str) -> None:
     # Pages wrap JSON-LD in HTML comments or CDATA markers, and break it with raw newlines
     # inside strings; strict=False accepts the latter.
     text = text.removeprefix("<!--").removesuffix("-->").strip()
-    text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
+    start = next((mark for mark in _CDATA_STARTS if text.startswith(mark)), "")
+    end = next((mark for mark in _CDATA_ENDS if text.endswith(mark)), "")
+    text = text[len(start):len(text) - len(end)].strip()
     try:
         data = json.loads(text, strict=False)
     except (ValueError, RecursionError):

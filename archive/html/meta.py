@@ -203,8 +203,14 @@ def _find_headline(facts: PageFacts, article: dict[str, Any] | None, names: _Nam
         meta.found("title", best, f"<h1> matching the {best_rule}")
         return
     site = names.known()
+    # A short <h1> under a declared headline of many more words is a section's name
+    # ("Allergies Health Center"), which some sites set in the <h1> above the headline.
+    declared_words = max((len(strip_site_affixes(title, site, facts.host).split())
+                          for _, title in declared), default=0)
     for text in headings:
-        if _headline_like(text) and not any(same_name(text, name) for name in site):
+        words = len(text.split())
+        if _headline_like(text) and not any(same_name(text, name) for name in site) \
+                and not (words <= 4 and declared_words >= words + 3):
             meta.found("title", text, "first <h1> (no declared title matched it)")
             return
 
@@ -250,13 +256,14 @@ def strip_site_affixes(title: str, names: Iterable[str], host: str | None) -> st
     """A declared title without the site name that pages put before or after the headline."""
     names = [n for n in names if n]
     core = title.strip()
+    site_after = False
     for _ in range(3):
         seps = list(_SEPARATOR.finditer(core))
         if not seps:
             break
         cut = next((sep for sep in seps if _site_like(core[sep.end():], names, host)), None)
         if cut is not None and cut.start() > 0:
-            core = core[: cut.start()].strip()
+            core, site_after = core[: cut.start()].strip(), True
             continue
         cut = next((sep for sep in reversed(seps) if _site_like(core[: sep.start()], names, host)),
                    None)
@@ -264,6 +271,12 @@ def strip_site_affixes(title: str, names: Iterable[str], host: str | None) -> st
             core = core[cut.end():].strip()
             continue
         break
+    # "Headline | Section | Site": with the site gone, a word or two left after the
+    # headline name its section ("Code", "教育频道").
+    if site_after and (seps := list(_SEPARATOR.finditer(core))):
+        head, tail = core[: seps[-1].start()].strip(), core[seps[-1].end():].strip()
+        if _section_like(tail) and _headline_like(head) and len(head) >= 3 * len(tail):
+            core = head
     # "Site Name: Headline" with no space before the colon
     for name in names:
         head, colon, rest = core.partition(":")
@@ -271,6 +284,15 @@ def strip_site_affixes(title: str, names: Iterable[str], host: str | None) -> st
             core = rest.strip()
             break
     return core
+
+
+def _section_like(segment: str) -> bool:
+    words = segment.split()
+    if any(c.isdigit() for c in segment):  # "Part 2" continues the headline
+        return False
+    if segment.isascii():
+        return 1 <= len(words) <= 2 and segment[0].isalpha()
+    return len(words) == 1 and len(segment) <= 6  # a channel name in a script without spaces
 
 
 def _site_like(segment: str, names: list[str], host: str | None) -> bool:
