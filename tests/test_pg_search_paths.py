@@ -203,29 +203,38 @@ def test_kept_answers_are_the_answers(archive, request_):
     assert again == first == _fresh(archive, request_)
 
 
+YEAR_2014 = {"date_from": dt.date(2014, 1, 1), "date_to": dt.date(2014, 12, 31)}
 CLICKS = [
-    (SearchRequest("harbour"), ("Outlet 1",)),
-    (SearchRequest("harbour", outlets=("Outlet 1",)), ("Outlet 1", "Outlet 2")),
+    (SearchRequest("harbour"), {"outlets": ("Outlet 1",)}),
+    (SearchRequest("harbour", outlets=("Outlet 1",)), {"outlets": ("Outlet 1", "Outlet 2")}),
     (SearchRequest("dock", languages=("en",), date_from=dt.date(2012, 1, 1),
-                   date_to=dt.date(2016, 12, 31), histogram=True), ("Outlet 3",)),
-    (SearchRequest("harb*", sort="newest"), ("", "Outlet 0")),
-    (SearchRequest('"dock workers"'), ("Outlet 1",)),
-    (SearchRequest("harbour", one_per_story=True), ("Outlet 2",)),
+                   date_to=dt.date(2016, 12, 31), histogram=True), {"outlets": ("Outlet 3",)}),
+    (SearchRequest("harb*", sort="newest"), {"outlets": ("", "Outlet 0")}),
+    (SearchRequest('"dock workers"'), {"outlets": ("Outlet 1",)}),
+    (SearchRequest("harbour", one_per_story=True), {"outlets": ("Outlet 2",)}),
+    (SearchRequest("harbour OR lavrov"), {"languages": ("en",)}),
+    (SearchRequest("harbour", outlets=("Outlet 1",)), YEAR_2014),
+    (SearchRequest("harbour", histogram=True), YEAR_2014),
+    (SearchRequest("harbour", date_from=dt.date(2013, 1, 1)), {"date_to": dt.date(2015, 6, 30)}),
 ]
+FACET_OF = {"outlets": "outlets", "languages": "languages", "date_from": "periods",
+            "date_to": "periods"}
 
 
 @pytest.mark.parametrize(("searched", "chosen"), CLICKS, ids=repr)
-def test_a_click_on_an_outlet_counts_from_the_search_it_narrows(archive, searched, chosen):
-    # The outlets of the search just answered are the click's (each facet is counted
-    # ignoring its own filter); only the rest is counted again.
+def test_a_click_on_a_facet_counts_it_from_the_search_it_narrows(archive, searched, chosen):
+    # A facet of the search just answered is the click's (each facet is counted ignoring
+    # its own filter); only the rest is counted again.
     index = _index(archive)
     index.results = ResultCache()
     index.search(searched)
-    clicked = dataclasses.replace(searched, outlets=chosen)
+    clicked = dataclasses.replace(searched, **chosen)
     hits = index.search(clicked)
-    assert index.results.counts["pg outlets hit"] == 1
+    facet = FACET_OF[next(iter(chosen))]
+    assert index.results.counts[f"pg {facet} hit"] == 1
     assert hits == _fresh(archive, clicked)
-    assert hits.total == sum(n for name, n in hits.outlet_counts if name in chosen)
+    if facet == "outlets":
+        assert hits.total == sum(n for name, n in hits.outlet_counts if name in chosen[facet])
 
 
 def test_pages_of_a_deep_order_follow_one_another(archive, monkeypatch):

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from rapidfuzz import process
@@ -520,6 +521,17 @@ class _Answer:
     notes: tuple[str, ...]
 
 
+# Each facet's filter, by its place in a search's key (see search), and its counts'
+# fields in an answer.
+_FACET_FILTERS = {"outlets": (3,), "languages": (4,), "periods": (5, 6)}
+_FACET_FIELDS = {"outlets": ("outlets",), "languages": ("languages",),
+                 "periods": ("years", "months")}
+
+
+def _facet_of(answer: _Answer, facet: str) -> tuple[Any, ...]:
+    return tuple(getattr(answer, name) for name in _FACET_FIELDS[facet])
+
+
 @dataclass(slots=True)
 class _Parsed:
     """A query as the user sees it (stems, Whoosh's notation) and as it is translated."""
@@ -657,16 +669,18 @@ class PostgresIndex:
         with self._reading() as reading:
             generation = reading.generation()
 
-            # Outlets are counted ignoring the outlet filter: the same for this search
-            # with any outlets chosen. A click on an outlet then counts the rest over the
-            # chosen outlets' matches only.
-            outlets_piece = ("pg outlets", *piece[1:3], *piece[4:7])
-            outlets_counted = self.results.peek(generation, outlets_piece) \
-                if request.outlets and piece[1] is not None else None
+            # Each facet is counted ignoring its own filter: its counts are the same for
+            # this search with any value of that filter chosen, or none. A click on a
+            # facet then counts the rest over the chosen value's matches only.
+            facet_pieces = {facet: (f"pg {facet}", *piece[1:3], *(
+                value for position, value in enumerate(piece[3:7], 3)
+                if position not in _FACET_FILTERS[facet])) for facet in _FACET_FILTERS}
+            known = {facet: kept for facet, at in facet_pieces.items()
+                     if piece[1] is not None and any(piece[i] for i in _FACET_FILTERS[facet])
+                     and (kept := self.results.peek(generation, at)) is not None}
 
             def compute(ranks: int) -> Callable[[], _Answer]:
-                return lambda: self._answer(reading, parsed, request, sort, ranks,
-                                            outlets_counted)
+                return lambda: self._answer(reading, parsed, request, sort, ranks, known)
 
             depth = next((depth for depth in RANK_DEPTHS if end <= depth), None)
             kept = None
@@ -683,9 +697,11 @@ class PostgresIndex:
             else:
                 answer = self.results.get(generation, (*piece, depth), compute(depth),
                                           remember=remember)
-            if piece[1] is not None and outlets_counted is None:
-                self.results.get(generation, outlets_piece, lambda: answer.outlets,
-                                 remember=remember)
+            if piece[1] is not None:
+                for facet, at in facet_pieces.items():
+                    if facet not in known:
+                        self.results.get(generation, at, partial(_facet_of, answer, facet),
+                                         remember=remember)
             hits = SearchHits(
                 total=answer.total,
                 ids=list(answer.ranked[request.offset:end]),
@@ -706,7 +722,7 @@ class PostgresIndex:
 
     def _answer(self, reading: _Reading, parsed: _Parsed | None, request: SearchRequest,
                 sort: str, ranks: int,
-                outlets_counted: tuple[tuple[str, int], ...] | None = None) -> _Answer:
+                known: dict[str, Any] | None = None) -> _Answer:
         """The total, the facet counts (and the counts per day for the chart) and the first
         `ranks` ids of the order.
 
@@ -718,9 +734,9 @@ class PostgresIndex:
         over the matches or, past RANK_ALL, the titled and longest; by date, from the
         matches' dates. When the matches' vectors must be read anyway (phrases outside the
         index of pairs) and in story mode (each story's first copy among the matches), the
-        matches are gathered once and both are worked out from them. `outlets_counted`, the
-        outlet counts of this search without its outlet filter, spares counting outlets:
-        only the chosen outlets' matches are then read for the other counts."""
+        matches are gathered once and both are worked out from them. `known` facets'
+        counts, kept from this search with another value of their filter, are not counted
+        again: only the matches their filters let through are read for the other counts."""
         translation = _Translation(reading)
         match = "TRUE" if parsed is None else translation.condition(parsed.surface)
         # The order by relevance ranks by the query's words; without any, it is by id.
@@ -757,17 +773,23 @@ class PostgresIndex:
                         "jit = off"):
             reading.connection.exec_driver_sql(f"SET LOCAL {setting}")
         if request.one_per_story or translation.reads_vectors:
-            outlets_counted = None  # gathered for every count anyway
+            known = None  # gathered for every count anyway
             rows = _gathered_rows(reading, params, match, flags, period, sort, rank,
                                   stories=request.one_per_story)
         else:
-            counted = match
-            if outlets_counted is not None:
-                counted, flags["o_ok"] = f"{match} AND {outlet_in}", "TRUE"
+            # A known facet's filter narrows the rows counted, in its flag's form: as a
+            # plain condition the planner would find the rows by its index (a year's
+            # articles) and read each one's vector to see whether it matches.
+            counted = [match]
+            for facet, flag in (("outlets", "o_ok"), ("languages", "l_ok"), ("periods", "d_ok")):
+                if known and facet in known:
+                    counted.append(flags[flag])
+                    flags[flag] = "TRUE"
             columns = ", ".join(f"{value} AS {name}" for name, value in flags.items())
             rows = reading.rows(_counts(
                 f"(SELECT a.outlet_id AS outlet, {period} AS period, coalesce(a.language, '') "
-                f"AS language, {columns} FROM articles a WHERE {counted})"), params)
+                f"AS language, {columns} FROM articles a WHERE {' AND '.join(counted)})"),
+                params)
             where = " AND ".join([match, *filters])
             every = f"SELECT a.id FROM articles a WHERE {where}"
             if rank is None:
@@ -785,7 +807,9 @@ class PostgresIndex:
                      for n, (hit,) in enumerate(reading.rows(page, params), 1)]
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
         answer = _answer_of(rows, request.histogram, tuple(translation.notes))
-        return answer if outlets_counted is None else replace(answer, outlets=outlets_counted)
+        for facet, counts in (known or {}).items():
+            answer = replace(answer, **dict(zip(_FACET_FIELDS[facet], counts, strict=True)))
+        return answer
 
     def _days(self, reading: _Reading, generation: int, first: dt.date, last: dt.date,
               stories: bool) -> dict[dt.date, int]:
