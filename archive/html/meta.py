@@ -40,6 +40,7 @@ from archive.outlets import known_outlet, outlet_for_url, without_article
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef"
 _SEPARATOR = re.compile(rf"\s+(?:[|\-–—:/•·»«~\\]|::)\s+|\s*\|\s*|(?:(?<=[{_CJK}])|\s)\s*_\s*"
                         rf"|\s*_\s*(?=[{_CJK}])")
+_WITHOUT_SPACES = re.compile(rf"[{_CJK}]")
 _URLISH = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$", re.I)
 _MAX_TITLE = 300
 _MAX_HEADINGS = 30
@@ -290,9 +291,9 @@ def _section_like(segment: str) -> bool:
     words = segment.split()
     if any(c.isdigit() for c in segment):  # "Part 2" continues the headline
         return False
-    if segment.isascii():
-        return 1 <= len(words) <= 2 and segment[0].isalpha()
-    return len(words) == 1 and len(segment) <= 6  # a channel name in a script without spaces
+    if _WITHOUT_SPACES.search(segment):  # a channel's name in Chinese or Japanese
+        return len(words) == 1 and len(segment) <= 6
+    return 1 <= len(words) <= 2 and segment[0].isalpha()
 
 
 def _site_like(segment: str, names: list[str], host: str | None) -> bool:
