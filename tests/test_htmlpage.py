@@ -211,6 +211,8 @@ def test_a_chinese_title_joins_headline_channel_and_site_with_underscores():
     ("Ferry board adds two evening sailings | Travel | Isle Gazette",
      "Ferry board adds two evening sailings"),
     ("海港新增两班夜间渡轮今日起航_航运频道_海港网", "海港新增两班夜间渡轮今日起航"),
+    ("Le conseil ajoute deux traversées du soir | Économie | Isle Gazette",
+     "Le conseil ajoute deux traversées du soir"),
     # a number goes with the headline
     ("Ferry board adds two evening sailings | Part 2 | Isle Gazette",
      "Ferry board adds two evening sailings | Part 2"),
