@@ -203,6 +203,8 @@ def _find_headline(facts: PageFacts, article: dict[str, Any] | None, names: _Nam
     if best and best_score >= _H1_MATCH:
         meta.found("title", best, f"<h1> matching the {best_rule}")
         return
+    if not headings:
+        return
     site = names.known()
     # A short <h1> under a declared headline of many more words is a section's name
     # ("Allergies Health Center"), which some sites set in the <h1> above the headline.

@@ -521,15 +521,23 @@ class _Answer:
     notes: tuple[str, ...]
 
 
-# Each facet's filter, by its place in a search's key (see search), and its counts'
-# fields in an answer.
-_FACET_FILTERS = {"outlets": (3,), "languages": (4,), "periods": (5, 6)}
-_FACET_FIELDS = {"outlets": ("outlets",), "languages": ("languages",),
-                 "periods": ("years", "months")}
+@dataclass(frozen=True, slots=True)
+class _Facet:
+    """A facet: where its filter stands in a search's key (see search), the fields of an
+    answer that hold its counts, and the flag its filter sets on each counted match."""
+
+    filters: tuple[int, ...]
+    fields: tuple[str, ...]
+    flag: str
+
+
+_FACETS = {"outlets": _Facet((3,), ("outlets",), "o_ok"),
+           "languages": _Facet((4,), ("languages",), "l_ok"),
+           "periods": _Facet((5, 6), ("years", "months"), "d_ok")}
 
 
 def _facet_of(answer: _Answer, facet: str) -> tuple[Any, ...]:
-    return tuple(getattr(answer, name) for name in _FACET_FIELDS[facet])
+    return tuple(getattr(answer, name) for name in _FACETS[facet].fields)
 
 
 @dataclass(slots=True)
@@ -672,12 +680,13 @@ class PostgresIndex:
             # Each facet is counted ignoring its own filter: its counts are the same for
             # this search with any value of that filter chosen, or none. A click on a
             # facet then counts the rest over the chosen value's matches only.
-            facet_pieces = {facet: (f"pg {facet}", *piece[1:3], *(
+            facet_pieces = {name: (f"pg {name}", *piece[1:3], *(
                 value for position, value in enumerate(piece[3:7], 3)
-                if position not in _FACET_FILTERS[facet])) for facet in _FACET_FILTERS}
-            known = {facet: kept for facet, at in facet_pieces.items()
-                     if piece[1] is not None and any(piece[i] for i in _FACET_FILTERS[facet])
-                     and (kept := self.results.peek(generation, at)) is not None}
+                if position not in facet.filters)) for name, facet in _FACETS.items()}
+            known = {} if piece[1] is None else {
+                name: kept for name, at in facet_pieces.items()
+                if any(piece[i] for i in _FACETS[name].filters)
+                and (kept := self.results.peek(generation, at)) is not None}
 
             def compute(ranks: int) -> Callable[[], _Answer]:
                 return lambda: self._answer(reading, parsed, request, sort, ranks, known)
@@ -781,10 +790,10 @@ class PostgresIndex:
             # plain condition the planner would find the rows by its index (a year's
             # articles) and read each one's vector to see whether it matches.
             counted = [match]
-            for facet, flag in (("outlets", "o_ok"), ("languages", "l_ok"), ("periods", "d_ok")):
-                if known and facet in known:
-                    counted.append(flags[flag])
-                    flags[flag] = "TRUE"
+            for name in known or ():
+                flag = _FACETS[name].flag
+                counted.append(flags[flag])
+                flags[flag] = "TRUE"
             columns = ", ".join(f"{value} AS {name}" for name, value in flags.items())
             rows = reading.rows(_counts(
                 f"(SELECT a.outlet_id AS outlet, {period} AS period, coalesce(a.language, '') "
@@ -808,7 +817,7 @@ class PostgresIndex:
         reading.connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
         answer = _answer_of(rows, request.histogram, tuple(translation.notes))
         for facet, counts in (known or {}).items():
-            answer = replace(answer, **dict(zip(_FACET_FIELDS[facet], counts, strict=True)))
+            answer = replace(answer, **dict(zip(_FACETS[facet].fields, counts, strict=True)))
         return answer
 
     def _days(self, reading: _Reading, generation: int, first: dt.date, last: dt.date,
