@@ -786,6 +786,16 @@ def _outlet_cues(text: str) -> dict[str, dict[str, float]]:
         OutletContext(stripped, frozenset(cleaned.kept), cleaned.kept[0]))}
 
 
+def test_a_copyright_holder_the_outlet_table_knows_is_a_name_even_in_label_words():
+    # "National" and "Review" are each a section label on some site; as the holder of the
+    # page's copyright, and known to the outlet table, they are the site's name.
+    page = "Night trains return to the coast\n\n" + _LEAD + "\n\nContact\n© 2019 {}\n"
+    assert _outlet_cues(page.format("National Review"))["National Review"]["copyright"] == 1
+    assert extract_text_dump(page.format("National Review"), {}).outlet == "National Review"
+    # Label words the table does not know as an outlet stay no name, in a notice too.
+    assert "Local Sports Review" not in _outlet_cues(page.format("Local Sports Review"))
+
+
 def test_a_bare_notice_that_closes_the_page_is_the_sites_own():
     page = "Night trains return to the coast\n\n" + _LEAD + "\n\nContact\nRSS\n© Coast Herald\n"
     assert _outlet_cues(page)["Coast Herald"].get("copyright") == 1

@@ -374,7 +374,12 @@ def clean_name(text: str | None, *, cut: bool = True) -> str | None:
                                               _MONTH_YEAR.search(name)):
         return None  # a date
     words = WORD.findall(name.casefold())
-    if not words or all(t in STOP_WORDS or t in _GENERIC or t.isdigit() for t in words):
+    if not words:
+        return None
+    # "© 2019 National Review": a section label never holds a copyright, so a holder the
+    # outlet table knows is a name even when each of its words could be a label.
+    if all(t in STOP_WORDS or t in _GENERIC or t.isdigit() for t in words) and \
+            (cut or not known_outlet(name)):
         return None
     if name.isupper() and word_total(name) >= 4:
         return None  # a shouted headline or a list of names
