@@ -41,7 +41,7 @@ from archive.index import PostgresIndex
 from archive.instance import Archive
 from archive.maintenance import index_rows, tidy_index, unfinished_runs
 from archive.maintenance import prepare as prepare_archive
-from archive.models import IngestError, IngestRun, utcnow
+from archive.models import Article, IngestError, IngestRun, utcnow
 from archive.processes import (
     die_with_parent,
     forked_children_die_with_parent,
@@ -57,7 +57,7 @@ from archive.readers import (
     read_input,
 )
 from archive.site_evidence import file_by_site, fill_unknown_outlets
-from archive.stories import match_batch, resolve, stories_of, story_keys
+from archive.stories import late_matches, match_batch, resolve, stories_of, story_keys
 
 # Rows per database transaction: a crash loses at most this much work.
 BATCH_SIZE = 500
@@ -318,21 +318,39 @@ class _Run:
         with self.archive.sessions() as session:
             try:
                 with session.begin():
-                    # PostgreSQL: other writers' batches wait until this one commits, so
-                    # the duplicate checks below see every article stored before it.
-                    writers.take_store_turn(session)
+                    concurrent = self.archive.concurrent_writers
                     self.archive.confirm_writer(session)
                     pairs, filed = self._new_articles(session, pending)
+                    source_ids, ids = store.next_ids(session, len(pairs))
+                    if concurrent:
+                        pairs, source_ids, ids = self._claim_sources(session, pairs,
+                                                                     source_ids, ids)
                     new = [item for item, _ in pairs]
-                    source_ids, ids = store.next_ids(session, len(new))
-                    matches = match_batch(session, [(n.article.body, n.story_keys) for n in new])
+                    compared: set[int] = set()
+                    matches = match_batch(session, [(n.article.body, n.story_keys) for n in new],
+                                          compared)
                     stored = stories_of(session, [m[1] for m in matches if m and m[0] == "stored"])
+                    if concurrent and any(n.article.outlet and self.outlets.id_for(
+                            session, n.article.outlet, create=False) is None for n in new):
+                        # A new outlet's name is unique: one writer creates it, and the
+                        # others wait here to read it.
+                        writers.take_store_turn(session)
                     outlet_ids = [self.outlets.id_for(session, n.article.outlet) for n in new]
+                    stories = resolve(matches, ids, stored)
                     store.write_batch(session, new, ids=ids, source_ids=source_ids,
-                                      stories=resolve(matches, ids, stored),
-                                      outlet_ids=outlet_ids, run_id=self.summary.run_id,
+                                      stories=stories, outlet_ids=outlet_ids,
+                                      run_id=self.summary.run_id,
                                       cleaner_version=CLEANER_VERSION, errors=errors,
-                                      indexed=indexed_here)
+                                      indexed=indexed_here, sources_written=concurrent)
+                    # PostgreSQL: from here to the commit, one writer at a time, so that
+                    # what the batches of other writers committed meanwhile is seen.
+                    writers.take_store_turn(session)
+                    if concurrent:
+                        keep = self._settle_with_other_writers(session, new, ids, stories,
+                                                               compared)
+                        pairs = [pair for pair, kept in zip(pairs, keep, strict=True) if kept]
+                        outlet_ids = [o for o, kept in zip(outlet_ids, keep, strict=True) if kept]
+                        ids = [i for i, kept in zip(ids, keep, strict=True) if kept]
                     if indexed_here:
                         PostgresIndex.record_words(session.connection(), ids)
                     self._learn_boilerplate(session, pairs, outlet_ids)
@@ -372,6 +390,44 @@ class _Run:
                                  prepared.story_keys, prepared.stored), prepared)
                for (raw, digest, _), prepared in zip(kept, filed, strict=True)]
         return new, sum(a is not b for (_, _, a), b in zip(kept, filed, strict=True))
+
+    def _claim_sources(self, session: Session, pairs: list[tuple[store.NewArticle, Prepared]],
+                       source_ids: list[int], ids: list[int]
+                       ) -> tuple[list[tuple[store.NewArticle, Prepared]], list[int], list[int]]:
+        """Several writers: store the batch's raw inputs first and go on with those no
+        other writer stored meanwhile (the rest are duplicates)."""
+        claimed = store.claim_sources(session, [item for item, _ in pairs], source_ids,
+                                      self.summary.run_id)
+        self.summary.duplicates += claimed.count(False)
+        return ([p for p, ours in zip(pairs, claimed, strict=True) if ours],
+                [s for s, ours in zip(source_ids, claimed, strict=True) if ours],
+                [i for i, ours in zip(ids, claimed, strict=True) if ours])
+
+    def _settle_with_other_writers(self, session: Session, new: list[store.NewArticle],
+                                   ids: list[int], stories: list[int], compared: set[int]
+                                   ) -> list[bool]:
+        """In the store turn, after writing: drop the batch's articles whose text another
+        writer committed while it was written, and join its new stories to copies they
+        committed. Returns which articles stay."""
+        ours = set(ids)
+        taken = store.bodies_stored_elsewhere(session, [n.body_hash for n in new], ours)
+        keep = [n.body_hash not in taken for n in new]
+        story_moves = {article_id: taken[n.body_hash]
+                       for n, article_id in zip(new, ids, strict=True) if n.body_hash in taken}
+        roots = [(article_id, n.article.body, n.story_keys)
+                 for n, article_id, story, kept in zip(new, ids, stories, keep, strict=True)
+                 if kept and story == article_id and n.story_keys]
+        late = late_matches(session, roots, ours | compared)
+        joined = stories_of(session, list(late.values()))
+        story_moves.update({root: joined[copy] for root, copy in late.items()})
+        store.remove_articles(session, [i for i, kept in zip(ids, keep, strict=True)
+                                        if not kept])
+        for story, moved_to in story_moves.items():
+            session.execute(update(Article).where(Article.story_id == story,
+                                                  Article.id.in_(ids))
+                            .values(story_id=moved_to))
+        self.summary.duplicates += keep.count(False)
+        return keep
 
     def _learn_boilerplate(self, session: Session,
                            pairs: list[tuple[store.NewArticle, Prepared]],

@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Bundle, Session
 
 from archive import rawcontent
@@ -50,6 +51,20 @@ def known_sources(session: Session, digests: Sequence[str]) -> set[str]:
 def known_bodies(session: Session, digests: Sequence[str]) -> set[str]:
     """Which of these body hashes belong to a stored article already."""
     return _known(session, Article.body_hash, digests)
+
+
+def bodies_stored_elsewhere(session: Session, digests: Sequence[str], ours: set[int]
+                            ) -> dict[str, int]:
+    """Of these body hashes, those an article outside `ours` has, with its story's id."""
+    found: dict[str, tuple[int, int]] = {}
+    unique = list(dict.fromkeys(digests))
+    for start in range(0, len(unique), CHUNK):
+        for digest, article_id, story in session.execute(
+                select(Article.body_hash, Article.id, Article.story_id)
+                .where(Article.body_hash.in_(unique[start:start + CHUNK]))):
+            if article_id not in ours and (digest not in found or article_id < found[digest][0]):
+                found[digest] = (article_id, story or article_id)
+    return {digest: story for digest, (_, story) in found.items()}
 
 
 def _known(session: Session, column, digests: Sequence[str]) -> set[str]:  # noqa: ANN001
@@ -161,18 +176,15 @@ def _sequence_ids(session: Session, table: str, count: int) -> list[int]:
 def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[int],
                 source_ids: Sequence[int], stories: Sequence[int], outlet_ids: Sequence[int | None],
                 run_id: int | None, cleaner_version: str,
-                errors: Sequence[tuple[str, str]] = (), indexed: bool = False) -> None:
+                errors: Sequence[tuple[str, str]] = (), indexed: bool = False,
+                sources_written: bool = False) -> None:
     """Insert sources, articles, story keys and errors of one batch (inside a transaction);
-    `indexed`: the articles are searchable once committed (nothing to index after)."""
+    `indexed`: the articles are searchable once committed (nothing to index after);
+    `sources_written`: claim_sources wrote the sources already."""
     now = utcnow()
     if new:
-        compress = compresses(session.get_bind())
-        session.execute(insert(Source), [
-            {"id": source_id, "ingest_run_id": run_id, "uri": item.raw.uri,
-             "format": item.raw.format, "sha256": item.sha256, "size_bytes": len(item.raw.data),
-             "encoding": item.article.encoding, **_stored(item, compress),
-             "supplied": dict(item.raw.hints), "ingested_at": now}
-            for source_id, item in zip(source_ids, new, strict=True)])
+        if not sources_written:
+            session.execute(insert(Source), _source_rows(session, new, source_ids, run_id, now))
         session.execute(insert(Article), [
             _article_row(item.article, article_id, source_id, outlet_id, story, item.body_hash,
                          cleaner_version, now, now if indexed else None)
@@ -187,6 +199,38 @@ def write_batch(session: Session, new: Sequence[NewArticle], *, ids: Sequence[in
         session.execute(insert(IngestError), [
             {"ingest_run_id": run_id, "uri": uri, "reason": reason, "created_at": now}
             for uri, reason in errors])
+
+
+def claim_sources(session: Session, new: Sequence[NewArticle], source_ids: Sequence[int],
+                  run_id: int | None) -> list[bool]:
+    """PostgreSQL, several writers: insert the batch's raw inputs, but none that another
+    writer stored, or is storing (the unique hash makes this wait for its commit); whether
+    each was this batch's to store."""
+    rows = _source_rows(session, new, source_ids, run_id, utcnow())
+    claimed = set(session.connection().scalars(
+        postgresql.insert(Source).on_conflict_do_nothing(index_elements=["sha256"])
+        .returning(Source.id), rows)) if rows else set()
+    return [source_id in claimed for source_id in source_ids]
+
+
+def remove_articles(session: Session, ids: Sequence[int]) -> None:
+    """Delete articles written earlier in this transaction, with their sources and keys."""
+    if not ids:
+        return
+    source_ids = list(session.scalars(select(Article.source_id).where(Article.id.in_(ids))))
+    session.execute(delete(StoryKey).where(StoryKey.article_id.in_(ids)))
+    session.execute(delete(Article).where(Article.id.in_(ids)))
+    session.execute(delete(Source).where(Source.id.in_(source_ids)))
+
+
+def _source_rows(session: Session, new: Sequence[NewArticle], source_ids: Sequence[int],
+                 run_id: int | None, now: object) -> list[dict[str, object]]:
+    compress = compresses(session.get_bind())
+    return [{"id": source_id, "ingest_run_id": run_id, "uri": item.raw.uri,
+             "format": item.raw.format, "sha256": item.sha256, "size_bytes": len(item.raw.data),
+             "encoding": item.article.encoding, **_stored(item, compress),
+             "supplied": dict(item.raw.hints), "ingested_at": now}
+            for source_id, item in zip(source_ids, new, strict=True)]
 
 
 def compresses(bind: Engine | Connection) -> bool:

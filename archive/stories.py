@@ -113,23 +113,16 @@ def similarity(first: set[bytes], second: set[bytes]) -> float:
     return len(first & second) / len(first | second)
 
 
-def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]]) -> list[Match]:
+def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]],
+                compared: set[int] | None = None) -> list[Match]:
     """For each (body, keys) of a batch, in order, the copy of its story found among stored
-    articles and the batch's earlier articles; one query for the whole batch's keys."""
-    stored_by_key: dict[int, list[int]] = defaultdict(list)
-    all_keys = list({key for _, keys in articles for key in keys})
-    for start in range(0, len(all_keys), _CHUNK):
-        for key, article_id in session.execute(
-                select(StoryKey.key, StoryKey.article_id)
-                .where(StoryKey.key.in_(all_keys[start:start + _CHUNK]))):
-            stored_by_key[key].append(article_id)
+    articles and the batch's earlier articles; one query for the whole batch's keys.
+    `compared` collects the stored articles looked at."""
+    stored_by_key = _stored_by_key(session, list({key for _, keys in articles for key in keys}))
     candidate_ids = sorted({i for ids in stored_by_key.values() for i in ids})
-    stored_grams: dict[int, set[bytes]] = {}
-    for start in range(0, len(candidate_ids), _CHUNK):
-        for article_id, body in session.execute(
-                select(Article.id, Article.body)
-                .where(Article.id.in_(candidate_ids[start:start + _CHUNK]))):
-            stored_grams[article_id] = shingles(body)
+    if compared is not None:
+        compared.update(candidate_ids)
+    stored_grams = _stored_grams(session, candidate_ids)
     batch_by_key: dict[int, list[int]] = defaultdict(list)
     batch_grams: dict[int, set[bytes]] = {}
 
@@ -155,6 +148,46 @@ def match_batch(session: Session, articles: Sequence[tuple[str, Sequence[int]]])
         for key in keys:
             batch_by_key[key].append(position)
     return matches
+
+
+def late_matches(session: Session, roots: Sequence[tuple[int, str, Sequence[int]]],
+                 skip: set[int]) -> dict[int, int]:
+    """For articles of a batch that began stories of their own, (id, body, keys), the copy
+    each has among stored articles other than `skip` (the batch's own and those it was
+    compared with already): what another writer committed while the batch was written."""
+    stored_by_key = _stored_by_key(session, list({key for _, _, keys in roots for key in keys}))
+    candidates = {key: [i for i in ids if i not in skip] for key, ids in stored_by_key.items()}
+    stored_grams = _stored_grams(session, sorted({i for ids in candidates.values() for i in ids}))
+    found: dict[int, int] = {}
+    for article_id, body, keys in roots:
+        others = {i for key in keys for i in candidates.get(key, ())}
+        if not others:
+            continue
+        grams = shingles(body)
+        score, best = max((similarity(grams, stored_grams.get(i, set())), i) for i in others)
+        if score >= MIN_SIMILARITY:
+            found[article_id] = best
+    return found
+
+
+def _stored_by_key(session: Session, keys: list[int]) -> dict[int, list[int]]:
+    stored_by_key: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(keys), _CHUNK):
+        for key, article_id in session.execute(
+                select(StoryKey.key, StoryKey.article_id)
+                .where(StoryKey.key.in_(keys[start:start + _CHUNK]))):
+            stored_by_key[key].append(article_id)
+    return stored_by_key
+
+
+def _stored_grams(session: Session, article_ids: list[int]) -> dict[int, set[bytes]]:
+    stored_grams: dict[int, set[bytes]] = {}
+    for start in range(0, len(article_ids), _CHUNK):
+        for article_id, body in session.execute(
+                select(Article.id, Article.body)
+                .where(Article.id.in_(article_ids[start:start + _CHUNK]))):
+            stored_grams[article_id] = shingles(body)
+    return stored_grams
 
 
 def stories_of(session: Session, article_ids: Sequence[int]) -> dict[int, int]:

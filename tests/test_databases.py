@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -262,6 +263,61 @@ def test_two_ingests_at_once_store_every_article_once(postgres_url, tmp_path):
         assert index.ids() == {row[0] for row in query(paths, "SELECT id FROM articles")}
     finally:
         index.close()
+    assert _run(paths, "check")[1].endswith("Consistent.\n")
+
+
+def _dispatch(serial: int, topic: str) -> str:
+    """A text of its own: its 4-word runs are shared with no other report's."""
+    words = random.Random(f"{topic} {serial}").choices(_WORDS, k=150)
+    return f"Report {serial} on the {topic}: " + " ".join(words) + "."
+
+
+_WORDS = [f"{consonant}{vowel}{ending}" for consonant in "bdfgklmnprstvz" for vowel in "aeiou"
+          for ending in ("", "n", "st", "rk")]
+
+
+def test_two_ingests_at_once_store_a_text_once_and_join_its_copies_into_one_story(
+        postgres_url, tmp_path):
+    """Writers store at once and take turns only to settle: a text the other writer stored
+    meanwhile is dropped, and a copy of a story it stored meanwhile joins that story."""
+    paths = InstancePaths(tmp_path / "instance", postgres_url)
+    assert _run(paths, "db", "upgrade")[0] == 0
+    # Each report twice: the same ferry text from both writers, and the harbour text from
+    # one and an updated copy of it from the other.
+    feeds = {"a": [("Ferry", "ferry timetable", ""), ("Harbour", "harbour works", "")],
+             "b": [("Ferry", "ferry timetable", ""),
+                   ("Harbour", "harbour works", " Updated at noon with the council's reply.")]}
+    for name, records in feeds.items():
+        (tmp_path / name).mkdir()
+        with (tmp_path / name / "feed.jsonl").open("w", encoding="utf-8") as out:
+            for serial in range(1500):
+                for kind, topic, tail in records:
+                    out.write(json.dumps({"title": f"{kind} {serial} {name}",
+                                          "text": _dispatch(serial, topic) + tail}) + "\n")
+    processes = [subprocess.Popen([sys.executable, "-m", "archive.cli", "--instance",
+                                   str(paths.root), "ingest", "--jobs", "1",
+                                   str(tmp_path / name)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=database_env(paths))
+                 for name in feeds]
+    for process in processes:
+        _, err = process.communicate(timeout=PATIENCE)
+        assert process.returncode == 0, err
+    runs = query(paths, "SELECT started_at, finished_at, articles_added, duplicates_skipped "
+                        "FROM ingest_runs ORDER BY id")
+    assert runs[1][0] < runs[0][1] and runs[0][0] < runs[1][1]
+    assert runs[0][2] + runs[1][2] == 4500 and runs[0][3] + runs[1][3] == 1500
+    assert count(paths, "SELECT count(DISTINCT body_hash) FROM articles") == 4500
+    assert count(paths, "SELECT count(*) FROM sources") == 4500
+    stories: dict[str, set[int]] = {}
+    for title, story in query(paths, "SELECT title, story_id FROM articles"):
+        stories.setdefault(title.rsplit(" ", 1)[0], set()).add(story)
+    assert len(stories) == 3000 and all(len(ids) == 1 for ids in stories.values())
+    harbour = query(paths, "SELECT count(*), count(DISTINCT story_id) FROM articles "
+                           "WHERE title LIKE 'Harbour %'")
+    assert harbour == [(3000, 1500)]
+    assert count(paths, "SELECT count(*) FROM articles a JOIN articles s "
+                        "ON s.id = a.story_id WHERE s.story_id <> s.id") == 0
     assert _run(paths, "check")[1].endswith("Consistent.\n")
 
 
