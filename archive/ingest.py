@@ -320,6 +320,7 @@ class _Run:
                 with session.begin():
                     concurrent = self.archive.concurrent_writers
                     self.archive.confirm_writer(session)
+                    commits = writers.commits_so_far(session) if concurrent else 0
                     pairs, filed = self._new_articles(session, pending)
                     source_ids, ids = store.next_ids(session, len(pairs))
                     if concurrent:
@@ -343,9 +344,13 @@ class _Run:
                                       cleaner_version=CLEANER_VERSION, errors=errors,
                                       indexed=indexed_here, sources_written=concurrent)
                     # PostgreSQL: from here to the commit, one writer at a time, so that
-                    # what the batches of other writers committed meanwhile is seen.
+                    # what the batches of other writers committed meanwhile is seen. A
+                    # batch in its turn claims nothing more, and one waiting on a claim
+                    # holds no turn: the two waits never close a circle.
                     writers.take_store_turn(session)
-                    if concurrent:
+                    # Only when another writer committed since this batch looked: a lone
+                    # writer pays nothing for settling.
+                    if concurrent and writers.commits_so_far(session) != commits:
                         keep = self._settle_with_other_writers(session, new, ids, stories,
                                                                compared)
                         pairs = [pair for pair, kept in zip(pairs, keep, strict=True) if kept]

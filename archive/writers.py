@@ -7,17 +7,20 @@ holder's connection dies (even by SIGKILL), as the operating system drops a floc
 
 - the writer lock, shared by ingests and exclusive for the commands that rebuild or
   repair (reindex, check, reclean, optimize, db upgrade), so those still run alone;
-- the store lock, per batch transaction: deduplication (raw-input hash, body hash) and
-  the batch's inserts run one batch at a time across writers, so that two writers given
-  the same documents store each once (the body hash cannot be a unique key: a reclean may
-  leave two articles with one text), and story matching sees every committed copy;
+- the store turn, at the end of each batch's transaction until its commit: batches are
+  written at once, then settle one at a time. A raw input is claimed by its unique hash
+  as the batch starts (a writer storing the same input makes the claim wait for its
+  commit, then skip it); in its turn a batch drops the articles whose text another writer
+  committed meanwhile (the body hash cannot be a unique key: a reclean may leave two
+  articles with one text), joins its new stories to copies they committed, and counts
+  its words and lines. A batch that must create an outlet takes the turn before doing so;
 - the index lock: one process at a time writes the Whoosh index, which allows one
   writer (its own lock would make the second fail, not wait), and marks what it indexed;
 - a lock per ingest run while it lives, so that a run still marked `running` is known to
   be dead only when no one holds its lock.
 
-Extraction, the bulk of an ingest's work, runs in parallel across writers; only the short
-store and index steps take turns.
+Extraction and the batches' inserts run in parallel across writers; only the short
+settling and index steps take turns.
 """
 
 from __future__ import annotations
@@ -113,6 +116,13 @@ def live_runs(session: Session) -> set[int]:
         "AND classid = :ns AND objsubid = 2 "
         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
         {"ns": RUNS}))
+
+
+def commits_so_far(session: Session) -> int:
+    """A number that moves on with every commit that wrote articles (migration 0010's
+    `search_state.generation`, bumped at the commit): equal before and after, no other
+    writer committed in between."""
+    return int(session.scalar(text("SELECT generation FROM search_state")) or 0)
 
 
 def take_store_turn(session: Session) -> None:
