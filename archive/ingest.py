@@ -23,12 +23,13 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -353,9 +354,8 @@ class _Run:
                     if concurrent and writers.commits_so_far(session) != commits:
                         keep = self._settle_with_other_writers(session, new, ids, stories,
                                                                compared)
-                        pairs = [pair for pair, kept in zip(pairs, keep, strict=True) if kept]
-                        outlet_ids = [o for o, kept in zip(outlet_ids, keep, strict=True) if kept]
-                        ids = [i for i, kept in zip(ids, keep, strict=True) if kept]
+                        pairs, outlet_ids, ids = (_kept(keep, pairs), _kept(keep, outlet_ids),
+                                                  _kept(keep, ids))
                     if indexed_here:
                         PostgresIndex.record_words(session.connection(), ids)
                     self._learn_boilerplate(session, pairs, outlet_ids)
@@ -404,9 +404,7 @@ class _Run:
         claimed = store.claim_sources(session, [item for item, _ in pairs], source_ids,
                                       self.summary.run_id)
         self.summary.duplicates += claimed.count(False)
-        return ([p for p, ours in zip(pairs, claimed, strict=True) if ours],
-                [s for s, ours in zip(source_ids, claimed, strict=True) if ours],
-                [i for i, ours in zip(ids, claimed, strict=True) if ours])
+        return _kept(claimed, pairs), _kept(claimed, source_ids), _kept(claimed, ids)
 
     def _settle_with_other_writers(self, session: Session, new: list[store.NewArticle],
                                    ids: list[int], stories: list[int], compared: set[int]
@@ -425,8 +423,7 @@ class _Run:
         late = late_matches(session, roots, ours | compared)
         joined = stories_of(session, list(late.values()))
         story_moves.update({root: joined[copy] for root, copy in late.items()})
-        store.remove_articles(session, [i for i, kept in zip(ids, keep, strict=True)
-                                        if not kept])
+        store.remove_articles(session, _kept([not kept for kept in keep], ids))
         for story, moved_to in story_moves.items():
             session.execute(update(Article).where(Article.story_id == story,
                                                   Article.id.in_(ids))
@@ -441,6 +438,14 @@ class _Run:
             if prepared.line_candidates and outlet_id is not None:
                 boilerplate.record(session, outlet_id, prepared.line_candidates)
                 self.outlets_with_dumps.add(outlet_id)
+
+
+_Item = TypeVar("_Item")
+
+
+def _kept(flags: Sequence[bool], items: Sequence[_Item]) -> list[_Item]:
+    """The items whose flag is set, in order."""
+    return [item for item, flag in zip(items, flags, strict=True) if flag]
 
 
 class _BackgroundIndexer:
