@@ -16,7 +16,7 @@ from archive.textdump import extract_text_dump
 
 # Bump when cleaning or extraction changes what is stored, so `archive reclean` can tell
 # which articles were made by an older version.
-CLEANER_VERSION = "14"
+CLEANER_VERSION = "15"
 
 _EXTRACTORS: dict[str, Callable[[str, Mapping[str, str]], Extracted]] = {
     "txt": extract_text_dump,

@@ -275,6 +275,29 @@ def test_outlet_from_the_copyright_line_when_nothing_else_names_the_site():
     assert extract_html(html, {}).outlet == "Isle Gazette"
 
 
+def test_the_title_naming_the_site_beats_the_copyright_holder_of_a_blog():
+    # No <h1>: the headline is declared in og:title, and <title> prints the blog's name
+    # before it with no space before the colon; the footer names the blog's author.
+    html = simple_page(
+        f"{PARAGRAPH * 3}<footer><p>© 2016 Andrea Vossberg</p></footer>",
+        head="<title>Harbour Notes: Ferry board adds two evening sailings</title>"
+             '<meta property="og:title" content="Ferry board adds two evening sailings">')
+    article = extract_html(html, {})
+    assert article.outlet == "Harbour Notes"
+    assert article.provenance["fields"]["outlet"]["rule"] == "<title> around the headline"
+
+
+def test_a_name_written_as_an_identifier_gives_way_to_the_site_name():
+    html = simple_page(
+        f"<h1>Ferry board adds two evening sailings</h1>{PARAGRAPH * 3}",
+        head="<title>Ferry board adds two evening sailings | islegazette</title>"
+             '<meta property="og:site_name" content="islegazette">'
+             '<meta name="application-name" content="islegazette-website">'
+             '<meta name="apple-mobile-web-app-title" content="islegazette-website">'
+             '<link rel="canonical" href="https://islegazette.com/ferries">')
+    assert extract_html(html, {}).outlet == "islegazette"
+
+
 # --- byline ------------------------------------------------------------------------------
 
 def test_byline_lists_every_declared_author():

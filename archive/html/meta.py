@@ -163,7 +163,7 @@ def find_metadata(tree: HtmlElement, facts: PageFacts) -> Metadata:
     article = _main_ld_article(facts)
     names = _site_names(tree, facts, article)
     _find_headline(facts, article, names, meta)
-    _add_title_affixes(facts, names, meta.title)
+    _add_title_affixes(facts, names, meta.title or _declared_within_title(facts, article))
     _find_outlet(tree, facts, names, meta)
     if meta.title is None:
         _find_declared_title(facts, article, names, meta)
@@ -340,13 +340,24 @@ def _site_names(tree: HtmlElement, facts: PageFacts, article: dict[str, Any] | N
         if handle and matches_domain(handle, facts.host):
             names.add(handle, 0, "twitter:site handle matching the domain")
     for name in _copyright_names(tree):
-        weight = 1 if _COMPANY.search(name) else 3
+        # The holder owns the site (a company, or a blog's author); where the page's own
+        # title names it otherwise, that name is the masthead, so it wins a tie.
+        weight = 1 if _COMPANY.search(name) else 2.5
         names.add(name, weight, "copyright line")
     for alt in tree.xpath("//a[@href='/' or @href='./']//img/@alt")[:3]:
         parts = re.split(r"\s+[|–—-]\s+", clean_text(alt))
         if parts and parts[0] and not re.search(r"\blogo\b", parts[0], re.I):
             names.add(parts[0], 2, "logo image text")
     return names
+
+
+def _declared_within_title(facts: PageFacts, article: dict[str, Any] | None) -> str | None:
+    """A declared headline that <title> prints with more around it ("Site: Headline")."""
+    page_title = facts.title_tag or ""
+    for _, title in _declared_titles(facts, article):
+        if len(title) >= 10 and title != page_title and title in page_title:
+            return title
+    return None
 
 
 def _add_title_affixes(facts: PageFacts, names: _Names, headline: str | None) -> None:

@@ -10,6 +10,7 @@ from archive import domains
 _NOT_WORD = re.compile(r"[\W_]+")
 _QUOTES = str.maketrans({c: None for c in "'\"‘’‚‛“”„‟«»‹›`´"})
 _DASHES = re.compile(r"[\u2010-\u2015\u2212-]")
+_JOINED_WORDS = re.compile(r"[^\W\d_]{2,}[-_][^\W\d_]{2,}")
 
 
 def squash(name: str) -> str:
@@ -77,8 +78,12 @@ def is_slug(name: str, host: str | None) -> bool:
     key = squash(name)
     if key in {squash(label) for label in service_labels(host)}:
         return True
-    return name == name.lower() and " " not in name and "." not in name and bool(
-        host and key == squash(site_label(host) or ""))
+    if name != name.lower() or " " in name or "." in name:
+        return False
+    # "topicseed-website", "my_blog": words joined as an identifier, not written as a name
+    # (scripts without case join words with "_" in names too: "史蒂文的家_藍天").
+    return bool(host and key == squash(site_label(host) or "")) or (
+        name != name.upper() and bool(_JOINED_WORDS.search(name)))
 
 
 def headline_similarity(a: str, b: str) -> float:
