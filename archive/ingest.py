@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import multiprocessing
 import os
 import pickle
@@ -34,7 +35,7 @@ from typing import TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from archive import boilerplate, outlets, rawcontent, store, writers
+from archive import boilerplate, outlets, phrase_index, rawcontent, store, writers
 from archive.config import InstancePaths
 from archive.document import Extracted, ExtractionError, RawDocument
 from archive.extract import CLEANER_VERSION, extract
@@ -59,6 +60,8 @@ from archive.readers import (
 )
 from archive.site_evidence import file_by_site, fill_unknown_outlets
 from archive.stories import late_matches, match_batch, resolve, stories_of, story_keys
+
+logger = logging.getLogger(__name__)
 
 # Rows per database transaction: a crash loses at most this much work.
 BATCH_SIZE = 500
@@ -93,6 +96,9 @@ class IngestOptions:
     manifest: dict[str, dict[str, str]] = field(default_factory=dict)
     jobs: int = 1
     max_bytes: int = DEFAULT_MAX_BYTES
+    # A large load (PostgreSQL): the index of phrase pairs is built once at the end rather
+    # than article by article (phrase_index.py).
+    bulk: bool = False
 
 
 @dataclass(slots=True)
@@ -110,6 +116,10 @@ class IngestSummary:
     # Text dumps that named no outlet and were filed under their site's, by the lines they
     # share with its stored pages (site_evidence.py).
     site_outlets: int = 0
+    # PostgreSQL: seconds spent building the index of phrase pairs at the end, when a bulk
+    # ingest held it back (this run or an interrupted one); or whether it is still to build.
+    phrase_index_seconds: float | None = None
+    phrase_index_left: bool = False
 
     @property
     def ok(self) -> bool:
@@ -144,6 +154,8 @@ class ReadProgress:
     # Once reading is over: articles stored but not yet indexed, which the run waits for
     # (up to INDEX_LAG_ROWS of them, minutes of work on a big load).
     indexing_left: int = 0
+    # Once everything is stored: a last step that takes a while ("building ...").
+    finishing: str = ""
 
 
 Progress = Callable[[ReadProgress], None]
@@ -166,33 +178,41 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
         learned = boilerplate.learned(session)
     run = _Run(archive, options, summary)
     indexer = _BackgroundIndexer(archive)
-    try:
-        documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
-        with closing(extract_all(documents, options.jobs, learned, archive.outlet_table,
-                                 compress=store.compresses(archive.engine))) as extracted:
-            for raw, result in extracted:
-                if isinstance(result, str):
-                    run.errors.append((raw.uri, result))
-                else:
-                    run.pending.append((raw, result))
-                if len(run.pending) + len(run.errors) >= BATCH_SIZE:
-                    indexer.submit(run.flush())
-                if stop is not None and stop.is_set():
-                    summary.interrupted = True
-                    break
-        indexer.submit(run.flush())
-    finally:
-        # Waits for what was submitted and raises what indexing raised.
-        indexer.close(_indexing_reporter(progress, run.last_read))
-    if not summary.interrupted:
-        # Pages stored early in the run, before their site's lines were learned.
-        summary.site_outlets += fill_unknown_outlets(archive, run_id)
-        tidy_index(archive)  # a merge can take minutes: not while the user waits to stop
-    with archive.sessions() as session, session.begin():
-        writers.take_store_turn(session)  # not amid another writer's counting (PostgreSQL)
-        boilerplate.prune(session, run.outlets_with_dumps)
-    summary.seconds = time.monotonic() - started
-    _finish_run(archive, summary)
+    with phrase_index.deferred(archive.engine, options.bulk) as deferral:
+        try:
+            documents = run.new_documents(run.raw_documents(list(find_inputs(paths)),
+                                                            progress))
+            with closing(extract_all(documents, options.jobs, learned, archive.outlet_table,
+                                     compress=store.compresses(archive.engine))) as extracted:
+                for raw, result in extracted:
+                    if isinstance(result, str):
+                        run.errors.append((raw.uri, result))
+                    else:
+                        run.pending.append((raw, result))
+                    if len(run.pending) + len(run.errors) >= BATCH_SIZE:
+                        indexer.submit(run.flush())
+                    if stop is not None and stop.is_set():
+                        summary.interrupted = True
+                        break
+            indexer.submit(run.flush())
+        finally:
+            # Waits for what was submitted and raises what indexing raised.
+            indexer.close(_indexing_reporter(progress, run.last_read))
+        if not summary.interrupted:
+            # Pages stored early in the run, before their site's lines were learned.
+            summary.site_outlets += fill_unknown_outlets(archive, run_id)
+            tidy_index(archive)  # a merge can take minutes: not while the user waits to stop
+        with archive.sessions() as session, session.begin():
+            writers.take_store_turn(session)  # not amid another writer's counting (PostgreSQL)
+            boilerplate.prune(session, run.outlets_with_dumps)
+        summary.seconds = time.monotonic() - started
+        _finish_run(archive, summary)
+        if not summary.interrupted:
+            announce = _finishing_reporter(progress, run.last_read)
+            summary.phrase_index_seconds = deferral.build(announce) if deferral.active else \
+                phrase_index.build_if_deferred(archive.engine, announce)
+    summary.phrase_index_left = summary.phrase_index_seconds is None and \
+        phrase_index.left_to_build(archive.engine)
     return summary
 
 
@@ -205,6 +225,17 @@ def _indexing_reporter(progress: Progress | None, last_read: Callable[[], ReadPr
     def report(left: int) -> None:
         read = last_read() or ReadProgress(0, 0, 0, 0, 0)
         sink(dataclasses.replace(read, indexing_left=left))
+
+    return report
+
+
+def _finishing_reporter(progress: Progress | None,
+                        last_read: Callable[[], ReadProgress | None]) -> Callable[[str], None]:
+    def report(step: str) -> None:
+        logger.info("%s", step)
+        if progress is not None:
+            read = last_read() or ReadProgress(0, 0, 0, 0, 0)
+            progress(dataclasses.replace(read, indexing_left=0, finishing=step))
 
     return report
 

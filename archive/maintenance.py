@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import rawcontent, store, writers
+from archive import phrase_index, rawcontent, store, writers
 from archive.document import word_count
 from archive.index import SCHEMA_VERSION, IndexDoc, SearchIndex
 from archive.instance import Archive
@@ -44,6 +44,9 @@ class CheckReport:
     # Ingest runs that died without finishing, with the articles each stored: news, not a
     # fault (what they stored is whole and kept).
     unfinished_runs: list[tuple[int, int]] = field(default_factory=list)
+    # PostgreSQL: the index of phrase pairs, held back by a bulk ingest that did not finish,
+    # is still to be built (searches find phrases without it, more slowly).
+    phrase_index_left: bool = False
 
     @property
     def consistent(self) -> bool:
@@ -77,6 +80,7 @@ def check(archive: Archive) -> CheckReport:
         damaged_sources=damaged,
         stale_body_hashes=stale,
         unfinished_runs=unfinished,
+        phrase_index_left=phrase_index.left_to_build(archive.engine),
     )
 
 
@@ -133,6 +137,8 @@ def optimize(archive: Archive) -> int:
     """After a big load: the index merged into one segment, SQLite's full-text index merged
     and the database's query planner statistics refreshed. Returns the index's segment count."""
     segments = tidy_index(archive, everything=True)
+    # An index a bulk ingest held back and never built (it was interrupted).
+    phrase_index.build_if_deferred(archive.engine)
     with archive.engine.begin() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")

@@ -17,7 +17,9 @@ holder's connection dies (even by SIGKILL), as the operating system drops a floc
 - the index lock: one process at a time writes the Whoosh index, which allows one
   writer (its own lock would make the second fail, not wait), and marks what it indexed;
 - a lock per ingest run while it lives, so that a run still marked `running` is known to
-  be dead only when no one holds its lock.
+  be dead only when no one holds its lock;
+- the phrase index lock, shared by bulk ingests while they hold the index of phrase pairs
+  back, and taken alone by the one that builds it (phrase_index.py).
 
 Extraction and the batches' inserts run in parallel across writers; only the short
 settling and index steps take turns.
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 # pg_advisory_lock(int4, int4) keys: this project's namespace ("arch" in ASCII), then what.
 NAMESPACE = 0x61726368
-WRITER, STORE, INDEX = 1, 2, 3
+WRITER, STORE, INDEX, PHRASE_INDEX = 1, 2, 3, 4
 # Runs are locked under a namespace of their own: (RUNS, run id).
 RUNS = NAMESPACE + 1
 

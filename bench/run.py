@@ -425,9 +425,11 @@ def postgres_instance(workdir: Path, name: str, url: str) -> Path:
     return instance
 
 
-def ingest_postgres(instance: Path, url: str, inputs: list[Path], jobs: int) -> dict:
+def ingest_postgres(instance: Path, url: str, inputs: list[Path], jobs: int,
+                    bulk: bool = False) -> dict:
     """`archive ingest` into an emptied database, one process per input folder, all at
-    once; timed until the last one is done."""
+    once; timed until the last one is done (with `bulk`, until the index of phrase pairs
+    is built)."""
     pgserver.empty(url)
     # Tables first, so that the processes do not race to create them (a one-off step a
     # real archive took long before; not timed).
@@ -436,7 +438,8 @@ def ingest_postgres(instance: Path, url: str, inputs: list[Path], jobs: int) -> 
     env = {key: value for key, value in os.environ.items() if key != "ARCHIVE_DATABASE_URL"}
     started = time.perf_counter()
     running = [subprocess.Popen([*ARCHIVE, "--instance", str(instance), "ingest", "--jobs",
-                                 str(jobs), str(folder)], env=env, stdout=subprocess.PIPE,
+                                 str(jobs), *(["--bulk"] if bulk else []), str(folder)],
+                                env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for folder in inputs]
     each = []
     for process in running:
@@ -449,7 +452,8 @@ def ingest_postgres(instance: Path, url: str, inputs: list[Path], jobs: int) -> 
     rate = stored["articles"] / seconds
     print(f"PostgreSQL, {len(inputs)} ingest process(es): {stored['articles']} articles in "
           f"{seconds:.0f} s = {rate:.0f} articles/s", flush=True)
-    return {"processes": len(inputs), "jobs_each": jobs, "ingest_seconds": round(seconds, 1),
+    return {"processes": len(inputs), "jobs_each": jobs, "bulk": bulk,
+            "ingest_seconds": round(seconds, 1),
             "process_seconds": each, "ingest_rate": round(rate, 1), **stored}
 
 
@@ -610,7 +614,8 @@ def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedd
         figures["reused"] = pgserver.sizes(url)
     else:
         sampler.mark("PostgreSQL ingest, 1 process")
-        figures["ingest_1_process"] = ingest_postgres(instance, url, [files], args.jobs)
+        figures["ingest_1_process"] = ingest_postgres(instance, url, [files], args.jobs,
+                                                      args.pg_bulk)
         started = time.perf_counter()
         subprocess.run([*ARCHIVE, "--instance", str(instance), "optimize"], check=True,
                        capture_output=True)
@@ -641,7 +646,7 @@ def bench_postgres(url: str, files: Path, workdir: Path, mix: list[dict], embedd
     if args.pg_ingests == 2 and not args.pg_reuse:
         sampler.mark("PostgreSQL ingest, 2 processes")
         figures["ingest_2_processes"] = ingest_postgres(instance, url, split_corpus(files, 2),
-                                                        args.jobs)
+                                                        args.jobs, args.pg_bulk)
         save()
     return figures
 
@@ -683,6 +688,9 @@ def main() -> None:
                              "instead of measuring them again")
     parser.add_argument("--pg-ingests", type=int, choices=(1, 2), default=2,
                         help="1: only the one-process PostgreSQL ingest")
+    parser.add_argument("--pg-bulk", action="store_true",
+                        help="PostgreSQL ingests with --bulk (the index of phrase pairs built "
+                             "at the end, within the timed run)")
     parser.add_argument("--skip-throughput", action="store_true",
                         help="no throughput step (it needs gunicorn installed)")
     parser.add_argument("--pg-reuse", action="store_true",

@@ -147,6 +147,10 @@ def ingest_progress(label: str) -> Iterator[Callable[[ReadProgress], None]]:
         def step(read: ReadProgress) -> None:
             nonlocal shown
             now = time.monotonic()
+            if read.finishing:
+                bar.label = f"{label}: all stored; {read.finishing}"
+                bar.update(max((bar.length or 0) - bar.pos, 0))
+                return
             if read.indexing_left:
                 bar.label = f"{label}: all read, indexing the last {read.indexing_left:,} articles"
                 bar.update(max((bar.length or 0) - bar.pos, 0))
@@ -178,6 +182,10 @@ def _ingest_lines(label: str, started: float) -> Callable[[ReadProgress], None]:
     def step(read: ReadProgress) -> None:
         nonlocal next_line, indexing_told
         now = time.monotonic()
+        if read.finishing:
+            print(f"{label}: {read.documents} documents read, all stored; {read.finishing}",
+                  file=sys.stderr, flush=True)
+            return
         if read.indexing_left and (not indexing_told or now >= next_line):
             # Said at once: the wait can be minutes, after a last line saying "100% read".
             indexing_told = True

@@ -58,6 +58,10 @@ from archive.readers import (
 @click.option("--max-size", type=click.FloatRange(0.001), default=DEFAULT_MAX_BYTES / 1e6,
               show_default=True, help="Refuse documents larger than this many MB.")
 @click.option("--wait", is_flag=True, help="Wait for another running ingest instead of stopping.")
+@click.option("--bulk", is_flag=True,
+              help="A large load into a PostgreSQL archive: build the index of phrase pairs "
+                   "once at the end instead of article by article (much faster; until then "
+                   "phrases are searched without it, more slowly). No effect on SQLite.")
 @click.option("--low-priority/--normal-priority", default=True, show_default=True,
               envvar=LOW_PRIORITY_ENV,
               help="Run at a lower CPU priority, so that searches of the same archive stay "
@@ -65,7 +69,7 @@ from archive.readers import (
 @click.pass_context
 def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | None,
                    url: str | None, manifest: Path | None, retry_failed: bool, jobs: int,
-                   max_size: float, wait: bool, low_priority: bool) -> None:
+                   max_size: float, wait: bool, bulk: bool, low_priority: bool) -> None:
     """Add articles from files and folders (searched recursively); - reads standard input.
 
     Reads whole-page text dumps (.txt), HTML pages (.html), JSON Lines, JSON and CSV exports
@@ -94,7 +98,7 @@ def ingest_command(ctx: click.Context, paths: tuple[str, ...], outlet: str | Non
         if not paths:
             raise click.UsageError("give files or folders to ingest (or --retry-failed)")
         options = IngestOptions(hints=hints, manifest=per_file, jobs=jobs,
-                                max_bytes=int(max_size * 1e6))
+                                max_bytes=int(max_size * 1e6), bulk=bulk)
         with ingest_progress("Ingesting") as step, stop_on_interrupt() as stop:
             summary = ingest(archive, list(paths), options, progress=step, stop=stop)
     _print_summary(summary)
@@ -138,6 +142,12 @@ def _print_summary(summary: IngestSummary) -> None:
         click.echo(f"Filed {summary.site_outlets} text dump{'s' * (summary.site_outlets != 1)} "
                    "that named no outlet under their site's, by the menu, masthead and footer "
                    "lines they share with its stored pages.")
+    if summary.phrase_index_seconds is not None:
+        click.echo(f"Then built the index of phrase pairs ({summary.phrase_index_seconds:.1f} s).")
+    elif summary.phrase_index_left:
+        click.echo("The index of phrase pairs, held back by a bulk ingest, is not built yet: "
+                   "phrases are searched without it, more slowly. A bulk ingest still running "
+                   "builds it when it ends; else the next ingest or `archive optimize` does.")
     if summary.skipped:
         reasons = Counter(printable(_skip_label(uri, reason)) for uri, reason in summary.skipped)
         listed = ", ".join(f"{label}: {n}" for label, n in reasons.most_common(8))

@@ -61,6 +61,10 @@ def check_command(ctx: click.Context, repair: bool) -> None:
             click.echo(f"Ingest run {run_id} never finished (the process was killed or "
                        f"crashed); what it stored ({stored} article{'s' * (stored != 1)}) "
                        "is kept.")
+        if report.phrase_index_left:
+            click.echo("The index of phrase pairs was held back by a bulk ingest that did "
+                       "not finish: phrases are searched without it, more slowly. "
+                       "`archive optimize` builds it.")
         problems = [("in the database but not in the index", report.missing_from_index),
                     ("in the index but not in the database", report.unknown_to_database),
                     ("stored but not yet marked indexed (the next ingest or --repair "

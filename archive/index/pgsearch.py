@@ -38,6 +38,7 @@ from whoosh import query
 from whoosh.analysis import STOP_WORDS, LowercaseFilter, RegexTokenizer
 from whoosh.fields import TEXT, Schema
 
+from archive import phrase_index
 from archive.facets import histogram_of_days
 from archive.index import bounds
 from archive.index.bounds import SearchTimeout
@@ -470,12 +471,12 @@ class _Reading:
 
     def phrase_pairs(self, lexemes: list[str]) -> set[str]:
         """Which neighbours of these lexemes, one after another, the index of pairs holds;
-        none when the archive's owner dropped the index (for a faster ingest)."""
+        none when the index is not there to use (dropped by the archive's owner for a faster
+        ingest, held back by a bulk ingest, or still being built)."""
         vector = " ".join(f"{_quote(lexeme)}:{at}" for at, lexeme in enumerate(lexemes, 1))
         return set(self.scalar(
-            "SELECT archive_phrase_pairs(CAST(:vector AS tsvector)) WHERE EXISTS (SELECT 1 "
-            "FROM pg_indexes WHERE schemaname = current_schema() AND indexname = "
-            "'ix_articles_phrase_pairs')", {"vector": vector}) or ())
+            f"SELECT archive_phrase_pairs(CAST(:vector AS tsvector)) WHERE ({phrase_index.USABLE})",
+            {"vector": vector}) or ())
 
     def matching(self, pattern: str) -> list[str]:
         """The vocabulary's words matching a wildcard pattern, most common first."""
