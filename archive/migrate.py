@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, and_, func, inspect, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from archive import db, dburl, writers
+from archive import db, dburl, phrase_index, writers
 from archive.models import Base
 
 logger = logging.getLogger(__name__)
@@ -252,11 +252,14 @@ def migrate(source: Engine, target: Engine, *, batch_rows: int = BATCH_ROWS,
     try:
         lock = writers.writer_lock(target, shared=False, wait=False,
                                    where=f"the database {dburl.shown(target.url)}")
-        with lock:
+        # A whole archive is a bulk load: the index of phrase pairs is built once at the end
+        # (a run that stops leaves it to the next run, or to `archive optimize`).
+        with lock, phrase_index.deferred(target, True) as deferral:
             for table in tables():
                 report.tables.append(TableReport(table.name, copy_table(
                     source, target, table, batch_rows=batch_rows, progress=progress)))
             set_sequences(target)
+            deferral.build(progress)
     except writers.WriterBusy as exc:
         raise MigrationError(str(exc)) from None
     progress("verifying: counts and hashes of every table on both sides")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive import migrate
+from archive import migrate, phrase_index
 from archive.cli import main
 from archive.config import InstancePaths
 from archive.settings import load_settings
@@ -64,6 +64,11 @@ def _sql_counts(root: Path, database: str | None) -> list[str]:
         assert code == 0, output
         counts.append(output.strip())
     return counts
+
+
+# Whether the index of phrase pairs is usable, and whether it is still to build.
+PHRASE_INDEX_STATE = (f"SELECT ({phrase_index.USABLE}), phrase_index_deferred "
+                      "FROM search_state")
 
 
 def _pg_paths(root: Path, url: str) -> InstancePaths:
@@ -120,12 +125,15 @@ def test_interrupted_migration_goes_on(sqlite_archive, postgres_url, monkeypatch
     pg = _pg_paths(sqlite_archive, postgres_url)
     assert query(pg, "SELECT count(*) FROM articles")[0][0] == 3
     assert query(pg, "SELECT count(*) FROM story_keys")[0][0] == 0
+    # The index of phrase pairs is built once the whole archive is in (a bulk load).
+    assert query(pg, f"{PHRASE_INDEX_STATE}")[0] == (False, True)
     monkeypatch.setattr(migrate, "after_batch", None)
     code, output = _run(sqlite_archive, "migrate-to", postgres_url, "--batch-rows", "3")
     assert code == 0 and "Verified" in output, output
     assert "going on after key 3" in output
     assert _sql_counts(sqlite_archive, postgres_url) == _sql_counts(sqlite_archive, None)
     assert query(pg, "SELECT count(DISTINCT id) = count(*) FROM articles")[0][0] is True
+    assert query(pg, f"{PHRASE_INDEX_STATE}")[0] == (True, False)
     assert _searches(sqlite_archive, postgres_url) == _searches(sqlite_archive, None)
 
 
