@@ -177,27 +177,8 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     with archive.sessions() as session:
         learned = boilerplate.learned(session)
     run = _Run(archive, options, summary)
-    indexer = _BackgroundIndexer(archive)
     with phrase_index.deferred(archive.engine, options.bulk) as deferral:
-        try:
-            documents = run.new_documents(run.raw_documents(list(find_inputs(paths)),
-                                                            progress))
-            with closing(extract_all(documents, options.jobs, learned, archive.outlet_table,
-                                     compress=store.compresses(archive.engine))) as extracted:
-                for raw, result in extracted:
-                    if isinstance(result, str):
-                        run.errors.append((raw.uri, result))
-                    else:
-                        run.pending.append((raw, result))
-                    if len(run.pending) + len(run.errors) >= BATCH_SIZE:
-                        indexer.submit(run.flush())
-                    if stop is not None and stop.is_set():
-                        summary.interrupted = True
-                        break
-            indexer.submit(run.flush())
-        finally:
-            # Waits for what was submitted and raises what indexing raised.
-            indexer.close(_indexing_reporter(progress, run.last_read))
+        summary.interrupted = _read_and_store(run, paths, learned, progress, stop)
         if not summary.interrupted:
             # Pages stored early in the run, before their site's lines were learned.
             summary.site_outlets += fill_unknown_outlets(archive, run_id)
@@ -214,6 +195,33 @@ def ingest(archive: Archive, paths: list[str], options: IngestOptions | None = N
     summary.phrase_index_left = summary.phrase_index_seconds is None and \
         phrase_index.left_to_build(archive.engine)
     return summary
+
+
+def _read_and_store(run: _Run, paths: list[str], learned: frozenset[int],
+                    progress: Progress | None, stop: threading.Event | None) -> bool:
+    """Read, extract, store and index every input; whether `stop` ended it early."""
+    archive, options = run.archive, run.options
+    indexer = _BackgroundIndexer(archive)
+    interrupted = False
+    try:
+        documents = run.new_documents(run.raw_documents(list(find_inputs(paths)), progress))
+        with closing(extract_all(documents, options.jobs, learned, archive.outlet_table,
+                                 compress=store.compresses(archive.engine))) as extracted:
+            for raw, result in extracted:
+                if isinstance(result, str):
+                    run.errors.append((raw.uri, result))
+                else:
+                    run.pending.append((raw, result))
+                if len(run.pending) + len(run.errors) >= BATCH_SIZE:
+                    indexer.submit(run.flush())
+                if stop is not None and stop.is_set():
+                    interrupted = True
+                    break
+        indexer.submit(run.flush())
+    finally:
+        # Waits for what was submitted and raises what indexing raised.
+        indexer.close(_indexing_reporter(progress, run.last_read))
+    return interrupted
 
 
 def _indexing_reporter(progress: Progress | None, last_read: Callable[[], ReadProgress | None]
