@@ -284,7 +284,7 @@ def test_the_title_naming_the_site_beats_the_copyright_holder_of_a_blog():
              '<meta property="og:title" content="Ferry board adds two evening sailings">')
     article = extract_html(html, {})
     assert article.outlet == "Harbour Notes"
-    assert article.provenance["fields"]["outlet"]["rule"] == "<title> around the headline"
+    assert rule(article, "outlet") == "<title> around the headline"
 
 
 def test_a_name_written_as_an_identifier_gives_way_to_the_site_name():

@@ -49,6 +49,23 @@ def _feed(folder: Path, rows: list[tuple[str, str, str, str, str, str]], name: s
     return str(path)
 
 
+def searched_with_statements(archive: Archive, request: SearchRequest
+                             ) -> tuple[SearchHits, list[str]]:
+    """A search's hits, and the statements the PostgreSQL engine ran for it."""
+    statements: list[str] = []
+    rows = pgsearch._Reading.rows
+
+    def watched(reading: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        statements.append(sql)
+        return rows(reading, sql, params)
+
+    pgsearch._Reading.rows = watched  # type: ignore[method-assign]
+    try:
+        return archive.index.search(request, remember=False), statements
+    finally:
+        pgsearch._Reading.rows = rows  # type: ignore[method-assign]
+
+
 def _settings(root: Path, url: str) -> InstancePaths:
     root.mkdir(parents=True)
     (root / "settings.toml").write_text(f'[database]\nurl = "{url}"\n\n'
@@ -460,18 +477,7 @@ def test_phrases_are_found_without_the_index_of_pairs(tmp_path, postgres_cluster
     finally:
         engine.dispose()
     with Archive(paths, readonly=True) as archive:
-        statements: list[str] = []
-        rows = pgsearch._Reading.rows
-
-        def watched(reading: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-            statements.append(sql)
-            return rows(reading, sql, params)
-
-        pgsearch._Reading.rows = watched  # type: ignore[method-assign]
-        try:
-            without = archive.index.search(SearchRequest('"the harbour"'))
-        finally:
-            pgsearch._Reading.rows = rows  # type: ignore[method-assign]
+        without, statements = searched_with_statements(archive, SearchRequest('"the harbour"'))
     assert with_pairs.total == without.total > 30
     assert with_pairs.ids == without.ids
     assert not any("archive_phrase_pairs(a.search_vector)" in sql for sql in statements)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,12 +13,12 @@ from archive import maintenance, phrase_index
 from archive.cli import main
 from archive.config import InstancePaths
 from archive.db import make_engine
-from archive.index import SearchRequest, pgsearch
+from archive.index import SearchHits, SearchRequest
 from archive.ingest import IngestOptions, _Run, ingest
 from archive.instance import Archive
 from tests.pg_cluster import PostgresCluster
 from tests.test_pg_search import ARTICLES
-from tests.test_pg_search_paths import RANKED, _feed, _settings
+from tests.test_pg_search_paths import RANKED, _feed, _settings, searched_with_statements
 
 PHRASE = SearchRequest('"the harbour"')
 
@@ -37,20 +36,9 @@ def _state(url: str) -> tuple[bool, bool, bool]:
         engine.dispose()
 
 
-def _phrase_search(archive: Archive) -> tuple[Any, bool]:
+def _phrase_search(archive: Archive) -> tuple[SearchHits, bool]:
     """The phrase's hits, and whether they came from the index of pairs."""
-    statements: list[str] = []
-    rows = pgsearch._Reading.rows
-
-    def watched(reading: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-        statements.append(sql)
-        return rows(reading, sql, params)
-
-    pgsearch._Reading.rows = watched  # type: ignore[method-assign]
-    try:
-        hits = archive.index.search(PHRASE, remember=False)
-    finally:
-        pgsearch._Reading.rows = rows  # type: ignore[method-assign]
+    hits, statements = searched_with_statements(archive, PHRASE)
     return hits, any("archive_phrase_pairs(a.search_vector) @>" in sql for sql in statements)
 
 
