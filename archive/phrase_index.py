@@ -143,7 +143,7 @@ def build(connection: Connection, announce: Callable[[str], None] | None = None
             return None  # built by another process meanwhile
         started = time.monotonic()
         if announce is not None:
-            announce("Building the index of phrase pairs (held back during the bulk ingest; "
+            announce("building the index of phrase pairs (held back during the bulk load; "
                      "phrases are searched without it until it is done)...")
         if not connection.scalar(text(USABLE)):
             # An interrupted build leaves an invalid index, which IF NOT EXISTS would keep.
